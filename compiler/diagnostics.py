@@ -1,0 +1,141 @@
+"""Compiler diagnostics: stable codes, compiler-style rendering, collect-then-raise.
+
+A diagnostic renders as
+
+    pipeline.py:14:9: error PF200: 'while' is not allowed in a @pipeline body
+       14 |     while x:
+          |     ^^^^^
+       = hint: fan out with `for item in items:` over a list
+
+Codes are constants and never reused; `CODES` documents every one of them and
+docs/diagnostics.md is generated from it (a test keeps them in sync).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every diagnostic code with a one-line description. Never reuse a retired code.
+CODES: dict[str, str] = {
+    "PF001": "internal compiler error (a bug in portaflow; please report it)",
+    "PF100": "Python syntax error",
+    "PF101": "file cannot be read, or is outside the project root",
+    "PF102": "expression nested too deeply to analyse",
+    "PF110": "no @pipeline found in the file",
+    "PF111": "several top-level pipelines and no --pipeline NAME",
+    "PF112": "the pipeline named by --pipeline does not exist",
+    "PF113": "two pipelines share a name",
+    "PF120": "an import that cannot be resolved to a project file",
+    "PF200": "a statement the pipeline language does not allow",
+    "PF201": "an expression the pipeline language does not allow",
+    "PF202": "arithmetic or an operator applied to a step output",
+    "PF203": "attribute access on a step output",
+    "PF204": "call of something that is not a @step or @pipeline",
+    "PF205": "f-string or string formatting of a step output",
+    "PF206": "name used before it is assigned",
+    "PF207": "indexing a step output or parameter",
+    "PF210": "unknown argument to a step",
+    "PF211": "missing required argument",
+    "PF212": "too many positional arguments",
+    "PF213": "argument given more than once",
+    "PF214": "tuple unpacking with the wrong number of names",
+    "PF215": "a step with several outputs used as one value",
+    "PF216": "a step without outputs used as a value",
+    "PF220": "an artifact passed where a parameter type is declared",
+    "PF221": "a value whose type clearly does not match the declared type",
+    "PF222": "a condition on an artifact",
+    "PF230": "a loop over something that is not a list",
+    "PF231": "loops nested more than two levels",
+    "PF232": "a list comprehension form that is not supported",
+    "PF233": "a per-iteration value used outside its loop",
+    "PF234": "a value produced inside an `if` branch used outside it",
+    "PF240": "a pipeline that calls itself",
+    "PF300": "a decorator argument that is not a literal or a DSL config type",
+    "PF301": "an unknown decorator argument or config field",
+    "PF302": "an invalid config value",
+    "PF303": "a step or pipeline signature the language does not support",
+    "PF304": "a pipeline parameter whose type is not a parameter type",
+    "PF305": "a pipeline hook that is not a @step",
+    "PF900": "warning: a step output that is never used",
+    "PF901": "warning: a @step defined in the pipeline file that is never used",
+    "PF902": "warning: a pipeline parameter that is never used",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
+    """One message tied to a source range."""
+
+    #: Stable code from `CODES`.
+    code: str
+    #: "error" or "warning".
+    severity: Severity
+    #: What is wrong, one sentence.
+    message: str
+    #: Project-relative or as-given path of the file.
+    path: str
+    #: 1-based line; 0 when the message is about the whole file.
+    line: int = 0
+    #: 1-based column.
+    col: int = 0
+    #: 1-based end line (same as line for one-line spans).
+    end_line: int = 0
+    #: 1-based column just past the end.
+    end_col: int = 0
+    #: The allowed way to write it.
+    hint: str = ""
+    #: The source line, for rendering.
+    source_line: str = ""
+
+    def location(self) -> str:
+        if self.line <= 0:
+            return self.path
+        return f"{self.path}:{self.line}:{self.col}"
+
+    def render(self) -> str:
+        """Compiler-style text: location, message, source line with a caret, hint."""
+        out = [f"{self.location()}: {self.severity} {self.code}: {self.message}"]
+        if self.line > 0 and self.source_line:
+            gutter = f"{self.line:>5} | "
+            text = self.source_line.rstrip("\n").expandtabs(4)
+            out.append(gutter + text)
+            start = max(self.col, 1)
+            if self.end_line == self.line and self.end_col > self.col:
+                width = self.end_col - self.col
+            else:
+                width = max(len(text) - start + 1, 1)
+            out.append(" " * (len(gutter) - 2) + "| " + " " * (start - 1) + "^" * max(width, 1))
+        if self.hint:
+            out.append(f"      = hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "end_line": self.end_line,
+            "end_col": self.end_col,
+            "hint": self.hint,
+        }
+
+
+class CompileError(Exception):
+    """Raised once, after collecting, with every error diagnostic of a compile."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        super().__init__(
+            f"{len(errors)} error(s)" + (f"; first: {errors[0].message}" if errors else "")
+        )
+        #: All diagnostics, errors and warnings, in source order.
+        self.diagnostics = diagnostics
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)

@@ -1,0 +1,120 @@
+"""Canonical JSON form of the IR: what `portaflow compile --target ir` prints.
+
+Canonical means: keys sorted, two-space indent, `\\n` line endings, a final
+newline, no absolute paths and no timestamps, so the same source gives the
+same bytes on every machine. Union members (bindings, conditions) carry a
+`"kind"` tag. `loads` reverses `dumps` exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from functools import cache
+from typing import Any as _Any
+
+from portaflow.compiler import ir
+
+#: Tag written for each member of a tagged union.
+_TAGS: dict[type, str] = {
+    ir.ParamRef: "param",
+    ir.Literal: "literal",
+    ir.TaskOutput: "task_output",
+    ir.LoopItem: "loop_item",
+    ir.Gathered: "gathered",
+    ir.Truthy: "truthy",
+    ir.Compare: "compare",
+    ir.Not: "not",
+    ir.All: "all",
+    ir.Any: "any",
+}
+_BY_TAG = {tag: cls for cls, tag in _TAGS.items()}
+
+
+def to_data(obj: object) -> _Any:
+    """The IR node as plain JSON data."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, _Any] = {}
+        tag = _TAGS.get(type(obj))
+        if tag is not None:
+            out["kind"] = tag
+        for f in dataclasses.fields(obj):
+            if f.name.startswith("_"):
+                continue
+            out[f.name] = to_data(getattr(obj, f.name))
+        return out
+    if isinstance(obj, (tuple, list)):
+        return [to_data(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_data(v) for k, v in obj.items()}
+    return obj
+
+
+def dumps(pipeline: ir.Pipeline) -> str:
+    """Canonical JSON text of a pipeline."""
+    return json.dumps(to_data(pipeline), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@cache
+def _hints(cls: type) -> dict[str, _Any]:
+    return typing.get_type_hints(cls, vars(ir))
+
+
+def _from(tp: _Any, data: _Any) -> _Any:
+    if tp is _Any or tp is object:
+        return data
+    if isinstance(tp, str):  # JSONValue alias
+        return data
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Literal:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        if isinstance(data, dict) and "kind" in data and data["kind"] in _BY_TAG:
+            return _from(_BY_TAG[data["kind"]], data)
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _from(a, data)
+            except (TypeError, ValueError, KeyError):
+                continue
+        raise ValueError(f"no union member of {tp} fits {data!r}")
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from(args[0], x) for x in data)
+        return tuple(_from(a, x) for a, x in zip(args, data, strict=True))
+    if origin is dict:
+        return dict(data)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object for {tp.__name__}")
+        hints = _hints(tp)
+        kwargs = {
+            f.name: _from(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if not f.name.startswith("_") and f.name in data
+        }
+        return tp(**kwargs)
+    if tp in (int, float, str, bool):
+        if tp is float and isinstance(data, int) and not isinstance(data, bool):
+            return float(data)
+        if not isinstance(data, tp):
+            raise TypeError(f"expected {tp.__name__}, got {data!r}")
+        return data
+    if tp is type(None):
+        if data is not None:
+            raise TypeError("expected null")
+        return None
+    return data
+
+
+def loads(text: str) -> ir.Pipeline:
+    """A pipeline from its canonical JSON text."""
+    result = _from(ir.Pipeline, json.loads(text))
+    assert isinstance(result, ir.Pipeline)
+    return result

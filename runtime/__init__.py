@@ -1,0 +1,32 @@
+"""portaflow: write an ML pipeline once in plain Python, run it anywhere.
+
+This package is the user-facing language and the in-container task runtime.
+It imports only the standard library, because it runs inside every task.
+"""
+
+from __future__ import annotations
+
+from portaflow.dsl import (
+    Model,
+    Pipeline,
+    Resources,
+    Retry,
+    Schedule,
+    Step,
+    pipeline,
+    step,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Model",
+    "Pipeline",
+    "Resources",
+    "Retry",
+    "Schedule",
+    "Step",
+    "__version__",
+    "pipeline",
+    "step",
+]

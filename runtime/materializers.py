@@ -1,0 +1,708 @@
+"""Materializers: how a step's value becomes an artifact directory and back.
+
+An artifact is a directory holding the files a materializer wrote and, written
+last, the sidecar `portaflow-artifact.json`:
+
+    {"schema": 1, "type": "pandas.DataFrame", "materializer": "pandas.parquet",
+     "sha256": "...", "size": 1234, "files": ["data.parquet"],
+     "versions": {"python": "3.11.7", "pandas": "2.2.2", "pyarrow": "16.1.0"}}
+
+A directory without a valid sidecar is not an artifact. `sha256` covers the
+data files: it is the sha256 of the text made of one line
+`<sha256 of the file>  <relative posix path>\\n` per file, in sorted path order
+(the format of `sha256sum`), so it changes when any byte or name changes.
+
+The materializer is chosen from the value's type when saving (user
+registrations first, most specific class wins) and from the sidecar when
+loading. Built-ins, in order: `bytes` -> "bytes", `pathlib.Path` -> "path" (the
+file or folder is copied in), pandas DataFrame/Series -> Parquet, numpy arrays
+-> `.npy`, JSON values -> "json", anything else -> "joblib" (or "pickle"
+where joblib is not installed). Optional libraries are imported only when a
+value of their type is saved or loaded.
+
+Users add their own:
+
+    @portaflow.materializer(MyType)
+    class MyTypeMaterializer:
+        def save(self, obj: MyType, dir: Path) -> None: ...
+        def load(self, dir: Path) -> MyType: ...
+
+    portaflow.materializer(Other, save=save_other, load=load_other)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
+
+from portaflow._atomic import atomic_dir
+
+__all__ = [
+    "SIDECAR",
+    "ArtifactInfo",
+    "Materializer",
+    "MaterializerError",
+    "NotAnArtifactError",
+    "canonical_json",
+    "describe_type",
+    "is_artifact",
+    "is_json_value",
+    "load_artifact",
+    "materializer",
+    "read_artifact",
+    "save_artifact",
+    "select_materializer",
+    "to_json_value",
+    "verify_artifact",
+]
+
+#: File name of the sidecar inside every artifact directory.
+SIDECAR = "portaflow-artifact.json"
+#: Version of the sidecar layout.
+SCHEMA = 1
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+class MaterializerError(Exception):
+    """A value could not be saved or loaded; the message says why and what to do."""
+
+
+class NotAnArtifactError(MaterializerError):
+    """A path is not a complete artifact directory (missing or invalid sidecar)."""
+
+
+@runtime_checkable
+class Materializer(Protocol):
+    """Saves values of some types into a directory and loads them back."""
+
+    #: Stable name recorded in the sidecar; loading looks the materializer up by it.
+    name: str
+
+    def save(self, obj: Any, dir: Path) -> None:
+        """Write `obj` as one or more files inside the existing, empty `dir`."""
+
+    def load(self, dir: Path) -> Any:
+        """Read back what `save` wrote into `dir`."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactInfo:
+    """The sidecar of an artifact directory."""
+
+    #: The artifact directory.
+    path: Path
+    #: Qualified type name of the saved value ("pandas.DataFrame").
+    type: str
+    #: Name of the materializer that wrote it.
+    materializer: str
+    #: sha256 over the data files (see the module docstring).
+    sha256: str
+    #: Total bytes of the data files.
+    size: int
+    #: Data files, relative posix paths, sorted.
+    files: tuple[str, ...]
+    #: Python and library versions at save time.
+    versions: dict[str, str]
+    #: Module to import so that a user materializer is registered, if any.
+    materializer_module: str | None = None
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def is_json_value(obj: Any) -> bool:
+    """Whether `obj` is made of None, bool, int, float, str, list/tuple and str-keyed dicts."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return all(is_json_value(x) for x in obj)
+    if isinstance(obj, dict):
+        return all(isinstance(k, str) and is_json_value(v) for k, v in obj.items())
+    return _numpy_scalar(obj)
+
+
+def _numpy_scalar(obj: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(obj, np.generic) and obj.dtype.kind in "biuf"
+
+
+def to_json_value(obj: Any) -> Any:
+    """`obj` with tuples as lists and numpy scalars as Python numbers; TypeError if not JSON."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, (list, tuple)):
+        return [to_json_value(x) for x in obj]
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"dict key {k!r} is not a str")
+            out[k] = to_json_value(v)
+        return out
+    if _numpy_scalar(obj):
+        return obj.item()
+    raise TypeError(f"a value of type {describe_type(obj)} is not JSON")
+
+
+def canonical_json(obj: Any) -> str:
+    """One text per JSON value: sorted keys, no spaces, UTF-8 kept (used for cache keys)."""
+    return json.dumps(
+        to_json_value(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+_TYPE_ALIASES = {
+    "pandas.core.frame.DataFrame": "pandas.DataFrame",
+    "pandas.core.series.Series": "pandas.Series",
+    "pathlib.PosixPath": "pathlib.Path",
+    "pathlib.WindowsPath": "pathlib.Path",
+}
+
+
+def describe_type(obj: Any) -> str:
+    """Qualified name of the value's type: "int", "pandas.DataFrame", "sklearn.linear_model._base.LinearRegression"."""
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    return _TYPE_ALIASES.get(name, name)
+
+
+def _require(module: str, *, what: str, install: str) -> ModuleType:
+    """Import an optional library, or explain how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MaterializerError(
+            f"{what} needs the Python package '{install}', which is not installed in this "
+            f"environment: add it to the step's image (pip install {install}, or pip install "
+            f"'portaflow[ml]' for the usual ML stack)."
+        ) from exc
+
+
+def _module_version(name: str) -> str | None:
+    module = sys.modules.get(name)
+    version = getattr(module, "__version__", None)
+    return version if isinstance(version, str) else None
+
+
+def _versions(obj: Any, *libs: str) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    top = type(obj).__module__.split(".", 1)[0]
+    for lib in (*libs, top):
+        if lib == "builtins" or lib in versions:
+            continue
+        version = _module_version(lib)
+        if version is not None:
+            versions[lib] = version
+    return versions
+
+
+# --------------------------------------------------------------------------- built-ins
+
+
+class JsonMaterializer:
+    """JSON values as `data.json`."""
+
+    name = "json"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        text = json.dumps(to_json_value(obj), ensure_ascii=False)
+        (dir / "data.json").write_text(text, encoding="utf-8")
+
+    def load(self, dir: Path) -> Any:
+        return json.loads((dir / "data.json").read_text(encoding="utf-8"))
+
+
+class BytesMaterializer:
+    """`bytes`/`bytearray` as `data.bin`; loads as `bytes`."""
+
+    name = "bytes"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        (dir / "data.bin").write_bytes(bytes(obj))
+
+    def load(self, dir: Path) -> Any:
+        return (dir / "data.bin").read_bytes()
+
+
+class PathMaterializer:
+    """A file or folder the step produced, copied in; loads as a `Path` inside the artifact."""
+
+    name = "path"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        source = Path(obj)
+        if source.is_file():
+            (dir / "file").mkdir()
+            shutil.copyfile(source, dir / "file" / source.name)
+        elif source.is_dir():
+            shutil.copytree(source, dir / "folder", symlinks=False)
+        else:
+            raise MaterializerError(
+                f"the step returned the path {str(source)!r}, which is neither a file nor a "
+                "folder; return the Path of something the step created."
+            )
+
+    def load(self, dir: Path) -> Any:
+        if (dir / "file").is_dir():
+            (entry,) = (dir / "file").iterdir()
+            return entry
+        folder = dir / "folder"
+        folder.mkdir(exist_ok=True)  # an empty folder leaves no data file behind
+        return folder
+
+
+class PandasFrameMaterializer:
+    """pandas DataFrame as Parquet (pyarrow)."""
+
+    name = "pandas.parquet"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        _require("pyarrow", what="Saving a pandas DataFrame as Parquet", install="pyarrow")
+        obj.to_parquet(dir / "data.parquet", engine="pyarrow")
+
+    def load(self, dir: Path) -> Any:
+        pd = _require("pandas", what="Loading a pandas DataFrame", install="pandas")
+        _require("pyarrow", what="Reading Parquet", install="pyarrow")
+        return pd.read_parquet(dir / "data.parquet", engine="pyarrow")
+
+    def versions(self, obj: Any) -> dict[str, str]:
+        return _versions(obj, "pandas", "pyarrow")
+
+
+_UNNAMED = "__portaflow_unnamed_series__"
+
+
+class PandasSeriesMaterializer:
+    """pandas Series as a one-column Parquet file."""
+
+    name = "pandas.series.parquet"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        _require("pyarrow", what="Saving a pandas Series as Parquet", install="pyarrow")
+        frame = obj.to_frame(name=_UNNAMED if obj.name is None else obj.name)
+        frame.to_parquet(dir / "data.parquet", engine="pyarrow")
+
+    def load(self, dir: Path) -> Any:
+        pd = _require("pandas", what="Loading a pandas Series", install="pandas")
+        _require("pyarrow", what="Reading Parquet", install="pyarrow")
+        series = pd.read_parquet(dir / "data.parquet", engine="pyarrow").iloc[:, 0]
+        if series.name == _UNNAMED:
+            series.name = None
+        return series
+
+    def versions(self, obj: Any) -> dict[str, str]:
+        return _versions(obj, "pandas", "pyarrow")
+
+
+class NumpyMaterializer:
+    """numpy arrays (not of Python objects) as `data.npy`, without pickle."""
+
+    name = "numpy.npy"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        np = _require("numpy", what="Saving a numpy array", install="numpy")
+        np.save(dir / "data.npy", obj, allow_pickle=False)
+
+    def load(self, dir: Path) -> Any:
+        np = _require("numpy", what="Loading a numpy array", install="numpy")
+        return np.load(dir / "data.npy", allow_pickle=False)
+
+    def versions(self, obj: Any) -> dict[str, str]:
+        return _versions(obj, "numpy")
+
+
+def _pickle_error(obj: Any, exc: BaseException) -> MaterializerError:
+    return MaterializerError(
+        f"a value of type {describe_type(obj)} cannot be pickled ({type(exc).__name__}: {exc}); "
+        "return a picklable value (no open files, locks, lambdas or local classes), or register "
+        "a materializer for the type with @portaflow.materializer(...)."
+    )
+
+
+class JoblibMaterializer:
+    """Any picklable object (scikit-learn models...) with joblib, as `data.joblib`."""
+
+    name = "joblib"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        joblib = _require("joblib", what="Saving a Python object with joblib", install="joblib")
+        try:
+            joblib.dump(obj, dir / "data.joblib")
+        except Exception as exc:  # pickling errors come in many types
+            raise _pickle_error(obj, exc) from exc
+
+    def load(self, dir: Path) -> Any:
+        joblib = _require("joblib", what="Loading a joblib artifact", install="joblib")
+        return joblib.load(dir / "data.joblib")
+
+    def versions(self, obj: Any) -> dict[str, str]:
+        return _versions(obj, "joblib")
+
+
+class PickleMaterializer:
+    """Any picklable object with the standard library, as `data.pkl` (when joblib is absent)."""
+
+    name = "pickle"
+
+    def save(self, obj: Any, dir: Path) -> None:
+        import pickle
+
+        try:
+            data = pickle.dumps(obj, protocol=5)
+        except Exception as exc:
+            raise _pickle_error(obj, exc) from exc
+        (dir / "data.pkl").write_bytes(data)
+
+    def load(self, dir: Path) -> Any:
+        import pickle
+
+        return pickle.loads((dir / "data.pkl").read_bytes())
+
+
+def _is_plain_ndarray(obj: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and type(obj) is np.ndarray and not obj.dtype.hasobject
+
+
+def _is_pandas(obj: Any, cls_name: str) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(obj, getattr(pd, cls_name))
+
+
+def _has_joblib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("joblib") is not None
+
+
+_JOBLIB = JoblibMaterializer()
+_PICKLE = PickleMaterializer()
+
+#: Built-in materializers in the order they are tried when saving.
+_BUILTINS: tuple[tuple[Callable[[Any], bool], Materializer], ...] = (
+    (lambda o: isinstance(o, (bytes, bytearray)), BytesMaterializer()),
+    (lambda o: isinstance(o, Path), PathMaterializer()),
+    (lambda o: _is_pandas(o, "DataFrame"), PandasFrameMaterializer()),
+    (lambda o: _is_pandas(o, "Series"), PandasSeriesMaterializer()),
+    (_is_plain_ndarray, NumpyMaterializer()),
+    (lambda o: is_json_value(o) and not _numpy_scalar(o), JsonMaterializer()),
+)
+_BY_NAME: dict[str, Materializer] = {m.name: m for _, m in _BUILTINS} | {
+    _JOBLIB.name: _JOBLIB,
+    _PICKLE.name: _PICKLE,
+}
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True, slots=True)
+class _Registration:
+    type: type
+    materializer: Materializer
+    module: str | None
+
+
+_REGISTERED: list[_Registration] = []
+
+
+class _FunctionMaterializer:
+    """Adapts a pair of save/load functions to the Materializer protocol."""
+
+    def __init__(
+        self, name: str, save: Callable[[Any, Path], None], load: Callable[[Path], Any]
+    ) -> None:
+        self.name = name
+        self._save = save
+        self._load = load
+
+    def save(self, obj: Any, dir: Path) -> None:
+        self._save(obj, dir)
+
+    def load(self, dir: Path) -> Any:
+        return self._load(dir)
+
+
+def _register(type_: type, mat: Materializer, module: str | None) -> None:
+    if not isinstance(getattr(mat, "name", None), str) or not mat.name:
+        raise TypeError("a materializer needs a non-empty str `name`")
+    if mat.name in _BY_NAME:
+        raise ValueError(f"materializer name {mat.name!r} is taken by a built-in; choose another")
+    # Re-registering (a module imported twice, e.g. as __main__ and by name) replaces.
+    _REGISTERED[:] = [
+        r for r in _REGISTERED if r.type is not type_ and r.materializer.name != mat.name
+    ]
+    _REGISTERED.append(_Registration(type_, mat, None if module == "__main__" else module))
+
+
+@overload
+def materializer(type_: type, /) -> Callable[[C], C]: ...
+@overload
+def materializer(
+    type_: type,
+    /,
+    *,
+    save: Callable[[Any, Path], None],
+    load: Callable[[Path], Any],
+    name: str | None = None,
+) -> Materializer: ...
+def materializer(
+    type_: type,
+    /,
+    *,
+    save: Callable[[Any, Path], None] | None = None,
+    load: Callable[[Path], Any] | None = None,
+    name: str | None = None,
+) -> Callable[[C], C] | Materializer:
+    """Register how values of `type_` (and its subclasses) are saved and loaded.
+
+    As a class decorator: the class is instantiated without arguments and must
+    have `save(self, obj, dir: Path) -> None` and `load(self, dir: Path) -> obj`;
+    its `name` attribute (default: "module.ClassName") is recorded in the sidecar.
+    As a call with `save=` and `load=` functions: returns the registered materializer.
+    Registrations win over the built-ins; the most specific registered class wins.
+    """
+    if not isinstance(type_, type):
+        raise TypeError(f"@portaflow.materializer needs a class, got {type_!r}")
+    if save is not None or load is not None:
+        if save is None or load is None:
+            raise TypeError("portaflow.materializer(...) needs both save= and load=")
+        mat_name = name or f"{type_.__module__}.{type_.__qualname__}"
+        mat = _FunctionMaterializer(mat_name, save, load)
+        _register(type_, mat, getattr(save, "__module__", None))
+        return mat
+
+    def decorate(cls: C) -> C:
+        instance = cls()
+        if not callable(getattr(instance, "save", None)) or not callable(
+            getattr(instance, "load", None)
+        ):
+            raise TypeError(f"materializer class {cls.__qualname__} needs save() and load() methods")
+        if not isinstance(getattr(instance, "name", None), str):
+            instance.name = name or f"{cls.__module__}.{cls.__qualname__}"
+        _register(type_, instance, cls.__module__)
+        return cls
+
+    return decorate
+
+
+def select_materializer(obj: Any) -> Materializer:
+    """The materializer that saves `obj`: registered first (most specific class), then built-ins."""
+    mro = type(obj).__mro__
+    best: tuple[int, Materializer] | None = None
+    for reg in _REGISTERED:
+        if isinstance(obj, reg.type):
+            rank = mro.index(reg.type) if reg.type in mro else len(mro)
+            if best is None or rank < best[0]:
+                best = (rank, reg.materializer)
+    if best is not None:
+        return best[1]
+    for matches, mat in _BUILTINS:
+        if matches(obj):
+            return mat
+    return _JOBLIB if _has_joblib() else _PICKLE
+
+
+def _materializer_named(name: str, module: str | None) -> Materializer:
+    for attempt in range(2):
+        for reg in _REGISTERED:
+            if reg.materializer.name == name:
+                return reg.materializer
+        if name in _BY_NAME:
+            return _BY_NAME[name]
+        if attempt == 0 and module:
+            try:
+                importlib.import_module(module)
+            except Exception as exc:
+                raise MaterializerError(
+                    f"the artifact was written by materializer {name!r} from module {module!r}, "
+                    f"which cannot be imported here ({type(exc).__name__}: {exc})."
+                ) from exc
+    raise MaterializerError(
+        f"the artifact was written by materializer {name!r}, which is not registered in this "
+        "process: import the module that calls @portaflow.materializer for it from the step's module."
+    )
+
+
+def _materializer_module(mat: Materializer) -> str | None:
+    for reg in _REGISTERED:
+        if reg.materializer is mat:
+            return reg.module
+    return None
+
+
+# --------------------------------------------------------------------------- artifacts
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _data_files(dir: Path) -> list[str]:
+    files = []
+    for dirpath, _dirnames, filenames in os.walk(dir):
+        for name in filenames:
+            rel = Path(dirpath, name).relative_to(dir).as_posix()
+            if rel != SIDECAR:
+                files.append(rel)
+    return sorted(files)
+
+
+def _digest(dir: Path, files: list[str]) -> tuple[str, int]:
+    manifest = hashlib.sha256()
+    size = 0
+    for rel in files:
+        path = dir / rel
+        manifest.update(f"{_hash_file(path)}  {rel}\n".encode())
+        size += path.stat().st_size
+    return manifest.hexdigest(), size
+
+
+def save_artifact(obj: Any, target: Path, *, using: Materializer | None = None) -> ArtifactInfo:
+    """Save `obj` as the artifact directory `target`, atomically; returns its sidecar."""
+    target = Path(target)
+    mat = using or select_materializer(obj)
+    with atomic_dir(target) as tmp:
+        mat.save(obj, tmp)
+        if (tmp / SIDECAR).exists():
+            raise MaterializerError(f"materializer {mat.name!r} wrote a file named {SIDECAR}")
+        files = _data_files(tmp)
+        sha256, size = _digest(tmp, files)
+        get_versions = getattr(mat, "versions", None)
+        versions = get_versions(obj) if callable(get_versions) else _versions(obj)
+        info = ArtifactInfo(
+            path=target,
+            type=describe_type(obj),
+            materializer=mat.name,
+            sha256=sha256,
+            size=size,
+            files=tuple(files),
+            versions=dict(versions),
+            materializer_module=_materializer_module(mat),
+        )
+        sidecar: dict[str, Any] = {
+            "schema": SCHEMA,
+            "type": info.type,
+            "materializer": info.materializer,
+            "sha256": info.sha256,
+            "size": info.size,
+            "files": list(info.files),
+            "versions": info.versions,
+        }
+        if info.materializer_module:
+            sidecar["materializer_module"] = info.materializer_module
+        # The sidecar is the commit record: written last, inside the temp dir.
+        (tmp / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return info
+
+
+def read_artifact(path: Path) -> ArtifactInfo:
+    """The sidecar of the artifact directory `path`; NotAnArtifactError if incomplete."""
+    path = Path(path)
+    if not path.is_dir():
+        raise NotAnArtifactError(f"{path} is not an artifact: no such directory")
+    try:
+        raw = json.loads((path / SIDECAR).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotAnArtifactError(
+            f"{path} is not an artifact: it has no {SIDECAR} (an interrupted write, or not "
+            "written by portaflow)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise NotAnArtifactError(f"{path} is not an artifact: unreadable {SIDECAR} ({exc})") from exc
+    try:
+        files = raw["files"]
+        versions = raw["versions"]
+        info = ArtifactInfo(
+            path=path,
+            type=str(raw["type"]),
+            materializer=str(raw["materializer"]),
+            sha256=str(raw["sha256"]),
+            size=int(raw["size"]),
+            files=tuple(str(f) for f in files),
+            versions={str(k): str(v) for k, v in versions.items()},
+            materializer_module=raw.get("materializer_module"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NotAnArtifactError(f"{path} is not an artifact: malformed {SIDECAR} ({exc!r})") from exc
+    total = 0
+    for rel in info.files:
+        file = path / rel
+        if not file.is_file():
+            raise NotAnArtifactError(f"{path} is not an artifact: its data file {rel} is missing")
+        total += file.stat().st_size
+    if total != info.size:
+        raise NotAnArtifactError(
+            f"{path} is not an artifact: its data files hold {total} bytes, the sidecar says {info.size}"
+        )
+    return info
+
+
+def is_artifact(path: Path) -> bool:
+    """Whether `path` is a complete artifact directory (a sidecar whose files are all there)."""
+    try:
+        read_artifact(path)
+    except NotAnArtifactError:
+        return False
+    return True
+
+
+def verify_artifact(path: Path) -> ArtifactInfo:
+    """`read_artifact`, plus recompute the sha256 of the data files; raises if it differs."""
+    info = read_artifact(path)
+    sha256, _ = _digest(info.path, list(info.files))
+    if sha256 != info.sha256:
+        raise NotAnArtifactError(f"{path} is corrupt: its data files no longer match their sha256")
+    return info
+
+
+def load_artifact(path: Path) -> Any:
+    """Load the value saved in the artifact directory `path` with the materializer it names."""
+    info = read_artifact(path)
+    mat = _materializer_named(info.materializer, info.materializer_module)
+    value = mat.load(info.path)
+    _warn_on_version_drift(info)
+    return value
+
+
+def _warn_on_version_drift(info: ArtifactInfo) -> None:
+    """Unpickling across library versions can silently misbehave; say so on stderr."""
+    if info.materializer not in {"joblib", "pickle"}:
+        return
+    drift = []
+    for lib, saved in sorted(info.versions.items()):
+        # After loading, the libraries the object needs are imported: compare with those.
+        now = platform.python_version() if lib == "python" else _module_version(lib)
+        if lib == "python":
+            saved, now = ".".join(saved.split(".")[:2]), ".".join(now.split(".")[:2])
+        if now is not None and now != saved:
+            drift.append(f"{lib} {saved} -> {now}")
+    if drift:
+        print(
+            f"portaflow: warning: {info.path} was pickled with other versions ({', '.join(drift)}); "
+            "loading may fail or behave differently.",
+            file=sys.stderr,
+        )
