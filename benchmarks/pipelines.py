@@ -102,7 +102,7 @@ def kfp_source(shape: Shape, *, mode: str = "compile") -> str:
     out.append("import sys\n\nfrom kfp import compiler, dsl\n\n")
     # install_kfp_package=False: the local runner then runs the step in this venv's
     # Python instead of pip-installing kfp before every step (offline, and fairer).
-    base = "base_image=\"python:3.11\""
+    base = 'base_image="python:3.11"'
     deco = (
         f"@dsl.component({base}, install_kfp_package=False)"
         if mode == "local"
@@ -181,7 +181,9 @@ def zenml_source(shape: Shape) -> str:
         out.append(IMPORTS)
     out.append("from zenml import pipeline, step\n\n")
     for i in range(shape.steps):
-        out.append(f"\n@step(enable_cache=False)\ndef step_{i}(x: int) -> int:\n{_body(shape, i)}\n")
+        out.append(
+            f"\n@step(enable_cache=False)\ndef step_{i}(x: int) -> int:\n{_body(shape, i)}\n"
+        )
     out.append(f"\n@pipeline(enable_cache=False)\ndef bench_{shape.slug}(n: int = 1):\n")
     for i, up in shape.edges():
         out.append(f"    {_var(i)} = step_{i}({_arg(up)})\n")
