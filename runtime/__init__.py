@@ -16,6 +16,8 @@ from portaflow.dsl import (
     pipeline,
     step,
 )
+from portaflow.metadata import log_metadata, log_metric
+from portaflow.registry import materializer
 
 __version__ = "0.1.0"
 
@@ -27,6 +29,9 @@ __all__ = [
     "Schedule",
     "Step",
     "__version__",
+    "log_metadata",
+    "log_metric",
+    "materializer",
     "pipeline",
     "step",
 ]

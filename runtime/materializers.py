@@ -43,9 +43,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, TypeVar, overload, runtime_checkable
+from typing import Any
 
 from portaflow._atomic import atomic_dir
+from portaflow.registry import BUILTIN_NAMES, Materializer, materializer, registrations
 
 __all__ = [
     "SIDECAR",
@@ -71,9 +72,6 @@ SIDECAR = "portaflow-artifact.json"
 #: Version of the sidecar layout.
 SCHEMA = 1
 
-T = TypeVar("T")
-C = TypeVar("C", bound=type)
-
 
 class MaterializerError(Exception):
     """A value could not be saved or loaded; the message says why and what to do."""
@@ -81,20 +79,6 @@ class MaterializerError(Exception):
 
 class NotAnArtifactError(MaterializerError):
     """A path is not a complete artifact directory (missing or invalid sidecar)."""
-
-
-@runtime_checkable
-class Materializer(Protocol):
-    """Saves values of some types into a directory and loads them back."""
-
-    #: Stable name recorded in the sidecar; loading looks the materializer up by it.
-    name: str
-
-    def save(self, obj: Any, dir: Path) -> None:
-        """Write `obj` as one or more files inside the existing, empty `dir`."""
-
-    def load(self, dir: Path) -> Any:
-        """Read back what `save` wrote into `dir`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,9 +146,7 @@ def to_json_value(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> str:
     """One text per JSON value: sorted keys, no spaces, UTF-8 kept (used for cache keys)."""
-    return json.dumps(
-        to_json_value(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return json.dumps(to_json_value(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -411,105 +393,16 @@ _BY_NAME: dict[str, Materializer] = {m.name: m for _, m in _BUILTINS} | {
     _JOBLIB.name: _JOBLIB,
     _PICKLE.name: _PICKLE,
 }
+assert set(_BY_NAME) == BUILTIN_NAMES
 
-# --------------------------------------------------------------------------- registry
-
-
-@dataclass(frozen=True, slots=True)
-class _Registration:
-    type: type
-    materializer: Materializer
-    module: str | None
-
-
-_REGISTERED: list[_Registration] = []
-
-
-class _FunctionMaterializer:
-    """Adapts a pair of save/load functions to the Materializer protocol."""
-
-    def __init__(
-        self, name: str, save: Callable[[Any, Path], None], load: Callable[[Path], Any]
-    ) -> None:
-        self.name = name
-        self._save = save
-        self._load = load
-
-    def save(self, obj: Any, dir: Path) -> None:
-        self._save(obj, dir)
-
-    def load(self, dir: Path) -> Any:
-        return self._load(dir)
-
-
-def _register(type_: type, mat: Materializer, module: str | None) -> None:
-    if not isinstance(getattr(mat, "name", None), str) or not mat.name:
-        raise TypeError("a materializer needs a non-empty str `name`")
-    if mat.name in _BY_NAME:
-        raise ValueError(f"materializer name {mat.name!r} is taken by a built-in; choose another")
-    # Re-registering (a module imported twice, e.g. as __main__ and by name) replaces.
-    _REGISTERED[:] = [
-        r for r in _REGISTERED if r.type is not type_ and r.materializer.name != mat.name
-    ]
-    _REGISTERED.append(_Registration(type_, mat, None if module == "__main__" else module))
-
-
-@overload
-def materializer(type_: type, /) -> Callable[[C], C]: ...
-@overload
-def materializer(
-    type_: type,
-    /,
-    *,
-    save: Callable[[Any, Path], None],
-    load: Callable[[Path], Any],
-    name: str | None = None,
-) -> Materializer: ...
-def materializer(
-    type_: type,
-    /,
-    *,
-    save: Callable[[Any, Path], None] | None = None,
-    load: Callable[[Path], Any] | None = None,
-    name: str | None = None,
-) -> Callable[[C], C] | Materializer:
-    """Register how values of `type_` (and its subclasses) are saved and loaded.
-
-    As a class decorator: the class is instantiated without arguments and must
-    have `save(self, obj, dir: Path) -> None` and `load(self, dir: Path) -> obj`;
-    its `name` attribute (default: "module.ClassName") is recorded in the sidecar.
-    As a call with `save=` and `load=` functions: returns the registered materializer.
-    Registrations win over the built-ins; the most specific registered class wins.
-    """
-    if not isinstance(type_, type):
-        raise TypeError(f"@portaflow.materializer needs a class, got {type_!r}")
-    if save is not None or load is not None:
-        if save is None or load is None:
-            raise TypeError("portaflow.materializer(...) needs both save= and load=")
-        mat_name = name or f"{type_.__module__}.{type_.__qualname__}"
-        mat = _FunctionMaterializer(mat_name, save, load)
-        _register(type_, mat, getattr(save, "__module__", None))
-        return mat
-
-    def decorate(cls: C) -> C:
-        instance = cls()
-        if not callable(getattr(instance, "save", None)) or not callable(
-            getattr(instance, "load", None)
-        ):
-            raise TypeError(f"materializer class {cls.__qualname__} needs save() and load() methods")
-        if not isinstance(getattr(instance, "name", None), str):
-            instance.name = name or f"{cls.__module__}.{cls.__qualname__}"
-        _register(type_, instance, cls.__module__)
-        return cls
-
-    return decorate
+# --------------------------------------------------------------------------- selection
 
 
 def select_materializer(obj: Any) -> Materializer:
     """The materializer that saves `obj`: registered first (most specific class), then built-ins."""
     mro = type(obj).__mro__
     best: tuple[int, Materializer] | None = None
-    for reg in _REGISTERED:
+    for reg in registrations():
         if isinstance(obj, reg.type):
             rank = mro.index(reg.type) if reg.type in mro else len(mro)
             if best is None or rank < best[0]:
@@ -524,7 +417,7 @@ def select_materializer(obj: Any) -> Materializer:
 
 def _materializer_named(name: str, module: str | None) -> Materializer:
     for attempt in range(2):
-        for reg in _REGISTERED:
+        for reg in registrations():
             if reg.materializer.name == name:
                 return reg.materializer
         if name in _BY_NAME:
@@ -544,7 +437,7 @@ def _materializer_named(name: str, module: str | None) -> Materializer:
 
 
 def _materializer_module(mat: Materializer) -> str | None:
-    for reg in _REGISTERED:
+    for reg in registrations():
         if reg.materializer is mat:
             return reg.module
     return None
@@ -632,7 +525,9 @@ def read_artifact(path: Path) -> ArtifactInfo:
             "written by portaflow)"
         ) from None
     except (OSError, ValueError) as exc:
-        raise NotAnArtifactError(f"{path} is not an artifact: unreadable {SIDECAR} ({exc})") from exc
+        raise NotAnArtifactError(
+            f"{path} is not an artifact: unreadable {SIDECAR} ({exc})"
+        ) from exc
     try:
         files = raw["files"]
         versions = raw["versions"]
@@ -647,7 +542,9 @@ def read_artifact(path: Path) -> ArtifactInfo:
             materializer_module=raw.get("materializer_module"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise NotAnArtifactError(f"{path} is not an artifact: malformed {SIDECAR} ({exc!r})") from exc
+        raise NotAnArtifactError(
+            f"{path} is not an artifact: malformed {SIDECAR} ({exc!r})"
+        ) from exc
     total = 0
     for rel in info.files:
         file = path / rel
@@ -688,16 +585,22 @@ def load_artifact(path: Path) -> Any:
     return value
 
 
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
 def _warn_on_version_drift(info: ArtifactInfo) -> None:
     """Unpickling across library versions can silently misbehave; say so on stderr."""
     if info.materializer not in {"joblib", "pickle"}:
         return
     drift = []
+    now: str | None
     for lib, saved in sorted(info.versions.items()):
         # After loading, the libraries the object needs are imported: compare with those.
-        now = platform.python_version() if lib == "python" else _module_version(lib)
-        if lib == "python":
-            saved, now = ".".join(saved.split(".")[:2]), ".".join(now.split(".")[:2])
+        if lib == "python":  # pickles move between patch releases without trouble
+            saved, now = _minor(saved), _minor(platform.python_version())
+        else:
+            now = _module_version(lib)
         if now is not None and now != saved:
             drift.append(f"{lib} {saved} -> {now}")
     if drift:

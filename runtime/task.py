@@ -1,0 +1,667 @@
+"""The task entry point every backend runs: `python -m portaflow.task` (docs/CONTRACTS.md).
+
+    python -m portaflow.task --step MODULE:FUNCTION [--root DIR]
+        [--input NAME=PATH]...          artifact directory
+        [--input-list NAME=MANIFEST]... JSON file holding a list of artifact directories
+        [--param NAME=VALUE]...         JSON; raw text for str inputs when not a JSON string
+        [--output NAME=PATH]...         artifact directory to create, atomically
+        [--output-param NAME=PATH]...   file to receive the JSON of the value, atomically
+        [--metadata PATH]               JSON record of this execution
+        [--code-hash HASH] [--task-id ID] [--run-id ID]
+
+Exit status: 0 success; 1 the step (or importing its module) raised, and its
+traceback is printed; 2 a bad invocation or input (flag, module, function,
+missing/unknown input, bad JSON, not an artifact); 3 the step's return value
+could not become its outputs (shape, type, not JSON, not picklable); 143/130
+on SIGTERM/SIGINT. Every failure prints one paragraph
+`portaflow.task: error: ...` on stderr, and the metadata file is written
+whatever happens.
+
+Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
+attempt number recorded in the metadata; 1 when unset).
+
+Helpers for runners (standard library only, no side effects):
+
+- `hash_inputs(inputs=, input_lists=, params=)` -> {name: sha256}: an artifact's
+  hash is its sidecar `sha256`, a list's the sha256 of its items' hashes one per
+  line, a parameter's the sha256 of its `canonical_json`.
+- `cache_key(code_hash=, image=, inputs=, input_lists=, params=)` -> sha256 of
+  the canonical JSON of all of those: equal keys mean a reusable execution.
+- `task_command(step, ...)` -> the argv of a task, values JSON-encoded.
+- re-exported: `canonical_json`, `read_artifact`, `is_artifact`, `verify_artifact`,
+  `load_artifact`, `save_artifact`, `ArtifactInfo`, `NotAnArtifactError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+from portaflow import _annotations as ann
+from portaflow import metadata as logged
+from portaflow._atomic import atomic_write_text
+from portaflow._record import git_info, now_iso, python_info
+from portaflow.materializers import (
+    ArtifactInfo,
+    MaterializerError,
+    NotAnArtifactError,
+    canonical_json,
+    is_artifact,
+    load_artifact,
+    read_artifact,
+    save_artifact,
+    to_json_value,
+    verify_artifact,
+)
+
+__all__ = [
+    "ArtifactInfo",
+    "NotAnArtifactError",
+    "cache_key",
+    "canonical_json",
+    "hash_inputs",
+    "is_artifact",
+    "load_artifact",
+    "main",
+    "read_artifact",
+    "save_artifact",
+    "task_command",
+    "verify_artifact",
+]
+
+PathLike = str | os.PathLike[str]
+
+EXIT_STEP_FAILED = 1
+EXIT_USAGE = 2
+EXIT_OUTPUT = 3
+
+
+# --------------------------------------------------------------------------- helpers for runners
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hash_inputs(
+    *,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The content hash of each input, by name (see the module docstring).
+
+    Artifact hashes come from the sidecars, so nothing is re-read; raises
+    NotAnArtifactError for a path that is not a complete artifact.
+    """
+    hashes: dict[str, str] = {}
+    for name, path in (inputs or {}).items():
+        hashes[name] = read_artifact(Path(path)).sha256
+    for name, paths in (input_lists or {}).items():
+        items = [read_artifact(Path(p)).sha256 for p in paths]
+        hashes[name] = _sha256("".join(f"{h}\n" for h in items))
+    for name, value in (params or {}).items():
+        hashes[name] = _sha256(canonical_json(value))
+    return hashes
+
+
+def cache_key(
+    *,
+    code_hash: str,
+    image: str | None = None,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """sha256 identifying an execution: code hash + image + every input's hash."""
+    parts = {
+        "code_hash": code_hash,
+        "image": image,
+        "inputs": hash_inputs(inputs=inputs, input_lists=input_lists, params=params),
+    }
+    return _sha256(canonical_json(parts))
+
+
+def task_command(
+    step: str,
+    *,
+    root: PathLike | None = None,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, PathLike] | None = None,
+    params: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, PathLike] | None = None,
+    output_params: Mapping[str, PathLike] | None = None,
+    metadata: PathLike | None = None,
+    code_hash: str | None = None,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """The argv that runs one task; `params` are Python values, JSON-encoded here."""
+    argv = [python or sys.executable, "-m", "portaflow.task", "--step", step]
+    if root is not None:
+        argv += ["--root", os.fspath(root)]
+    for flag, table in (("--input", inputs), ("--input-list", input_lists)):
+        for name, path in (table or {}).items():
+            argv += [flag, f"{name}={os.fspath(path)}"]
+    for name, value in (params or {}).items():
+        argv += ["--param", f"{name}={json.dumps(to_json_value(value), ensure_ascii=False)}"]
+    for flag, table in (("--output", outputs), ("--output-param", output_params)):
+        for name, path in (table or {}).items():
+            argv += [flag, f"{name}={os.fspath(path)}"]
+    for flag, value in (
+        ("--metadata", metadata),
+        ("--code-hash", code_hash),
+        ("--task-id", task_id),
+        ("--run-id", run_id),
+    ):
+        if value is not None:
+            argv += [flag, os.fspath(value)]
+    return argv
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class TaskError(Exception):
+    """A failure reported as one paragraph, without a traceback."""
+
+    def __init__(self, message: str, *, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _StepRaised(Exception):
+    """The user's code raised; its traceback is worth printing."""
+
+    def __init__(self, message: str, original: BaseException) -> None:
+        super().__init__(message)
+        self.original = original
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived (a timeout or a cancelled run); BaseException so `except Exception` lets it by."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise TaskError(f"{message} (run `python -m portaflow.task --help` for the flags)")
+
+
+def _pair(flag: str) -> Callable[[str], tuple[str, str]]:
+    def parse(text: str) -> tuple[str, str]:
+        name, sep, value = text.partition("=")
+        if not sep or not name.isidentifier():
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes NAME=VALUE with NAME a Python identifier, got {text!r}"
+            )
+        return name, value
+
+    return parse
+
+
+class _OrderedOutput(argparse.Action):
+    """Keeps --output and --output-param in one list, in command-line order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        kind = "parameter" if option_string == "--output-param" else "artifact"
+        name, path = values
+        namespace.outputs = [*(getattr(namespace, "outputs", None) or []), (kind, name, path)]
+
+
+def _parser() -> _Parser:
+    p = _Parser(
+        prog="python -m portaflow.task",
+        description="Run one portaflow step: load inputs, call the function, write outputs.",
+    )
+    p.add_argument("--step", required=True, metavar="MODULE:FUNCTION")
+    p.add_argument("--root", metavar="DIR", help="project root put first on sys.path")
+    p.add_argument(
+        "--input", action="append", default=[], type=_pair("--input"), metavar="NAME=PATH"
+    )
+    p.add_argument(
+        "--input-list",
+        action="append",
+        default=[],
+        type=_pair("--input-list"),
+        metavar="NAME=MANIFEST",
+    )
+    p.add_argument(
+        "--param", action="append", default=[], type=_pair("--param"), metavar="NAME=VALUE"
+    )
+    p.add_argument("--output", action=_OrderedOutput, type=_pair("--output"), metavar="NAME=PATH")
+    p.add_argument(
+        "--output-param", action=_OrderedOutput, type=_pair("--output-param"), metavar="NAME=PATH"
+    )
+    p.add_argument("--metadata", metavar="PATH")
+    p.add_argument("--code-hash", metavar="HASH")
+    p.add_argument("--task-id", metavar="ID")
+    p.add_argument("--run-id", metavar="ID")
+    p.set_defaults(outputs=[])
+    return p
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass(slots=True)
+class _Record:
+    """The metadata record, filled as the task goes."""
+
+    args: argparse.Namespace | None = None
+    step: str | None = None
+    root: Path | None = None
+    start: str = field(default_factory=now_iso)
+    started: float = field(default_factory=time.monotonic)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def finish(self, *, state: str, exit_code: int, error: str | None) -> dict[str, Any]:
+        args = self.args
+        attempt_text = os.environ.get("PORTAFLOW_ATTEMPT", "1")
+        try:
+            attempt: int | str = int(attempt_text)
+        except ValueError:
+            attempt = attempt_text
+        return {
+            "schema": 1,
+            "task_id": getattr(args, "task_id", None),
+            "run_id": getattr(args, "run_id", None),
+            "step": self.step,
+            "attempt": attempt,
+            "state": state,
+            "exit_code": exit_code,
+            "error": error,
+            "start": self.start,
+            "end": now_iso(),
+            "duration_seconds": round(time.monotonic() - self.started, 6),
+            "code_hash": getattr(args, "code_hash", None),
+            **(git_info(self.root) if self.root else {"git_commit": None, "git_dirty": None}),
+            **python_info(),
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            **logged.collected(),
+        }
+
+
+def _import_step(ref: str, root: Path) -> tuple[Callable[..., Any], str]:
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise TaskError(f"--step must be MODULE:FUNCTION (e.g. steps.train:train), got {ref!r}")
+    if str(root) not in sys.path[:1]:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            raise TaskError(
+                f"cannot import the step module {module_name!r}: no module {missing!r} under the "
+                f"project root {root} (set --root or PORTAFLOW_ROOT to the folder the pipeline "
+                "was compiled from)."
+            ) from None
+        raise _StepRaised(
+            f"importing the step module {module_name!r} failed: {exc} (install it in the step's "
+            "image or environment)",
+            exc,
+        ) from exc
+    except Exception as exc:
+        raise _StepRaised(f"importing the step module {module_name!r} raised {exc!r}", exc) from exc
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise TaskError(
+                f"module {module_name!r} ({getattr(module, '__file__', '?')}) has no attribute "
+                f"{attr!r}; is the step renamed, or the image older than the compiled pipeline?"
+            )
+        target = getattr(target, part)
+    func = getattr(target, "func", target)  # a portaflow.dsl.Step wraps the plain function
+    if not callable(func):
+        raise TaskError(f"{ref} is a {type(func).__name__}, not a function")
+    return func, module_name
+
+
+def _decode_param(name: str, text: str, annotation: Any) -> Any:
+    try:
+        value = json.loads(text)
+        decoded = True
+    except ValueError:
+        value, decoded = None, False
+    if ann.accepts_str(annotation):
+        # Argo hands over raw strings: only a JSON string, or a JSON value the annotation
+        # also allows (`int | str`, `str | None`, Any), is taken as JSON.
+        if decoded and (isinstance(value, str) or ann.check_type(annotation, value) is not False):
+            return ann.coerce(annotation, value)
+        return text
+    if not decoded:
+        raise TaskError(
+            f"--param {name}={text!r} is not JSON, and input {name!r} is annotated "
+            f"{ann.show(annotation)}; pass a JSON value (strings in double quotes)."
+        )
+    if ann.check_type(annotation, value) is False:
+        raise TaskError(
+            f"--param {name}={text} is a {type(value).__name__}, but input {name!r} is annotated "
+            f"{ann.show(annotation)}."
+        )
+    return ann.coerce(annotation, value)
+
+
+def _artifact_record(info: ArtifactInfo) -> dict[str, Any]:
+    return {
+        "kind": "artifact",
+        "path": str(info.path),
+        "type": info.type,
+        "materializer": info.materializer,
+        "sha256": info.sha256,
+        "size": info.size,
+    }
+
+
+def _load_input(name: str, path: Path) -> tuple[Any, ArtifactInfo]:
+    try:
+        info = read_artifact(path)
+        return load_artifact(path), info
+    except NotAnArtifactError as exc:
+        raise TaskError(f"input {name!r}: {exc}.") from None
+    except MaterializerError as exc:
+        raise TaskError(f"input {name!r} ({path}): {exc}") from None
+
+
+def _read_manifest(name: str, manifest: Path) -> list[Path]:
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TaskError(
+            f"--input-list {name}: cannot read the manifest {manifest}: {exc}"
+        ) from None
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise TaskError(
+            f"--input-list {name}: the manifest {manifest} must hold a JSON list of artifact paths"
+        )
+    return [manifest.parent / e for e in entries]  # relative entries are relative to the manifest
+
+
+def _bind_inputs(
+    func: Callable[..., Any], hints: dict[str, Any], args: argparse.Namespace, record: _Record
+) -> tuple[list[Any], dict[str, Any]]:
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    params = inspect.signature(func).parameters
+    named = {n: p for n, p in params.items() if p.kind not in variadic}
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    given: dict[str, str] = {}
+    for flag, pairs in (
+        ("--input", args.input),
+        ("--input-list", args.input_list),
+        ("--param", args.param),
+    ):
+        for name, _ in pairs:
+            if name in given:
+                raise TaskError(f"input {name!r} is given twice ({given[name]} and {flag})")
+            given[name] = flag
+            if name not in named and (name in params or not takes_kwargs):
+                raise TaskError(
+                    f"{flag} {name}: the step has no input {name!r} "
+                    f"(its inputs: {', '.join(named) or 'none'})"
+                )
+    missing = [
+        n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in given
+    ]
+    if missing:
+        raise TaskError(
+            f"missing input{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}: "
+            "pass each with --input, --input-list or --param"
+        )
+
+    values: dict[str, Any] = {}
+    for name, text in args.param:
+        annotation = hints.get(name, inspect.Parameter.empty)
+        values[name] = _decode_param(name, text, annotation)
+        record.inputs[name] = {
+            "kind": "parameter",
+            "value": _safe_json(values[name]),
+            "sha256": _sha256(_canonical_or_repr(values[name])),
+        }
+    for name, path_text in args.input:
+        value, info = _load_input(name, Path(path_text))
+        values[name] = ann.coerce(hints.get(name, inspect.Parameter.empty), value)
+        record.inputs[name] = _artifact_record(info)
+    for name, manifest in args.input_list:
+        items, infos = [], []
+        for path in _read_manifest(name, Path(manifest)):
+            value, info = _load_input(name, path)
+            items.append(value)
+            infos.append(info)
+        values[name] = items
+        record.inputs[name] = {
+            "kind": "artifact-list",
+            "sha256": _sha256("".join(f"{i.sha256}\n" for i in infos)),
+            "size": sum(i.size for i in infos),
+            "items": [_artifact_record(i) for i in infos],
+        }
+
+    positional = [
+        values.pop(p.name)
+        for p in params.values()
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.name in values
+    ]
+    return positional, values
+
+
+def _safe_json(value: Any) -> Any:
+    try:
+        return to_json_value(value)
+    except TypeError:
+        return repr(value)
+
+
+def _canonical_or_repr(value: Any) -> str:
+    try:
+        return canonical_json(value)
+    except TypeError:
+        return repr(value)
+
+
+def _plan_outputs(
+    ref: str, hints: dict[str, Any], flags: list[tuple[str, str, str]], value: Any
+) -> list[tuple[str, str, str, Any, Any]]:
+    """Pair each requested output (kind, name, path) with its value and declared type."""
+    specs = ann.output_specs(hints)
+    empty = inspect.Parameter.empty
+    if specs is None:  # not annotated: the flags say what the outputs are, in order
+        if not flags:
+            return []
+        if len(flags) == 1:
+            if value is None:
+                raise TaskError(
+                    f"step {ref} returned None, but output {flags[0][1]!r} was requested",
+                    code=EXIT_OUTPUT,
+                )
+            return [(*flags[0], value, empty)]
+        values = _split(ref, value, [name for _, name, _ in flags])
+        return [(*flag, v, empty) for flag, v in zip(flags, values, strict=True)]
+
+    names = [name for name, _ in specs]
+    if not specs:
+        if flags:
+            raise TaskError(
+                f"step {ref} is annotated `-> None`, but outputs were requested: "
+                f"{', '.join(n for _, n, _ in flags)}",
+                code=EXIT_USAGE,
+            )
+        return []
+    values = [value] if len(specs) == 1 else _split(ref, value, names)
+    by_name = dict(zip(names, zip(values, (t for _, t in specs), strict=True), strict=True))
+    if all(name in by_name for _, name, _ in flags):
+        return [(kind, name, path, *by_name[name]) for kind, name, path in flags]
+    if len(flags) == len(specs):  # the caller named the outputs its own way: go by position
+        return [(*flag, v, t) for flag, v, (_, t) in zip(flags, values, specs, strict=True)]
+    unknown = [name for _, name, _ in flags if name not in by_name]
+    raise TaskError(
+        f"step {ref} has no output {', '.join(map(repr, unknown))}; its outputs are "
+        f"{', '.join(map(repr, names))} (from its return annotation)",
+        code=EXIT_USAGE,
+    )
+
+
+def _split(ref: str, value: Any, names: list[str]) -> list[Any]:
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        got = (
+            f"a tuple of {len(value)}"
+            if isinstance(value, (tuple, list))
+            else f"a {ann.show(type(value))}"
+        )
+        raise TaskError(
+            f"step {ref} returned {got}, but it has {len(names)} outputs "
+            f"({', '.join(names)}): return a tuple of {len(names)} values in that order.",
+            code=EXIT_OUTPUT,
+        )
+    return list(value)
+
+
+def _write_outputs(ref: str, plan: list[tuple[str, str, str, Any, Any]], record: _Record) -> None:
+    for kind, name, path_text, value, declared in plan:
+        if ann.check_type(declared, value) is False:
+            raise TaskError(
+                f"step {ref} returned a {ann.show(type(value))} for output {name!r}, which is "
+                f"annotated {ann.show(declared)}.",
+                code=EXIT_OUTPUT,
+            )
+        value = ann.coerce(declared, value)
+        path = Path(path_text)
+        if kind == "parameter":
+            try:
+                text = json.dumps(to_json_value(value), ensure_ascii=False)
+            except (TypeError, ValueError) as exc:
+                raise TaskError(
+                    f"output {name!r} is a parameter output, so it must be JSON, but the step "
+                    f"returned a {ann.show(type(value))} ({exc}); annotate it with a non-JSON type "
+                    "to make it an artifact, or return plain numbers, strings, lists and dicts.",
+                    code=EXIT_OUTPUT,
+                ) from None
+            try:
+                atomic_write_text(path, text)
+            except OSError as exc:
+                raise TaskError(
+                    f"cannot write output {name!r} to {path}: {exc}", code=EXIT_OUTPUT
+                ) from None
+            record.outputs[name] = {
+                "kind": "parameter",
+                "path": str(path),
+                "value": json.loads(text),
+                "sha256": _sha256(canonical_json(json.loads(text))),
+                "size": len(text.encode("utf-8")),
+            }
+            continue
+        try:
+            info = save_artifact(value, path)
+        except MaterializerError as exc:
+            raise TaskError(f"output {name!r}: {exc}", code=EXIT_OUTPUT) from None
+        except OSError as exc:
+            raise TaskError(
+                f"cannot write output {name!r} to {path}: {exc}", code=EXIT_OUTPUT
+            ) from None
+        except Exception as exc:  # a user materializer failed
+            raise _StepRaised(f"saving output {name!r} to {path} raised {exc!r}", exc) from exc
+        record.outputs[name] = _artifact_record(info)
+
+
+def _run(argv: Sequence[str] | None, record: _Record) -> None:
+    args = _parser().parse_args(argv)
+    record.args = args
+    record.step = args.step
+    root = Path(args.root or os.environ.get("PORTAFLOW_ROOT") or os.getcwd()).resolve()
+    if not root.is_dir():
+        raise TaskError(f"--root {root} is not a directory")
+    record.root = root
+    func, _ = _import_step(args.step, root)
+    hints = ann.type_hints(func)
+    positional, keywords = _bind_inputs(func, hints, args, record)
+    logged.reset()
+    try:
+        value = func(*positional, **keywords)
+    except Exception as exc:
+        raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
+    plan = _plan_outputs(args.step, hints, args.outputs, value)
+    _write_outputs(args.step, plan, record)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one task; returns the exit status (see the module docstring)."""
+    record = _Record()
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    state, code, error = "succeeded", 0, None
+    try:
+        _run(argv, record)
+    except TaskError as exc:
+        state, code, error = "failed", exc.code, str(exc)
+    except _StepRaised as exc:
+        original = exc.original
+        # Skip our own frame: the traceback starts in the user's code.
+        tb = original.__traceback__.tb_next if original.__traceback__ else None
+        traceback.print_exception(type(original), original, tb, file=sys.stderr)
+        state, code, error = "failed", EXIT_STEP_FAILED, str(exc)
+    except _Terminated as exc:
+        state, code, error = "terminated", 128 + exc.signum, str(exc)
+    except KeyboardInterrupt:
+        state, code, error = "terminated", 130, "interrupted"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if error is not None:
+        print(f"portaflow.task: error: {error}", file=sys.stderr)
+    meta_path = record.args.metadata if record.args is not None else _scan_metadata_flag(argv)
+    if meta_path:
+        try:
+            meta = record.finish(state=state, exit_code=code, error=error)
+            atomic_write_text(Path(meta_path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            print(
+                f"portaflow.task: error: cannot write the metadata to {meta_path}: {exc}",
+                file=sys.stderr,
+            )
+            code = code or EXIT_OUTPUT
+    return code
+
+
+def _scan_metadata_flag(argv: Sequence[str] | None) -> str | None:
+    """--metadata from a command line argparse rejected, so even a bad call leaves a record."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for index, arg in enumerate(args):
+        if arg == "--metadata" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--metadata="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
