@@ -252,10 +252,21 @@ class Store:
     # ----------------------------------------------------------------- executions
 
     def save_execution(self, run_id: str, key: str, **fields: Any) -> None:
-        """Insert or update one execution; JSON fields are given as Python values."""
+        """Insert or update one execution; JSON fields are given as Python values.
+
+        Without `task` and `step` the execution must exist and only the given fields change.
+        """
         for name in ("inputs", "outputs", "metadata"):
             if name in fields and fields[name] is not None:
                 fields[name] = _dump(fields[name])
+        if "task" not in fields:
+            sets = ", ".join(f"{c} = ?" for c in fields)
+            with self._tx() as db:
+                db.execute(
+                    f"UPDATE executions SET {sets} WHERE run_id = ? AND key = ?",
+                    (*fields.values(), run_id, key),
+                )
+            return
         cols = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
@@ -266,6 +277,14 @@ class Store:
                 (run_id, key, *fields.values()),
             )
 
+    def forget_unfinished(self, run_id: str) -> None:
+        """Drop a resumed run's executions that did not succeed; they are planned again."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM executions WHERE run_id = ? AND state NOT IN ('succeeded', 'cached')",
+                (run_id,),
+            )
+
     def start_attempt(self, run_id: str, key: str, attempt: int, started: float) -> None:
         with self._tx() as db:
             db.execute(
@@ -274,7 +293,13 @@ class Store:
             )
 
     def finish_attempt(
-        self, run_id: str, key: str, attempt: int, finished: float, exit_code: int | None, message: str | None
+        self,
+        run_id: str,
+        key: str,
+        attempt: int,
+        finished: float,
+        exit_code: int | None,
+        message: str | None,
     ) -> None:
         with self._tx() as db:
             db.execute(
@@ -328,7 +353,9 @@ class Store:
                         " sha256 = excluded.sha256, size = excluded.size",
                         (art.uri, art.type, art.materializer, art.sha256, art.size, now),
                     )
-                    art_id = db.execute("SELECT id FROM artifacts WHERE uri = ?", (art.uri,)).fetchone()[0]
+                    art_id = db.execute(
+                        "SELECT id FROM artifacts WHERE uri = ?", (art.uri,)
+                    ).fetchone()[0]
                     db.execute(
                         "INSERT OR IGNORE INTO lineage (run_id, execution, artifact_id, direction, name)"
                         " VALUES (?, ?, ?, ?, ?)",
@@ -380,7 +407,8 @@ class Store:
             )
             version = int(
                 db.execute(
-                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?", (model,)
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?",
+                    (model,),
                 ).fetchone()[0]
             )
             db.execute(
@@ -430,7 +458,9 @@ class Store:
                 "SELECT 1 FROM model_versions WHERE model = ? AND version = ?", (model, version)
             ).fetchone()
             if found is None:
-                raise StoreError(f"model {model!r} has no version {version} (see `portaflow models show {model}`)")
+                raise StoreError(
+                    f"model {model!r} has no version {version} (see `portaflow models show {model}`)"
+                )
             if stage == "production":
                 db.execute(
                     "UPDATE model_versions SET stage = 'archived'"
@@ -438,7 +468,8 @@ class Store:
                     (model, version),
                 )
             db.execute(
-                "UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", (stage, model, version)
+                "UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?",
+                (stage, model, version),
             )
 
 

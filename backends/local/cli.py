@@ -1,0 +1,535 @@
+"""The local runner's commands: `portaflow run`, `portaflow runs ...`, `portaflow models ...`.
+
+compiler/cli.py loads these click objects lazily by name. The compiler is
+imported inside `run` only, so `portaflow runs list` starts fast. Output:
+progress on stderr (live table on a terminal, lines otherwise), results on
+stdout; user errors are one paragraph on stderr and exit status 1 (2 for
+usage errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .params import ParamError, parse_assignments
+from .plan import CACHED, FAILED, SKIPPED, SUCCEEDED, UNKNOWN, UPSTREAM_FAILED, WOULD_RUN
+from .progress import make_reporter
+from .runner import RunError, RunResult, run_pipeline
+from .store import STAGES, Store, StoreError
+
+#: Lines of a failed step's log shown in the summary.
+LOG_TAIL_LINES = 15
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` holding a pyproject.toml, else `start`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "portaflow.toml").is_file():
+            return folder
+    return start
+
+
+def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
+    """--store, else env PORTAFLOW_STORE, else the stack's `store`, else <root>/.portaflow."""
+    import os
+
+    if store:
+        return Path(store)
+    if os.environ.get("PORTAFLOW_STORE"):
+        return Path(os.environ["PORTAFLOW_STORE"])
+    configured = None
+    try:
+        from portaflow.compiler.stacks import StackError, load_stack
+
+        try:
+            configured = load_stack(root, stack).get("store")
+        except StackError as exc:
+            _fail(str(exc))
+    except ImportError:  # a compiler without stacks: the defaults still work
+        pass
+    if configured:
+        path = Path(str(configured)).expanduser()
+        return path if path.is_absolute() else root / path
+    return root / ".portaflow"
+
+
+_store_option = click.option(
+    "--store",
+    metavar="DIR",
+    help="Folder of the local stores (default: env PORTAFLOW_STORE, the stack's `store`, "
+    "else <project root>/.portaflow).",
+)
+_root_option = click.option(
+    "--root",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Project root (default: the nearest folder with a pyproject.toml).",
+)
+_stack_option = click.option(
+    "--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME]."
+)
+
+
+# --------------------------------------------------------------------------- run
+
+
+@click.command(name="run")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a pipeline parameter; VALUE is JSON for numbers, bools, lists and dicts, "
+    "plain text for str parameters. Repeatable.",
+)
+@click.option(
+    "--pipeline", metavar="NAME", help="Which @pipeline of FILE to run, when it has several."
+)
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), help="Steps run at once (default: CPU count)."
+)
+@_root_option
+@_store_option
+@_stack_option
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every step, even where an identical earlier result exists.",
+)
+@click.option(
+    "--resume",
+    metavar="RUN_ID",
+    help="Continue a failed or interrupted run: finished steps are reused, the rest run. FILE is optional.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the plan (cache hits, what would run) and execute nothing.",
+)
+@click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output; only the summary.")
+def run_cmd(
+    file: str | None,
+    params: Sequence[str],
+    pipeline: str | None,
+    workers: int | None,
+    root: str | None,
+    store: str | None,
+    stack: str | None,
+    no_cache: bool,
+    resume: str | None,
+    dry_run: bool,
+    plain: bool,
+    quiet: bool,
+) -> None:
+    """Run a pipeline on this machine, with no server.
+
+    FILE is compiled in-process (never imported); then every step runs in its own
+    subprocess through the same task protocol as on Argo, KFP or Airflow, independent
+    steps in parallel. Results, logs, artifacts and lineage go to the local store
+    (.portaflow/ by default). Exit status 0 when the run succeeds, 1 otherwise.
+
+    \b
+    Examples:
+      portaflow run pipeline.py --param n_estimators=200
+      portaflow run pipeline.py --param 'regions=["eu", "us"]' --workers 4
+      portaflow run pipeline.py --dry-run
+      portaflow run --resume ml_pipeline-20250101-120000-ab12
+    """
+    if file is None and resume is None:
+        raise click.UsageError("give a pipeline FILE to run, or --resume RUN_ID")
+    start = Path(file).parent if file else Path.cwd()
+    project = Path(root).resolve() if root else _find_root(start)
+    location = _store_location(project, store, stack)
+    ir_pipeline = _load(file, project, pipeline) if file else None
+    try:
+        values = (
+            parse_assignments(ir_pipeline, params) if ir_pipeline is not None and params else {}
+        )
+    except ParamError as exc:
+        _fail(str(exc))
+    if resume is not None and ir_pipeline is None:
+        root_of_run = _run_root(location, resume)
+        if root_of_run is not None and root is None:
+            project = root_of_run
+    reporter = make_reporter(interactive=False if plain else None, quiet=quiet or dry_run)
+    t0 = time.time()
+    try:
+        result = run_pipeline(
+            ir_pipeline,
+            root=project,
+            store=location,
+            params=values,
+            workers=workers,
+            cache=not no_cache,
+            resume=resume,
+            dry_run=dry_run,
+            reporter=reporter,
+        )
+    except (RunError, StoreError) as exc:
+        _fail(str(exc))
+    if dry_run:
+        _print_plan(result)
+        return
+    _print_summary(result, time.time() - t0, file)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _load(file: str, root: Path, pipeline: str | None) -> Any:
+    path = Path(file)
+    if not path.is_file():
+        _fail(f"no such file: {file}")
+    if path.suffix == ".json":  # an IR file, e.g. from `portaflow compile --target ir`
+        from portaflow.compiler import irjson
+
+        try:
+            return irjson.loads(path.read_text("utf-8"))
+        except (ValueError, TypeError, KeyError) as exc:
+            _fail(f"{file} is not a portaflow IR file: {exc}")
+    from portaflow.compiler import CompileError, compile_file
+
+    try:
+        return compile_file(path, root=root, pipeline=pipeline)
+    except CompileError as exc:
+        for diag in exc.diagnostics:
+            click.echo(diag.render(), err=True)
+        sys.exit(1)
+
+
+def _run_root(location: Path, run_id: str) -> Path | None:
+    """The project root a run was started in (resuming without FILE runs the steps from there)."""
+    if not (location / "portaflow.db").is_file():
+        return None
+    with Store(location) as st:
+        try:
+            return Path(st.get_run(run_id)["root"])
+        except StoreError:
+            return None
+
+
+def _counts(result: RunResult) -> str:
+    order = (SUCCEEDED, CACHED, FAILED, UPSTREAM_FAILED, SKIPPED, WOULD_RUN, UNKNOWN)
+    counts = {s: len(result.by_state(s)) for s in order}
+    return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
+
+
+def _print_summary(result: RunResult, seconds: float, file: str | None) -> None:
+    click.echo(f"run {result.run_id} {result.status} in {seconds:.1f}s: {_counts(result)}")
+    for e in result.failed:
+        click.echo(f"  ✗ {e.key}: {e.message}")
+        if e.log_path:
+            click.echo(f"    log: {e.log_path}")
+            for line in _tail(Path(e.log_path), LOG_TAIL_LINES):
+                click.echo(f"    | {line}")
+    if result.model_version is not None:
+        name, version = result.model_version
+        click.echo(f"model {name} version {version} registered (portaflow models show {name})")
+    if result.status in ("failed", "cancelled"):
+        again = (
+            f"portaflow run {file} --resume {result.run_id}"
+            if file
+            else f"portaflow run --resume {result.run_id}"
+        )
+        click.echo(f"resume with: {again}")
+    click.echo(f"details: portaflow runs show {result.run_id}")
+
+
+def _tail(path: Path, n: int) -> list[str]:
+    try:
+        lines = path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return lines[-n:]
+
+
+def _print_plan(result: RunResult) -> None:
+    click.echo(f"plan of {result.pipeline} (dry run: nothing executed)")
+    labels = {CACHED: "cached", WOULD_RUN: "run", SKIPPED: "skip", UNKNOWN: "fan-out?"}
+    rows = []
+    for e in result.executions:
+        inputs = " ".join(f"{k}={_short(v)}" for k, v in e.inputs.items())
+        rows.append([labels.get(e.state, e.state), e.key, inputs, e.message])
+    _table(["", "task", "inputs", "note"], rows)
+    click.echo(_counts(result) or "nothing to do")
+
+
+def _short(value: dict[str, Any]) -> str:
+    if "param" in value:
+        text = json.dumps(value["param"], ensure_ascii=False)
+        return text if len(text) <= 40 else text[:37] + "..."
+    if "artifact" in value:
+        return f"<{Path(value['artifact']).parent.name}/{Path(value['artifact']).name}>"
+    if "artifacts" in value:
+        return f"<{len(value['artifacts'])} artifacts>"
+    return "<unknown until run>"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    """Columns aligned with two spaces; the last column is never padded."""
+    cells = [headers, *rows]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        text = "  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths[:-1], strict=True))
+        click.echo((text + "  " + str(r[-1])).rstrip())
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@click.group(name="runs")
+def runs_group() -> None:
+    """List and inspect local runs (from the local store)."""
+
+
+def _open(root: str | None, store: str | None, stack: str | None) -> Store:
+    project = Path(root).resolve() if root else _find_root(Path.cwd())
+    location = _store_location(project, store, stack)
+    if not (location / "portaflow.db").is_file():
+        _fail(
+            f"no local store at {location}: nothing has run here yet (`portaflow run FILE` creates it)"
+        )
+    try:
+        return Store(location)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _duration(start: float | None, end: float | None) -> str:
+    return f"{end - start:.1f}s" if start is not None and end is not None else "-"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)  # pragma: no cover
+
+
+@runs_group.command(name="list")
+@click.option("--pipeline", metavar="NAME", help="Only runs of this pipeline.")
+@click.option("--limit", "-n", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_root_option
+@_store_option
+@_stack_option
+def runs_list(
+    pipeline: str | None,
+    limit: int,
+    as_json: bool,
+    root: str | None,
+    store: str | None,
+    stack: str | None,
+) -> None:
+    """List recent runs, newest first."""
+    with _open(root, store, stack) as st:
+        runs = st.list_runs(pipeline=pipeline, limit=limit)
+        if as_json:
+            click.echo(
+                json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in runs], indent=2)
+            )
+            return
+        if not runs:
+            click.echo("no runs yet")
+            return
+        rows = []
+        for r in runs:
+            states: dict[str, int] = {}
+            for e in st.executions(r["id"]):
+                states[e["state"]] = states.get(e["state"], 0) + 1
+            tasks = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+            rows.append(
+                [
+                    r["id"],
+                    r["pipeline"],
+                    r["status"],
+                    _when(r["created"]),
+                    _duration(r["created"], r["finished"]),
+                    tasks,
+                ]
+            )
+        _table(["run", "pipeline", "status", "started", "took", "tasks"], rows)
+
+
+@runs_group.command(name="show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_root_option
+@_store_option
+@_stack_option
+def runs_show(
+    run_id: str, as_json: bool, root: str | None, store: str | None, stack: str | None
+) -> None:
+    """Show one run: its tasks (state, attempts, time, cache hits, logs), artifacts and metrics.
+
+    RUN_ID may be a unique prefix of the id.
+    """
+    with _open(root, store, stack) as st:
+        try:
+            run = st.get_run(run_id)
+        except StoreError as exc:
+            _fail(str(exc))
+        execs = st.executions(run["id"])
+        artifacts = st.artifacts(run["id"])
+        metrics = st.metrics(run["id"])
+        if as_json:
+            doc = {k: v for k, v in run.items() if k != "ir"}
+            doc.update(
+                params=json.loads(run["params"]),
+                executions=execs,
+                artifacts=artifacts,
+                metrics=metrics,
+                lineage=st.lineage(run["id"]),
+            )
+            click.echo(json.dumps(doc, indent=2, default=str))
+            return
+        click.echo(f"run       {run['id']}")
+        click.echo(f"pipeline  {run['pipeline']} ({run['source']})")
+        click.echo(
+            f"status    {run['status']}" + (f" - {run['message']}" if run["message"] else "")
+        )
+        click.echo(
+            f"started   {_when(run['created'])}, took {_duration(run['created'], run['finished'])}"
+        )
+        click.echo(f"params    {run['params']}")
+        click.echo("")
+        rows = []
+        for e in execs:
+            cache = f"hit ({e['cached_from']})" if e["cache_hit"] else ""
+            note = cache or (e["message"] or "")
+            rows.append(
+                [
+                    e["key"],
+                    e["state"],
+                    str(e["attempt"] or ""),
+                    _duration(e["started"], e["finished"]),
+                    e["log_path"] or "",
+                    note,
+                ]
+            )
+        _table(["task", "state", "try", "took", "log", "note"], rows)
+        if artifacts:
+            click.echo("")
+            _table(
+                ["artifact", "type", "size", "uri"],
+                [
+                    [f"{a['execution']}.{a['name']}", a["type"] or "", _size(a["size"]), a["uri"]]
+                    for a in artifacts
+                ],
+            )
+        if metrics:
+            click.echo("")
+            _table(
+                ["metric", "value"],
+                [[f"{m['execution']}.{m['name']}", json.dumps(m["value"])] for m in metrics],
+            )
+
+
+# --------------------------------------------------------------------------- models
+
+
+@click.group(name="models")
+def models_group() -> None:
+    """List, show and promote model versions (a pipeline with `model=Model(name=...)`
+    registers a new version on every successful run)."""
+
+
+@models_group.command(name="list")
+@_root_option
+@_store_option
+@_stack_option
+def models_list(root: str | None, store: str | None, stack: str | None) -> None:
+    """List registered models with their latest and production versions."""
+    with _open(root, store, stack) as st:
+        models = st.list_models()
+        if not models:
+            click.echo("no models yet: add model=Model(name=...) to a @pipeline and run it")
+            return
+        _table(
+            ["model", "versions", "latest", "production"],
+            [
+                [
+                    m["name"],
+                    str(m["versions"]),
+                    str(m["latest"] or "-"),
+                    str(m["production"] or "-"),
+                ]
+                for m in models
+            ],
+        )
+
+
+@models_group.command(name="show")
+@click.argument("name")
+@_root_option
+@_store_option
+@_stack_option
+def models_show(name: str, root: str | None, store: str | None, stack: str | None) -> None:
+    """Show every version of model NAME: stage, run, metrics and artifacts."""
+    with _open(root, store, stack) as st:
+        try:
+            versions = st.model_versions(name)
+        except StoreError as exc:
+            _fail(str(exc))
+        click.echo(f"model {name}: {len(versions)} version(s)")
+        for v in versions:
+            click.echo("")
+            click.echo(
+                f"version {v['version']}  stage: {v['stage'] or '-'}  run: {v['run_id']}"
+                f"  created: {_when(v['created'])}"
+            )
+            for m in v["metrics"]:
+                click.echo(f"  metric    {m['execution']}.{m['name']} = {json.dumps(m['value'])}")
+            for a in v["artifacts"]:
+                click.echo(
+                    f"  artifact  {a['name']}  {a['type'] or ''}  {_size(a['size'])}  {a['uri']}"
+                )
+
+
+@models_group.command(name="promote")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option(
+    "--stage",
+    type=click.Choice(STAGES),
+    default="production",
+    show_default=True,
+    help="Stage to move the version to; promoting to production archives the previous one.",
+)
+@_root_option
+@_store_option
+@_stack_option
+def models_promote(
+    name: str, version: int, stage: str, root: str | None, store: str | None, stack: str | None
+) -> None:
+    """Move version VERSION of model NAME to a stage (default production)."""
+    with _open(root, store, stack) as st:
+        try:
+            st.model_versions(name)
+            st.promote(name, version, stage)
+        except StoreError as exc:
+            _fail(str(exc))
+    click.echo(f"model {name} version {version} is now {stage}")

@@ -1,0 +1,762 @@
+"""The local runner: executes a compiled pipeline with the embedded stores and no server.
+
+`run_pipeline` drives a `Plan` (which executions exist and when they are
+ready) with an `Executor` (subprocesses of `python -m portaflow.task`), checks
+the cache before starting anything, retries per the step's policy, records
+every transition in the `Store`, and registers a model version when the run
+succeeds. One thread owns all state; subprocess waiters only post outcomes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from portaflow.compiler import ir, irjson
+
+from . import params as params_mod
+from .cache import cache_key, outputs_exist
+from .executor import Executor, Job, Outcome, kill_tree
+from .plan import (
+    CACHED,
+    FAILED,
+    OK_STATES,
+    PENDING,
+    READY,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    UNKNOWN,
+    UPSTREAM_FAILED,
+    WOULD_RUN,
+    ArtifactList,
+    ArtifactRef,
+    Node,
+    ParamValue,
+    Plan,
+    Unknown,
+    Value,
+    value_to_json,
+)
+from .progress import NullReporter, Reporter
+from .store import ArtifactInfo, Store, default_location
+
+#: State shown while an attempt failed and the next one waits for its backoff.
+RETRYING = "retrying"
+#: The sidecar every artifact directory carries (docs/CONTRACTS.md).
+SIDECAR = "portaflow-artifact.json"
+
+
+class RunError(Exception):
+    """A run that cannot start (bad parameter, unknown or locked run); the message says why."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionResult:
+    """What became of one execution."""
+
+    key: str
+    task: str
+    state: str
+    attempt: int = 0
+    cache_hit: bool = False
+    #: Reused from the run being resumed, not executed again.
+    reused: bool = False
+    started: float | None = None
+    finished: float | None = None
+    log_path: str | None = None
+    message: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """The outcome of `run_pipeline`."""
+
+    run_id: str
+    pipeline: str
+    #: "succeeded", "failed", "cancelled", or "dry-run".
+    status: str
+    store: Path
+    params: dict[str, ir.JSONValue]
+    executions: tuple[ExecutionResult, ...]
+    #: Model version registered by this run, as (name, version).
+    model_version: tuple[str, int] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("succeeded", "dry-run")
+
+    @property
+    def failed(self) -> tuple[ExecutionResult, ...]:
+        return tuple(e for e in self.executions if e.state == FAILED)
+
+    def execution(self, key: str) -> ExecutionResult:
+        for e in self.executions:
+            if e.key == key:
+                return e
+        raise KeyError(key)
+
+    def by_state(self, state: str) -> list[str]:
+        return [e.key for e in self.executions if e.state == state]
+
+
+def run_pipeline(
+    pipeline: ir.Pipeline | None,
+    *,
+    root: str | os.PathLike[str] = ".",
+    store: str | os.PathLike[str] | None = None,
+    params: Mapping[str, ir.JSONValue] | None = None,
+    workers: int | None = None,
+    cache: bool = True,
+    resume: str | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+    task_command: Sequence[str] | None = None,
+) -> RunResult:
+    """Run a compiled pipeline locally; see docs/local.md.
+
+    `pipeline` may be None with `resume`: the run's stored IR is used. `params`
+    are typed JSON values (see `params.parse_assignments` for `k=v` text).
+    `task_command` replaces `python -m portaflow.task` (for tests).
+    """
+    root_path = Path(root).resolve()
+    location = Path(store) if store is not None else default_location(root_path)
+    with Store(location) as st:
+        runner = _Runner(
+            st,
+            root=root_path,
+            workers=workers or os.cpu_count() or 1,
+            use_cache=cache,
+            dry_run=dry_run,
+            reporter=reporter or NullReporter(),
+            task_command=list(task_command or [sys.executable, "-m", "portaflow.task"]),
+        )
+        return runner.run(pipeline, params or {}, resume)
+
+
+def new_run_id(pipeline: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+    return f"{pipeline}-{stamp}-{secrets.token_hex(2)}"
+
+
+def safe_name(key: str) -> str:
+    """An execution key as a file name: `score[0,1]` -> `score@0-1`."""
+    return key.replace("[", "@").replace(",", "-").replace("]", "").replace("*", "x")
+
+
+class _Runner:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        root: Path,
+        workers: int,
+        use_cache: bool,
+        dry_run: bool,
+        reporter: Reporter,
+        task_command: list[str],
+    ) -> None:
+        self.store = store
+        self.root = root
+        self.workers = workers
+        self.use_cache = use_cache
+        self.dry_run = dry_run
+        self.reporter = reporter
+        self.task_command = task_command
+        self.run_id = "dry-run"
+        self.pipeline: ir.Pipeline
+        self.plan: Plan
+        #: Successful executions of the run being resumed, by key.
+        self.previous: dict[str, dict[str, Any]] = {}
+        #: Attempts already made per key (resumed runs continue the count).
+        self.attempts: dict[str, int] = {}
+        #: Attempts made before this resume: the retry budget starts again after them.
+        self.attempt_base: dict[str, int] = {}
+        self.records: dict[str, dict[str, Any]] = {}
+        self.queue: list[Node] = []
+        self.retry_at: dict[str, float] = {}
+        self.seen: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- setup
+
+    def run(
+        self, pipeline: ir.Pipeline | None, given: Mapping[str, ir.JSONValue], resume: str | None
+    ) -> RunResult:
+        if resume is not None:
+            row = self.store.get_run(resume)
+            self.run_id = row["id"]
+            if pipeline is None:
+                pipeline = irjson.loads(row["ir"])
+            elif pipeline.name != row["pipeline"]:
+                raise RunError(
+                    f"run {self.run_id} is of pipeline {row['pipeline']!r}, not {pipeline.name!r}"
+                )
+            if given:
+                raise RunError("--resume continues a run with its own parameters; drop --param")
+            values = dict(json.loads(row["params"]))
+        else:
+            if pipeline is None:
+                raise RunError("nothing to run: give a pipeline or --resume RUN_ID")
+            try:
+                values = params_mod.resolve(pipeline, given)
+            except params_mod.ParamError as exc:
+                raise RunError(str(exc)) from None
+        self.pipeline = pipeline
+        self.plan = Plan(pipeline, values)
+        if self.dry_run:
+            return self._loop(values)
+        with self._lock(resume):
+            if resume is not None:
+                self._prepare_resume()
+            else:
+                self.run_id = new_run_id(pipeline.name)
+                self.store.create_run(
+                    run_id=self.run_id,
+                    pipeline=pipeline.name,
+                    source=pipeline.source,
+                    root=str(self.root),
+                    params=values,
+                    ir_json=irjson.dumps(pipeline),
+                )
+            return self._loop(values)
+
+    @contextlib.contextmanager
+    def _lock(self, run_id: str | None) -> Iterator[None]:
+        """Hold the run's lock file: the kernel drops it when this process dies, however it dies."""
+        lock_dir = self.store.runs_dir / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] | None = None
+        if run_id is not None:
+            handle = _try_lock(lock_dir / f"{run_id}.lock")
+            if handle is None:
+                raise RunError(f"run {run_id} is still being executed by another portaflow process")
+        try:
+            yield
+            return
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _prepare_resume(self) -> None:
+        for r in self.store.executions(self.run_id):
+            self.attempts[r["key"]] = self.attempt_base[r["key"]] = int(r["attempt"] or 0)
+            if r["state"] in OK_STATES and r["outputs"] is not None and outputs_exist(r["outputs"]):
+                self.previous[r["key"]] = r
+            elif r["state"] == RUNNING and r["pid"]:
+                # A step of a runner that was killed may still run: stop it before redoing its work.
+                if _is_our_step(int(r["pid"]), self.run_id):
+                    kill_tree(int(r["pid"]))
+        self.store.forget_unfinished(self.run_id)
+        self.store.set_run_status(self.run_id, "running")
+
+    # ----------------------------------------------------------------- main loop
+
+    def _loop(self, values: dict[str, ir.JSONValue]) -> RunResult:
+        executor = Executor(self.workers)
+        self.reporter.started(
+            run_id=self.run_id, pipeline=self.pipeline.name, plan=self.plan, dry_run=self.dry_run
+        )
+        status = "running"
+        try:
+            while True:
+                self._advance()
+                self._sync()
+                self._start_queued(executor)
+                if self.plan.main_done and not self.plan.hooks_added:
+                    self.plan.add_hooks()
+                    continue
+                if self.plan.done:
+                    break
+                if not executor.busy and not self.queue and not self.retry_at:
+                    if self.dry_run:
+                        break
+                    self._deadlock()
+                    continue
+                wait = 0.25
+                if self.retry_at:
+                    wait = max(0.0, min(wait, min(self.retry_at.values()) - time.time()))
+                for outcome in executor.wait(wait):
+                    self._finished(outcome)
+                self.reporter.tick()
+            status = "dry-run" if self.dry_run else ("failed" if self.plan.failed else "succeeded")
+        except KeyboardInterrupt:
+            for outcome in executor.stop_all():
+                self._finished(outcome, interrupted=True)
+            status = "cancelled"
+            self._sync()
+        model_version = None
+        if not self.dry_run:
+            self.store.set_run_status(self.run_id, status, self._summary(status))
+            if status == "succeeded" and self.pipeline.model is not None:
+                m = self.pipeline.model
+                version = self.store.register_model_version(
+                    model=m.name, description=m.description, tags=m.tags, run_id=self.run_id
+                )
+                model_version = (m.name, version)
+        result = RunResult(
+            run_id=self.run_id,
+            pipeline=self.pipeline.name,
+            status=status,
+            store=self.store.location,
+            params=values,
+            executions=tuple(self._result(n) for n in self._ordered_nodes()),
+            model_version=model_version,
+        )
+        self.reporter.finished(result)
+        return result
+
+    def _advance(self) -> None:
+        """Hand every newly ready node to `_ready`; cache hits make more nodes ready at once."""
+        while True:
+            fresh = [n for n in self.plan.advance() if n not in self.queue]
+            if not fresh:
+                return
+            for node in fresh:
+                self._ready(node)
+
+    def _deadlock(self) -> None:
+        """Nothing runs and nothing can start: a bug, but the run must still end."""
+        for node in self.plan.nodes.values():
+            if not node.terminal:
+                node.state, node.message = FAILED, "internal error: could not be scheduled"
+        if not self.plan.hooks_added:
+            self.plan.add_hooks()
+
+    # ----------------------------------------------------------------- ready nodes
+
+    def _ready(self, node: Node) -> None:
+        step = self.pipeline.step(node.task.step)
+        key = cache_key(step, step.config.image or self.pipeline.image, node.inputs)
+        self.records[node.key] = {"cache_key": key}
+        prev = self.previous.get(node.key)
+        if prev is not None and prev["cache_key"] == key:
+            node.message = "finished before the resume"
+            self.plan.finish(node.key, prev["state"], outputs=_values(prev["outputs"]))
+            self.records[node.key].update(reused=True, row=prev)
+            return
+        hit = None
+        if key is not None and self.use_cache and step.config.cache:
+            hit = self.store.find_cached(key)
+            if hit is not None and not outputs_exist(hit["outputs"] or {}):
+                hit = None
+        if hit is not None:
+            self._cache_hit(node, hit)
+        elif self.dry_run:
+            why = "cache off" if not (self.use_cache and step.config.cache) else "no earlier result"
+            if key is None:
+                why = "inputs known only at run time"
+            node.message = f"{node.message}; {why}" if node.message else why
+            self.plan.finish(
+                node.key,
+                WOULD_RUN,
+                outputs={o.name: Unknown(f"output of {node.key}") for o in step.outputs},
+                message=node.message,
+            )
+        else:
+            self.queue.append(node)
+
+    def _cache_hit(self, node: Node, hit: dict[str, Any]) -> None:
+        origin = hit["cached_from"] or f"{hit['run_id']}/{hit['key']}"
+        outputs = _values(hit["outputs"])
+        self.plan.finish(node.key, CACHED, outputs=outputs, message=f"reused {origin}")
+        if self.dry_run:
+            return
+        now = time.time()
+        self.store.save_execution(
+            self.run_id,
+            node.key,
+            task=node.task.id,
+            step=node.task.step,
+            state=CACHED,
+            attempt=0,
+            started=now,
+            finished=now,
+            cache_key=self.records[node.key]["cache_key"],
+            cache_hit=1,
+            cached_from=origin,
+            log_path=hit["log_path"],
+            message=f"reused {origin}",
+            inputs=_inputs_json(node),
+            outputs=hit["outputs"],
+            metadata=hit["metadata"],
+        )
+        self._record_lineage(node, hit["outputs"], hit["metadata"] or {})
+        self.seen[node.key] = CACHED
+        self.reporter.changed(node, attempt=0)
+
+    def _start_queued(self, executor: Executor) -> None:
+        now = time.time()
+        for node in list(self.queue):
+            if executor.free <= 0:
+                return
+            if self.retry_at.get(node.key, 0.0) > now:
+                continue
+            self.retry_at.pop(node.key, None)
+            self.queue.remove(node)
+            self._start(node, executor)
+
+    def _start(self, node: Node, executor: Executor) -> None:
+        step = self.pipeline.step(node.task.step)
+        attempt = self.attempts.get(node.key, 0) + 1
+        self.attempts[node.key] = attempt
+        exec_dir = self.store.runs_dir / self.run_id / safe_name(node.key)
+        art_dir = self.store.artifacts_dir / self.run_id / safe_name(node.key)
+        argv = [*self.task_command, "--step", step.ref, "--root", str(self.root)]
+        for name, value in node.inputs.items():
+            argv += _input_args(name, value, exec_dir)
+        outputs: dict[str, Path] = {}
+        for o in step.outputs:
+            if o.type.kind == "artifact":
+                outputs[o.name] = art_dir / o.name
+                argv += ["--output", f"{o.name}={outputs[o.name]}"]
+            else:
+                outputs[o.name] = exec_dir / "outputs" / f"{o.name}.json"
+                argv += ["--output-param", f"{o.name}={outputs[o.name]}"]
+        metadata = exec_dir / "metadata.json"
+        with contextlib.suppress(FileNotFoundError):
+            metadata.unlink()
+        argv += [
+            "--metadata",
+            str(metadata),
+            "--code-hash",
+            step.code_hash,
+            "--task-id",
+            node.key,
+            "--run-id",
+            self.run_id,
+        ]
+        env = dict(os.environ)
+        env.update(step.config.env)
+        env.update(
+            PORTAFLOW_ROOT=str(self.root),
+            PORTAFLOW_RUN_ID=self.run_id,
+            PORTAFLOW_ATTEMPT=str(attempt),
+            PYTHONUNBUFFERED="1",
+        )
+        log_path = exec_dir / "step.log"
+        job = Job(
+            key=node.key,
+            attempt=attempt,
+            argv=argv,
+            cwd=self.root,
+            env=env,
+            log_path=log_path,
+            timeout=step.config.timeout_seconds,
+        )
+        node.state = RUNNING
+        started = time.time()
+        self.records[node.key].update(
+            outputs=outputs, metadata=metadata, log_path=log_path, started=started
+        )
+        pid = executor.submit(job)
+        self.store.save_execution(
+            self.run_id,
+            node.key,
+            task=node.task.id,
+            step=step.ref,
+            state=RUNNING,
+            attempt=attempt,
+            started=started,
+            finished=None,
+            cache_key=self.records[node.key]["cache_key"],
+            cache_hit=0,
+            log_path=str(log_path),
+            pid=pid,
+            inputs=_inputs_json(node),
+            message=None,
+        )
+        self.store.start_attempt(self.run_id, node.key, attempt, started)
+        self.seen[node.key] = RUNNING
+        self.reporter.changed(node, attempt=attempt, log_path=log_path)
+
+    # ----------------------------------------------------------------- outcomes
+
+    def _finished(self, outcome: Outcome, *, interrupted: bool = False) -> None:
+        node = self.plan.nodes[outcome.job.key]
+        rec = self.records[node.key]
+        attempt = outcome.job.attempt
+        message: str | None = outcome.error
+        outputs: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
+        if outcome.ok:
+            try:
+                outputs = self._collect(node, rec["outputs"])
+                metadata = _read_json(rec["metadata"]) or {}
+            except _MissingOutput as exc:
+                message = str(exc)
+        elif message is None:
+            message = _exit_text(outcome.exit_code)
+        ok = outcome.ok and message is None
+        rec["finished"] = outcome.finished
+        self.store.finish_attempt(
+            self.run_id, node.key, attempt, outcome.finished, outcome.exit_code, message
+        )
+        if ok:
+            self.store.save_execution(
+                self.run_id,
+                node.key,
+                state=SUCCEEDED,
+                finished=outcome.finished,
+                exit_code=outcome.exit_code,
+                outputs=outputs,
+                metadata=metadata,
+                message=None,
+            )
+            self._record_lineage(node, outputs, metadata)
+            self.plan.finish(node.key, SUCCEEDED, outputs=_values(outputs))
+            self.seen[node.key] = SUCCEEDED
+            self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"])
+            return
+        assert message is not None
+        delay = None if interrupted else self._retry_delay(node, outcome)
+        if delay is not None:
+            self.retry_at[node.key] = time.time() + delay
+            self.queue.append(node)
+            node.state, node.message = (
+                READY,
+                f"attempt {attempt} failed ({message}); retry in {delay:g}s",
+            )
+            self.store.save_execution(
+                self.run_id,
+                node.key,
+                state=RETRYING,
+                message=node.message,
+                exit_code=outcome.exit_code,
+            )
+            self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"], state=RETRYING)
+            return
+        self.store.save_execution(
+            self.run_id,
+            node.key,
+            state=FAILED,
+            finished=outcome.finished,
+            exit_code=outcome.exit_code,
+            message=message,
+        )
+        self.plan.finish(node.key, FAILED, message=message)
+        self.seen[node.key] = FAILED
+        self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"])
+
+    def _retry_delay(self, node: Node, outcome: Outcome) -> float | None:
+        policy = self.pipeline.step(node.task.step).config.retry
+        n = self._attempts_this_run(node.key)
+        if policy is None or n > policy.max:
+            return None
+        is_error = outcome.exit_code is None or (outcome.exit_code < 0 and not outcome.timed_out)
+        if policy.on in ("on-error", "on-transient-error") and not is_error:
+            return None
+        if policy.on == "on-failure" and is_error:
+            return None
+        match policy.backoff:
+            case "fixed":
+                delay = float(policy.delay_seconds)
+            case "linear":
+                delay = float(policy.delay_seconds * n)
+            case "exponential":
+                delay = policy.delay_seconds * policy.factor ** (n - 1)
+        if policy.max_delay_seconds is not None:
+            delay = min(delay, float(policy.max_delay_seconds))
+        return delay
+
+    def _attempts_this_run(self, key: str) -> int:
+        return self.attempts.get(key, 0) - self.attempt_base.get(key, 0)
+
+    def _collect(self, node: Node, paths: dict[str, Path]) -> dict[str, Any]:
+        """The outputs a successful attempt wrote, as stored JSON."""
+        out: dict[str, Any] = {}
+        for name, path in paths.items():
+            if self.plan.output_kind(node.task.id, name) == "artifact":
+                sidecar = _read_json(path / SIDECAR)
+                if sidecar is None:
+                    raise _MissingOutput(f"exited 0 but wrote no artifact {name!r} at {path}")
+                out[name] = {
+                    "kind": "artifact",
+                    "uri": str(path),
+                    "sha256": sidecar.get("sha256"),
+                    "size": sidecar.get("size"),
+                    "type": sidecar.get("type"),
+                    "materializer": sidecar.get("materializer"),
+                }
+            else:
+                if not path.is_file():
+                    raise _MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")
+                out[name] = {"kind": "parameter", "value": json.loads(path.read_text("utf-8"))}
+        return out
+
+    def _record_lineage(
+        self, node: Node, outputs: Mapping[str, Any], metadata: Mapping[str, Any]
+    ) -> None:
+        ins: list[tuple[str, ArtifactInfo]] = []
+        for name, value in node.inputs.items():
+            refs = value.items if isinstance(value, ArtifactList) else (value,)
+            for ref in refs:
+                if isinstance(ref, ArtifactRef):
+                    ins.append((name, _artifact_info(ref.uri, ref.sha256)))
+        outs = [
+            (
+                name,
+                ArtifactInfo(
+                    uri=o["uri"],
+                    type=o.get("type"),
+                    materializer=o.get("materializer"),
+                    sha256=o.get("sha256"),
+                    size=o.get("size"),
+                ),
+            )
+            for name, o in outputs.items()
+            if o.get("kind") == "artifact"
+        ]
+        self.store.record_results(
+            self.run_id, node.key, inputs=ins, outputs=outs, metrics=_metrics(metadata)
+        )
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def _sync(self) -> None:
+        """Persist and report the states the plan decided by itself (skips, upstream failures)."""
+        for node in self.plan.nodes.values():
+            if node.state in (PENDING, READY, RUNNING) or self.seen.get(node.key) == node.state:
+                continue
+            self.seen[node.key] = node.state
+            if node.state in (SKIPPED, UPSTREAM_FAILED, FAILED, UNKNOWN) and not self.dry_run:
+                self.store.save_execution(
+                    self.run_id,
+                    node.key,
+                    task=node.task.id,
+                    step=node.task.step,
+                    state=node.state,
+                    message=node.message,
+                    finished=time.time(),
+                )
+            self.reporter.changed(node, attempt=self.attempts.get(node.key, 0))
+
+    def _ordered_nodes(self) -> list[Node]:
+        """Nodes in the pipeline's task order, iterations by index (placeholders after them)."""
+        position = {t.id: i for i, t in enumerate(self.pipeline.tasks)}
+        return sorted(
+            self.plan.nodes.values(), key=lambda n: (position[n.task.id], n.placeholder, n.index)
+        )
+
+    def _result(self, node: Node) -> ExecutionResult:
+        rec = self.records.get(node.key, {})
+        row = rec.get("row") or {}
+        return ExecutionResult(
+            key=node.key,
+            task=node.task.id,
+            state=node.state,
+            attempt=self.attempts.get(node.key, 0),
+            cache_hit=node.state == CACHED,
+            reused=bool(rec.get("reused")),
+            started=rec.get("started", row.get("started")),
+            finished=rec.get("finished", row.get("finished")),
+            log_path=str(rec["log_path"]) if "log_path" in rec else row.get("log_path"),
+            message=node.message,
+            inputs=_inputs_json(node),
+            outputs={k: value_to_json(v) for k, v in node.outputs.items()},
+        )
+
+    def _summary(self, status: str) -> str:
+        counts: dict[str, int] = {}
+        for n in self.plan.nodes.values():
+            counts[n.state] = counts.get(n.state, 0) + 1
+        text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        failed = [n.key for n in self.plan.nodes.values() if n.state == FAILED]
+        if failed:
+            text += f"; failed: {', '.join(failed)}"
+        return f"{status}: {text}"
+
+
+class _MissingOutput(Exception):
+    pass
+
+
+def _try_lock(path: Path) -> IO[str] | None:
+    handle = open(path, "a")  # held open for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _is_our_step(pid: int, run_id: str) -> bool:
+    """Whether `pid` is still a task process of this run (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return run_id in cmdline
+
+
+def _input_args(name: str, value: Value, exec_dir: Path) -> list[str]:
+    match value:
+        case ParamValue(value=v):
+            return ["--param", f"{name}={json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"]
+        case ArtifactRef(uri=uri):
+            return ["--input", f"{name}={uri}"]
+        case ArtifactList(items=items):
+            manifest = exec_dir / "inputs" / f"{name}.json"
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(json.dumps([a.uri for a in items], indent=1) + "\n", "utf-8")
+            return ["--input-list", f"{name}={manifest}"]
+        case Unknown():
+            raise AssertionError("an unknown value reached execution")  # pragma: no cover
+    raise AssertionError(value)  # pragma: no cover
+
+
+def _values(outputs: Mapping[str, Any] | None) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for name, o in (outputs or {}).items():
+        if o.get("kind") == "artifact":
+            out[name] = ArtifactRef(o["uri"], o.get("sha256"))
+        else:
+            out[name] = ParamValue(o.get("value"))
+    return out
+
+
+def _inputs_json(node: Node) -> dict[str, Any]:
+    return {k: value_to_json(v) for k, v in node.inputs.items()}
+
+
+def _artifact_info(uri: str, sha256: str | None) -> ArtifactInfo:
+    sidecar = _read_json(Path(uri) / SIDECAR) or {}
+    return ArtifactInfo(
+        uri=uri,
+        type=sidecar.get("type"),
+        materializer=sidecar.get("materializer"),
+        sha256=sha256 or sidecar.get("sha256"),
+        size=sidecar.get("size"),
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _metrics(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Logged metrics from a task's metadata record."""
+    found = metadata.get("metrics")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "could not start"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
