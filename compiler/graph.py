@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from portaflow.compiler import ir
 
 
-def to_networkx(pipeline: ir.Pipeline, *, include_hooks: bool = False) -> nx.MultiDiGraph:
+def to_networkx(pipeline: ir.Pipeline, *, include_hooks: bool = False) -> nx.MultiDiGraph[str]:
     """Tasks as nodes (with the Task in `task`), IR edges as keyed edges (kind as key)."""
-    g: nx.MultiDiGraph = nx.MultiDiGraph(name=pipeline.name)
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph(name=pipeline.name)
     for t in pipeline.tasks:
         if t.hook is None or include_hooks:
             g.add_node(t.id, task=t)
@@ -34,7 +34,7 @@ def dependency_pairs(pipeline: ir.Pipeline) -> set[tuple[str, str]]:
 
 def topological_order(nodes: list[str], pairs: set[tuple[str, str]]) -> list[str]:
     """Lexicographic topological order: stable whatever order the input came in."""
-    g: nx.DiGraph = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(pairs)
     return list(nx.lexicographical_topological_sort(g))
@@ -42,7 +42,7 @@ def topological_order(nodes: list[str], pairs: set[tuple[str, str]]) -> list[str
 
 def find_cycle(nodes: list[str], pairs: set[tuple[str, str]]) -> list[str] | None:
     """One cycle as a list of node ids, or None when the graph is a DAG."""
-    g: nx.DiGraph = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(pairs)
     try:

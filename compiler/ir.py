@@ -19,7 +19,7 @@ from typing import TypeAlias
 #: Version of the IR's JSON form; bump on any incompatible change.
 IR_VERSION = "1"
 
-JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 OutputKind: TypeAlias = L["parameter", "artifact"]
 
 

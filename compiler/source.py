@@ -217,7 +217,7 @@ class Project:
         if level == 0:
             return module or ""
         package = mod.name.split(".") if mod.is_package else mod.name.split(".")[:-1]
-        if level - 1 > len(package):
+        if level > len(package):  # Python: "attempted relative import beyond top-level package"
             return None
         base = package[: len(package) - (level - 1)]
         if module:

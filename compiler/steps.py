@@ -18,7 +18,6 @@ from typing import Any
 from portaflow import dsl
 from portaflow.compiler import ir
 from portaflow.compiler.codehash import CodeHasher
-from portaflow.compiler.diagnostics import Diagnostic
 from portaflow.compiler.source import Module, Project, dsl_name
 from portaflow.compiler.types import TypeReader
 
@@ -114,7 +113,7 @@ class StaticEval:
             "PF300",
             node,
             f"{what} must be a literal or a DSL config type, not `{_short(node)}`",
-            "write the value itself, e.g. `timeout=\"1h\"` or `retries=Retry(max=3)`; "
+            'write the value itself, e.g. `timeout="1h"` or `retries=Retry(max=3)`; '
             "decorator arguments are read without running the file",
         )
         return None
@@ -161,7 +160,10 @@ class StaticEval:
             values[kw.arg] = lit
         if type_name == "Schedule" and "cron" not in values and ok:
             self.report(
-                "PF302", node, "Schedule needs a cron expression", 'write `Schedule(cron="0 3 * * *")`'
+                "PF302",
+                node,
+                "Schedule needs a cron expression",
+                'write `Schedule(cron="0 3 * * *")`',
             )
             ok = False
         if type_name == "Model" and "name" not in values and ok:
@@ -191,7 +193,8 @@ def decorator_args(
                 "PF301",
                 kw,
                 f"@{what} has no option {kw.arg!r}",
-                (f"did you mean {close[0]!r}? " if close else "") + f"options: {', '.join(allowed)}",
+                (f"did you mean {close[0]!r}? " if close else "")
+                + f"options: {', '.join(allowed)}",
             )
             continue
         if kw.arg in ("on_failure", "on_exit"):
@@ -246,7 +249,9 @@ def _short(node: ast.AST) -> str:
 class StepReader:
     """Builds `ir.StepDef`s from step function definitions."""
 
-    def __init__(self, project: Project, hasher: CodeHasher, report_for: Callable[[Module], Report]):
+    def __init__(
+        self, project: Project, hasher: CodeHasher, report_for: Callable[[Module], Report]
+    ):
         self.project = project
         self.hasher = hasher
         self.report_for = report_for
@@ -258,9 +263,8 @@ class StepReader:
             return self._cache[ref]
         report = self.report_for(module)
         found = decorator_kind(self.project, module, fn)
-        dec = found[1] if found else fn
         ev = StaticEval(self.project, module, report)
-        args = decorator_args(ev, dec, _STEP_ARGS, "step")
+        args = decorator_args(ev, found[1], _STEP_ARGS, "step") if found else {}
         types = TypeReader(self.project, module)
         inputs = self._inputs(module, fn, types, ev, report)
         outputs = self._outputs(fn, types)
@@ -378,7 +382,9 @@ class StepReader:
             if isinstance(val, str) and val.strip():
                 image = val
             elif val is not None:
-                report("PF302", node, "image must be a non-empty string", 'e.g. image="python:3.11"')
+                report(
+                    "PF302", node, "image must be a non-empty string", 'e.g. image="python:3.11"'
+                )
         if "env" in args:
             val, node = args["env"]
             if isinstance(val, dict) and all(isinstance(v, str) for v in val.values()):
@@ -440,7 +446,10 @@ def retry_policy(val: Any, node: ast.expr, report: Report) -> ir.RetryPolicy | N
         ok = False
     if backoff not in ("fixed", "linear", "exponential"):
         report(
-            "PF302", node, f"Retry.backoff {backoff!r} is unknown", 'use "fixed", "linear" or "exponential"'
+            "PF302",
+            node,
+            f"Retry.backoff {backoff!r} is unknown",
+            'use "fixed", "linear" or "exponential"',
         )
         ok = False
     if on not in ("always", "on-failure", "on-error", "on-transient-error"):
@@ -455,7 +464,9 @@ def retry_policy(val: Any, node: ast.expr, report: Report) -> ir.RetryPolicy | N
         report("PF302", node, "Retry delays must be durations", 'e.g. delay="10s", max_delay="5m"')
         ok = False
     if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 1:
-        report("PF302", node, f"Retry.factor must be a number >= 1, not {factor!r}", "e.g. factor=2")
+        report(
+            "PF302", node, f"Retry.factor must be a number >= 1, not {factor!r}", "e.g. factor=2"
+        )
         ok = False
     if not ok:
         return None
@@ -474,12 +485,16 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
     if val is None:
         return None
     if not isinstance(val, ConfigCall) or val.type_name != "Resources":
-        report("PF302", node, "resources must be Resources(...)", 'e.g. Resources(cpu=2, memory="4Gi")')
+        report(
+            "PF302", node, "resources must be Resources(...)", 'e.g. Resources(cpu=2, memory="4Gi")'
+        )
         return None
     v = val.values
     gpu = v.get("gpu", 0)
     if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
-        report("PF302", node, f"Resources.gpu must be a non-negative int, not {gpu!r}", "e.g. gpu=1")
+        report(
+            "PF302", node, f"Resources.gpu must be a non-negative int, not {gpu!r}", "e.g. gpu=1"
+        )
         gpu = 0
     node_selector = v.get("node_selector") or {}
     tolerations = v.get("tolerations") or []

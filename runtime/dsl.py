@@ -218,7 +218,12 @@ def pipeline(
 ) -> Pipeline[P, R] | Callable[[Callable[P, R]], Pipeline[P, R]]:
     """Mark a function as a pipeline; its body is compiled statically."""
     options = PipelineOptions(
-        name=name, schedule=schedule, model=model, image=image, on_failure=on_failure, on_exit=on_exit
+        name=name,
+        schedule=schedule,
+        model=model,
+        image=image,
+        on_failure=on_failure,
+        on_exit=on_exit,
     )
     if func is not None:
         return Pipeline(func, options)

@@ -1,0 +1,643 @@
+"""The front end driver: a pipeline file -> one IR `Pipeline`, or diagnostics.
+
+`analyze` collects every diagnostic of a file in one pass and never raises
+for any input; `compile_file` raises `CompileError` once when there are
+errors. Neither imports nor executes the pipeline file.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portaflow.compiler import ir
+from portaflow.compiler.body import Abort, BodyCompiler, Ctx, Value, pipeline_params
+from portaflow.compiler.codehash import CodeHasher
+from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
+from portaflow.compiler.graph import find_cycle, topological_order
+from portaflow.compiler.source import Module, Project
+from portaflow.compiler.steps import (
+    _NOT_LITERAL,
+    _PIPELINE_ARGS,
+    ConfigCall,
+    Ref,
+    StaticEval,
+    StepReader,
+    decorator_args,
+    decorator_kind,
+    valid_cron,
+)
+from portaflow.compiler.types import TypeReader, compatible, literal_type
+
+
+@dataclass(slots=True)
+class Result:
+    """What `analyze` found."""
+
+    #: The IR, when there were no errors.
+    pipeline: ir.Pipeline | None
+    #: Errors and warnings, sorted by location.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def find_root(path: Path) -> Path:
+    """The nearest folder above `path` holding a pyproject.toml, else the file's folder."""
+    start = path.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
+def compile_file(
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    pipeline: str | None = None,
+) -> ir.Pipeline:
+    """Compile a pipeline file to IR; raises `CompileError` with all diagnostics on errors."""
+    result = analyze(path, root=root, pipeline=pipeline)
+    if result.errors or result.pipeline is None:
+        raise CompileError(result.diagnostics)
+    return result.pipeline
+
+
+def analyze(
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    pipeline: str | None = None,
+) -> Result:
+    """Compile and collect diagnostics; never raises for any input file."""
+    shown = str(path)
+    try:
+        return _Analyzer(Path(path), Path(root) if root else None, pipeline).run()
+    except RecursionError:
+        return Result(
+            None,
+            [
+                Diagnostic(
+                    code="PF102",
+                    severity="error",
+                    message="the file nests expressions too deeply to analyse",
+                    path=shown,
+                    hint="split very long or deeply nested expressions, e.g. into a step",
+                )
+            ],
+        )
+    except Exception as exc:  # a bug of ours must still reach the user as a diagnostic
+        return Result(
+            None,
+            [
+                Diagnostic(
+                    code="PF001",
+                    severity="error",
+                    message=f"internal compiler error: {type(exc).__name__}: {exc}",
+                    path=shown,
+                    hint="please report this with the pipeline file",
+                )
+            ],
+        )
+
+
+class _Analyzer:
+    def __init__(self, path: Path, root: Path | None, wanted: str | None) -> None:
+        self.path = path
+        self.root = (root or find_root(path)).resolve()
+        self.wanted = wanted
+        self.project = Project(self.root)
+        self.diags: list[Diagnostic] = []
+        self._display: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ reporting
+
+    def display_path(self, module: Module) -> str:
+        shown = self._display.get(module.rel)
+        if shown is None:
+            full = self.root / module.rel
+            try:
+                shown = os.path.relpath(full)
+            except ValueError:
+                shown = module.rel
+            if shown.startswith(".." + os.sep + ".."):
+                shown = module.rel
+            self._display[module.rel] = shown
+        return shown
+
+    def report_for(self, module: Module):  # type: ignore[no-untyped-def]
+        def report(code: str, node: ast.AST, message: str, hint: str = "") -> None:
+            span = module.span(node)
+            self.diags.append(
+                Diagnostic(
+                    code=code,
+                    severity="warning" if code.startswith("PF9") else "error",
+                    message=message,
+                    path=self.display_path(module),
+                    line=span.line,
+                    col=span.col,
+                    end_line=span.end_line,
+                    end_col=span.end_col,
+                    hint=hint,
+                    source_line=module.source_line(span.line),
+                )
+            )
+            assert code in CODES, code
+
+        return report
+
+    def file_error(self, code: str, message: str, hint: str = "") -> Result:
+        self.diags.append(
+            Diagnostic(code=code, severity="error", message=message, path=str(self.path), hint=hint)
+        )
+        return self.finish(None)
+
+    def finish(self, pipeline: ir.Pipeline | None) -> Result:
+        diags = self.project.diagnostics + self.diags
+        diags.sort(key=lambda d: (d.path, d.line, d.col, d.code))
+        unique: list[Diagnostic] = []
+        for d in diags:
+            if d not in unique:
+                unique.append(d)
+        has_errors = any(d.severity == "error" for d in unique)
+        return Result(None if has_errors else pipeline, unique)
+
+    # ------------------------------------------------------------------ the pass
+
+    def run(self) -> Result:
+        if not self.path.is_file():
+            return self.file_error(
+                "PF101", f"no such file: {self.path}", "give the path of a pipeline .py file"
+            )
+        module = self.project.load_path(self.path)
+        if module is None:
+            if not self.project.diagnostics:
+                return self.file_error(
+                    "PF101",
+                    f"{self.path} is outside the project root {self.root}",
+                    "pass --root with a folder that contains the file",
+                )
+            return self.finish(None)
+        fn = self.select(module)
+        if fn is None:
+            return self.finish(None)
+        return self.finish(self.compile(module, fn))
+
+    def pipelines_in(
+        self, module: Module
+    ) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+        found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+        ev = StaticEval(self.project, module, self.report_for(module))
+        for stmt in module.tree.body:
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            kind = decorator_kind(self.project, module, stmt)
+            if kind is None or kind[0] != "pipeline":
+                continue
+            name = stmt.name
+            dec = kind[1]
+            if isinstance(dec, ast.Call):
+                for kw in dec.keywords:
+                    if kw.arg == "name":
+                        val = ev.literal(kw.value)
+                        if isinstance(val, str) and val:
+                            name = val
+            found.append((name, stmt))
+        return found
+
+    def select(self, module: Module) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        report = self.report_for(module)
+        found = self.pipelines_in(module)
+        seen: dict[str, ast.AST] = {}
+        for name, fn in found:
+            if name in seen:
+                report(
+                    "PF113",
+                    fn,
+                    f"a second pipeline is named {name!r}",
+                    "give each pipeline a unique name with @pipeline(name=...)",
+                )
+            seen[name] = fn
+        if not found:
+            self.diags.append(
+                Diagnostic(
+                    code="PF110",
+                    severity="error",
+                    message=f"no @pipeline function found in {self.display_path(module)}",
+                    path=self.display_path(module),
+                    hint="decorate the function that wires your steps with "
+                    "`@pipeline` (from portaflow import pipeline)",
+                )
+            )
+            return None
+        if self.wanted is not None:
+            for name, fn in found:
+                if self.wanted in (name, fn.name):
+                    return fn
+            self.diags.append(
+                Diagnostic(
+                    code="PF112",
+                    severity="error",
+                    message=f"no pipeline named {self.wanted!r}",
+                    path=self.display_path(module),
+                    hint=f"pipelines in this file: {', '.join(sorted(n for n, _ in found))}",
+                )
+            )
+            return None
+        called = _called_names(found)
+        top = [(n, fn) for n, fn in found if fn.name not in called]
+        if len(top) == 1:
+            return top[0][1]
+        candidates = top or found
+        if len(candidates) == 1:
+            return candidates[0][1]
+        self.diags.append(
+            Diagnostic(
+                code="PF111",
+                severity="error",
+                message=f"{len(candidates)} pipelines in {self.display_path(module)} and none chosen",
+                path=self.display_path(module),
+                hint=f"pass --pipeline NAME, one of: {', '.join(sorted(n for n, _ in candidates))}",
+            )
+        )
+        return None
+
+    def compile(
+        self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> ir.Pipeline | None:
+        report = self.report_for(module)
+        hasher = CodeHasher(self.project)
+        steps = StepReader(self.project, hasher, self.report_for)
+        body = BodyCompiler(self.project, steps, self.report_for)
+        ev = StaticEval(self.project, module, report)
+        kind = decorator_kind(self.project, module, fn)
+        assert kind is not None
+        args = decorator_args(ev, kind[1], _PIPELINE_ARGS, "pipeline")
+        name = args.get("name", (fn.name, None))[0]
+        if not isinstance(name, str) or not name:
+            name = fn.name
+        params, env = self.params(module, fn)
+        ctx = Ctx(module=module, env=env, stack=(f"{module.name}:{fn.name}",))
+        body.block(fn.body, ctx, top=True)
+        hooks = self.hooks(module, args, body, env)
+        schedule = self.schedule(args, report)
+        model = self.model(args, report)
+        image = args.get("image", (None, None))[0]
+        self.warnings(module, fn, body, env)
+        if any(d.severity == "error" for d in self.diags + self.project.diagnostics):
+            return None
+        tasks = body.tasks
+        edges = build_edges(tasks, body.loops)
+        pairs = {(e.source, e.target) for e in edges}
+        ids = [t.id for t in tasks]
+        cycle = find_cycle(ids, pairs)
+        if cycle:  # cannot happen by construction; kept as a guard of the invariant
+            report("PF001", fn, f"dependency cycle: {' -> '.join(cycle)}", "")
+            return None
+        order = {tid: i for i, tid in enumerate(topological_order(ids, pairs))}
+        ordered = sorted(tasks, key=lambda t: order[t.id])
+        hook_tasks = sorted(hooks, key=lambda t: t.id)
+        step_defs = dict(body.step_defs)
+        return ir.Pipeline(
+            name=name,
+            doc=_doc(fn),
+            params=tuple(params),
+            steps=tuple(step_defs[k] for k in sorted(step_defs)),
+            tasks=tuple(ordered + hook_tasks),
+            loops=tuple(body.loops),
+            subpipelines=tuple(body.subpipelines),
+            edges=tuple(edges),
+            schedule=schedule,
+            model=model,
+            image=image if isinstance(image, str) and image else None,
+            source=module.rel,
+            span=module.span(fn),
+        )
+
+    def params(
+        self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> tuple[list[ir.Param], dict[str, Value]]:
+        report = self.report_for(module)
+        types = TypeReader(self.project, module)
+        ev = StaticEval(self.project, module, report)
+        if fn.args.vararg or fn.args.kwarg:
+            bad = fn.args.vararg or fn.args.kwarg
+            assert bad is not None
+            report(
+                "PF303",
+                bad,
+                "a pipeline cannot take *args/**kwargs",
+                "declare each parameter with a name, a type and a default",
+            )
+        params: list[ir.Param] = []
+        env: dict[str, Value] = {}
+        for arg, default in pipeline_params(fn):
+            value = None
+            if default is not None:
+                value = ev.literal(default)
+                if value is _NOT_LITERAL:
+                    report(
+                        "PF300",
+                        default,
+                        f"the default of parameter {arg.arg!r} must be a literal",
+                        "write the value itself, e.g. `n_estimators: int = 100`",
+                    )
+                    value = None
+            if arg.annotation is not None:
+                t = types.read(arg.annotation)
+            elif default is not None and value is not None:
+                lt = literal_type(value)
+                t = ir.TypeInfo(annotation="", type=lt, kind="parameter")
+            else:
+                t = ir.TypeInfo(annotation="", type="any", kind="parameter")
+            if t.kind == "artifact" and t.type != "any":
+                report(
+                    "PF304",
+                    arg,
+                    f"pipeline parameter {arg.arg!r} has type {t.annotation}, which is not a "
+                    "parameter type",
+                    "parameters are int, float, str, bool, None, or lists/dicts of those; "
+                    "load data inside a step from a path or URI parameter",
+                )
+            elif t.type == "any":
+                t = ir.TypeInfo(annotation=t.annotation, type="any", kind="parameter")
+            if (
+                default is not None
+                and value is not None
+                and not compatible(literal_type(value), t.type)
+            ):
+                report(
+                    "PF221",
+                    default,
+                    f"the default of {arg.arg!r} is {literal_type(value)}, not {t.annotation}",
+                    "make the default match the annotation",
+                )
+            params.append(
+                ir.Param(
+                    name=arg.arg,
+                    type=t,
+                    has_default=default is not None,
+                    default=value,
+                    span=module.span(arg),
+                )
+            )
+            env[arg.arg] = Value(
+                binding=ir.ParamRef(param=arg.arg),
+                type=t.type,
+                kind="parameter",
+                task=None,
+                loops=(),
+                branch=(),
+            )
+        return params, env
+
+    def hooks(
+        self,
+        module: Module,
+        args: dict[str, tuple[object, ast.expr]],
+        body: BodyCompiler,
+        env: dict[str, Value],
+    ) -> list[ir.Task]:
+        report = self.report_for(module)
+        out: list[ir.Task] = []
+        for key, hook in (("on_exit", "exit"), ("on_failure", "failure")):
+            if key not in args:
+                continue
+            ref, node = args[key]
+            assert isinstance(ref, Ref)
+            sym = self.project.resolve_expr(module, node)
+            fn = sym.node if sym is not None and sym.kind == "def" else None
+            if (
+                sym is None
+                or sym.module is None
+                or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                or (decorator_kind(self.project, sym.module, fn) or ("",))[0] != "step"
+            ):
+                report(
+                    "PF305",
+                    node,
+                    f"{key}= must name a @step function, not `{ast.unparse(node)}`",
+                    f"define `@step def cleanup(): ...` and write `{key}=cleanup`",
+                )
+                continue
+            step = body.steps.read(sym.module, fn)
+            if step is None:
+                continue
+            body.used_step_nodes.add(id(fn))
+            body.step_defs[step.ref] = step
+            inputs: list[ir.InputBinding] = []
+            bad = False
+            for inp in step.inputs:
+                if inp.name in env:
+                    env[inp.name].used = True
+                    inputs.append(
+                        ir.InputBinding(
+                            name=inp.name,
+                            binding=ir.ParamRef(param=inp.name),
+                            kind="parameter",
+                            span=module.span(node),
+                        )
+                    )
+                elif not inp.has_default:
+                    report(
+                        "PF305",
+                        node,
+                        f"hook step {step.name!r} needs input {inp.name!r}, which is not a "
+                        "pipeline parameter",
+                        "a hook's inputs are bound by name to pipeline parameters; give it a default",
+                    )
+                    bad = True
+            if bad:
+                continue
+            out.append(
+                ir.Task(
+                    id=body.unique_id(fn.name),
+                    step=step.ref,
+                    inputs=tuple(inputs),
+                    hook=hook,  # type: ignore[arg-type]
+                    span=module.span(node),
+                )
+            )
+        return out
+
+    def schedule(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ScheduleSpec | None:  # type: ignore[no-untyped-def]
+        if "schedule" not in args:
+            return None
+        val, node = args["schedule"]
+        if val is None:
+            return None
+        if not isinstance(val, ConfigCall) or val.type_name != "Schedule":
+            report(
+                "PF302", node, "schedule must be Schedule(...)", 'e.g. Schedule(cron="0 3 * * *")'
+            )
+            return None
+        v = val.values
+        cron = v.get("cron")
+        ok = True
+        if not isinstance(cron, str) or not valid_cron(cron):
+            report(
+                "PF302",
+                node,
+                f"cron {cron!r} is not a five-field cron expression",
+                'write minute hour day-of-month month day-of-week, e.g. "0 3 * * *", or "@daily"',
+            )
+            ok = False
+        policy = v.get("concurrency_policy", "Allow")
+        if policy not in ("Allow", "Forbid", "Replace"):
+            report(
+                "PF302",
+                node,
+                f"concurrency_policy {policy!r} is unknown",
+                'use "Allow", "Forbid" or "Replace"',
+            )
+            ok = False
+        tz = v.get("timezone")
+        deadline = v.get("starting_deadline_seconds")
+        catchup = v.get("catchup", False)
+        if tz is not None and not isinstance(tz, str):
+            report("PF302", node, "timezone must be a string", 'e.g. timezone="Europe/Paris"')
+            ok = False
+        if deadline is not None and (
+            not isinstance(deadline, int) or isinstance(deadline, bool) or deadline < 0
+        ):
+            report("PF302", node, "starting_deadline_seconds must be a non-negative int", "")
+            ok = False
+        if not isinstance(catchup, bool):
+            report("PF302", node, "catchup must be True or False", "")
+            ok = False
+        if not ok:
+            return None
+        assert isinstance(cron, str)
+        return ir.ScheduleSpec(
+            cron=cron.strip(),
+            timezone=tz,
+            concurrency_policy=policy,
+            starting_deadline_seconds=deadline,
+            catchup=catchup,
+        )
+
+    def model(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ModelSpec | None:  # type: ignore[no-untyped-def]
+        if "model" not in args:
+            return None
+        val, node = args["model"]
+        if val is None:
+            return None
+        if not isinstance(val, ConfigCall) or val.type_name != "Model":
+            report("PF302", node, "model must be Model(...)", 'e.g. Model(name="my_model")')
+            return None
+        v = val.values
+        name = v.get("name")
+        tags = v.get("tags", [])
+        desc = v.get("description")
+        if not isinstance(name, str) or not name.strip():
+            report("PF302", node, "Model.name must be a non-empty string", "")
+            return None
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            report("PF302", node, "Model.tags must be a list of strings", "")
+            return None
+        return ir.ModelSpec(
+            name=name, description=desc if isinstance(desc, str) else None, tags=tuple(tags)
+        )
+
+    def warnings(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        body: BodyCompiler,
+        env: dict[str, Value],
+    ) -> None:
+        for mod, node, name, val in body.bound:
+            if not val.used:
+                self.report_for(mod)(
+                    "PF900",
+                    node,
+                    f"output {name!r} is never used",
+                    f"drop the assignment (`step(...)` alone runs the step), or name it `_{name}`",
+                )
+        report = self.report_for(module)
+        for stmt in module.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                kind = decorator_kind(self.project, module, stmt)
+                if kind and kind[0] == "step" and id(stmt) not in body.used_step_nodes:
+                    report(
+                        "PF901",
+                        stmt,
+                        f"step {stmt.name!r} is defined but never used by the pipeline",
+                        "call it in the pipeline body, or remove it",
+                    )
+        for name, val in env.items():
+            if isinstance(val.binding, ir.ParamRef) and val.binding.param == name and not val.used:
+                report(
+                    "PF902",
+                    _param_node(fn, name),
+                    f"parameter {name!r} is never used",
+                    "pass it to a step, or remove it",
+                )
+
+
+def build_edges(tasks: list[ir.Task], loops: list[ir.Loop]) -> list[ir.Edge]:
+    """Every dependency, derived from bindings, conditions, loop sources and `after=`."""
+    by_id = {lp.id: lp for lp in loops}
+    acc: dict[tuple[str, str, str], set[str]] = {}
+
+    def add(src: str, tgt: str, kind: str, label: str | None) -> None:
+        labels = acc.setdefault((src, tgt, kind), set())
+        if label:
+            labels.add(label)
+
+    for t in tasks:
+        for inp in t.inputs:
+            for src in ir.binding_tasks(inp.binding):
+                out = getattr(inp.binding, "output", "")
+                add(src, t.id, "data", f"{out}->{inp.name}")
+        if t.condition is not None:
+            for b in ir.condition_bindings(t.condition):
+                for src in ir.binding_tasks(b):
+                    add(src, t.id, "condition", getattr(b, "output", ""))
+        loop_id = t.loop
+        while loop_id is not None:
+            lp = by_id[loop_id]
+            for src in ir.binding_tasks(lp.items):
+                add(src, t.id, "loop", f"{getattr(lp.items, 'output', '')}->{lp.var}")
+            loop_id = lp.parent
+        for a in t.after:
+            add(a, t.id, "order", None)
+    return [
+        ir.Edge(source=s, target=tg, kind=k, labels=tuple(sorted(labels)))  # type: ignore[arg-type]
+        for (s, tg, k), labels in sorted(acc.items())
+    ]
+
+
+def _called_names(found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]) -> set[str]:
+    names = {fn.name for _, fn in found}
+    called: set[str] = set()
+    for _, fn in found:
+        for node in ast.walk(fn):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in names
+            ):
+                if node.func.id != fn.name:
+                    called.add(node.func.id)
+    return called
+
+
+def _param_node(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.AST:
+    for arg in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs):
+        if arg.arg == name:
+            return arg
+    return fn
+
+
+def _doc(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    doc = ast.get_docstring(fn)
+    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+
+
+__all__ = ["Abort", "Result", "analyze", "compile_file", "find_root"]

@@ -1,0 +1,105 @@
+"""Stacks: named settings in `[tool.portaflow]` of pyproject.toml or in portaflow.toml.
+
+    [tool.portaflow]
+    default_stack = "dev"
+
+    [tool.portaflow.stacks.prod]
+    target = "argo"
+    image = "ghcr.io/acme/train:1.4"
+    artifact_store = "my-artifact-repo"     # Argo artifactRepositoryRef / s3://... URI
+    namespace = "ml"
+    service_account = "pipeline-runner"
+    host = "https://argo.example.com"
+    labels = { team = "ml" }
+
+`portaflow compile pipeline.py --stack prod` swaps the orchestrator without
+touching the pipeline code. portaflow.toml uses the same keys without the
+`tool.portaflow` prefix.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+#: Keys a stack may set, with what each means.
+KNOWN_KEYS: dict[str, str] = {
+    "target": "default compile target: argo, kfp, airflow, ir, or local for `run`",
+    "image": "default container image for steps without one",
+    "artifact_store": "artifact repository name or URI",
+    "namespace": "Kubernetes namespace",
+    "service_account": "Kubernetes service account",
+    "host": "engine API URL for `portaflow submit`",
+    "store": "folder of the local runner's stores (default .portaflow)",
+    "kind": "output flavour, e.g. workflow-template for Argo",
+    "labels": "labels added to emitted objects",
+    "annotations": "annotations added to emitted objects",
+    "extra": "backend-specific settings",
+}
+
+
+class StackError(Exception):
+    """A stack file that cannot be read, or an unknown stack or key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """One named stack."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+def _config(root: Path) -> tuple[dict[str, Any], str]:
+    toml = root / "portaflow.toml"
+    if toml.is_file():
+        return _read(toml), "portaflow.toml"
+    py = root / "pyproject.toml"
+    if py.is_file():
+        data = _read(py)
+        section = data.get("tool", {}).get("portaflow", {})
+        return (section if isinstance(section, dict) else {}), "pyproject.toml [tool.portaflow]"
+    return {}, "(no config)"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StackError(f"cannot read {path}: {exc}") from exc
+
+
+def load_stack(root: Path, name: str | None) -> Stack:
+    """The stack `name` (or the default one) of the project at `root`; empty when none is set."""
+    config, where = _config(root)
+    stacks = config.get("stacks", {})
+    if not isinstance(stacks, dict):
+        raise StackError(f"{where}: `stacks` must be a table of named stacks")
+    chosen = name or config.get("default_stack")
+    if chosen is None:
+        return Stack("default", {})
+    if chosen not in stacks:
+        known = ", ".join(sorted(stacks)) or "none"
+        raise StackError(f"no stack named {chosen!r} in {where} (stacks: {known})")
+    settings = stacks[chosen]
+    if not isinstance(settings, dict):
+        raise StackError(f"{where}: stack {chosen!r} must be a table")
+    unknown = sorted(set(settings) - set(KNOWN_KEYS))
+    if unknown:
+        raise StackError(
+            f"{where}: stack {chosen!r} has unknown key(s) {', '.join(unknown)}; "
+            f"known keys: {', '.join(KNOWN_KEYS)}"
+        )
+    return Stack(chosen, dict(settings))

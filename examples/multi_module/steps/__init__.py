@@ -1,0 +1,1 @@
+"""Steps of the multi-module example, split by stage."""

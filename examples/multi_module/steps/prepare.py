@@ -1,0 +1,17 @@
+"""Preparation steps."""
+
+from portaflow import step as s
+
+from lib.text import normalise
+
+
+@s
+def fetch(url: str) -> list[str]:
+    """Pretend to download lines of text."""
+    return [f"{url} line {i}" for i in range(3)]
+
+
+@s(cache=False)
+def tidy(lines: list[str]) -> list[str]:
+    """Normalise every line with the shared helper."""
+    return [normalise(line) for line in lines]

@@ -1,0 +1,33 @@
+"""A pipeline calling another pipeline: the callee is inlined as a sub-DAG."""
+
+from portaflow import pipeline, step
+
+
+@step
+def load(source: str) -> list[int]:
+    return [len(source), 2, 3]
+
+
+@step
+def clean(rows: list[int]) -> list[int]:
+    return [r for r in rows if r > 0]
+
+
+@step
+def merge(a: list[int], b: list[int]) -> int:
+    return sum(a) + sum(b)
+
+
+@pipeline
+def etl(source: str):
+    """Load and clean one source; return the clean rows."""
+    rows = load(source)
+    return clean(rows)
+
+
+@pipeline
+def subpipeline(left: str = "s3://bucket/left.csv", right: str = "s3://bucket/right.csv"):
+    """Run the ETL sub-pipeline for two sources and merge the results."""
+    a = etl(left)
+    b = etl(source=right)
+    merge(a, b)
