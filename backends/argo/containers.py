@@ -1,0 +1,267 @@
+"""One container template per distinct step (and input shape): the task runtime's entry point.
+
+The container runs `python -m portaflow.task` with its arguments as one list, never a
+shell string (docs/CONTRACTS.md, "The task protocol"). Step settings map onto Argo's
+template fields: retryStrategy, activeDeadlineSeconds, memoize, nodeSelector,
+tolerations, and the container's resources, env and envFrom
+(https://argo-workflows.readthedocs.io/en/latest/fields/#template).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hera.workflows import models as m
+from portaflow.compiler import ir
+
+from . import codes, names, values
+
+IN = "/portaflow/in"
+OUT = "/portaflow/out"
+DEFAULT_GPU = "nvidia.com/gpu"
+
+_POLICY = {
+    "always": "Always",
+    "on-failure": "OnFailure",
+    "on-error": "OnError",
+    "on-transient-error": "OnTransientError",
+}
+
+Message = tuple[str, str, "ir.Span | None", str]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Which inputs a task binds and how: ("param"|"artifact"|"list:N", input name) pairs."""
+
+    inputs: tuple[tuple[str, str], ...]
+
+
+def shape_of(task: ir.Task, list_sizes: Mapping[str, int]) -> Shape:
+    out = []
+    for b in task.inputs:
+        if b.kind == "parameter":
+            out.append(("param", b.name))
+        elif isinstance(b.binding, ir.Gathered):
+            out.append((f"list:{list_sizes.get(b.name, 0)}", b.name))
+        else:
+            out.append(("artifact", b.name))
+    return Shape(tuple(out))
+
+
+def _quantity(q: str) -> m.Quantity:
+    return m.Quantity(root=q)
+
+
+def _retry(step: ir.StepDef, errors: list[Message]) -> m.RetryStrategy | None:
+    r = step.config.retry
+    if r is None or r.max <= 0:
+        return None
+    if r.backoff == "linear":
+        errors.append(
+            (
+                codes.RETRY,
+                f"step {step.name!r}: Argo's retryStrategy cannot express a linear backoff",
+                step.span,
+                'use Retry(backoff="exponential", factor=2) or Retry(backoff="fixed")',
+            )
+        )
+        return None
+    factor: m.IntOrString | None = None
+    if r.backoff == "exponential":
+        if r.factor != int(r.factor):
+            errors.append(
+                (
+                    codes.RETRY,
+                    f"step {step.name!r}: Argo's backoff factor is an integer, got {r.factor}",
+                    step.span,
+                    "use a whole-number factor such as 2",
+                )
+            )
+        factor = m.IntOrString(root=int(r.factor))
+    backoff = None
+    if r.delay_seconds > 0:
+        backoff = m.Backoff(
+            duration=f"{r.delay_seconds}s",
+            factor=factor,
+            cap=f"{r.max_delay_seconds}s" if r.max_delay_seconds is not None else None,
+        )
+    return m.RetryStrategy(
+        limit=m.IntOrString(root=r.max), retry_policy=_POLICY[r.on], backoff=backoff
+    )
+
+
+def _resources(
+    res: ir.ResourceSpec | None, extra: Mapping[str, Any]
+) -> m.ResourceRequirements | None:
+    if res is None:
+        return None
+    requests: dict[str, m.Quantity] = {}
+    limits: dict[str, m.Quantity] = {}
+    if res.cpu is not None:
+        requests["cpu"] = _quantity(res.cpu)
+    if res.memory is not None:
+        requests["memory"] = _quantity(res.memory)
+    if res.disk is not None:
+        requests["ephemeral-storage"] = _quantity(res.disk)
+    if res.gpu:
+        vendor = res.gpu_vendor
+        if vendor == DEFAULT_GPU:
+            vendor = str(extra.get("gpu_vendor", DEFAULT_GPU))
+        # Extended resources must be limits; Kubernetes copies them to requests.
+        limits[vendor] = _quantity(str(res.gpu))
+    if not requests and not limits:
+        return None
+    return m.ResourceRequirements(requests=requests or None, limits=limits or None)
+
+
+def _toleration(pairs: tuple[tuple[str, str], ...]) -> m.Toleration:
+    d = dict(pairs)
+    seconds = d.get("tolerationSeconds") or d.get("toleration_seconds")
+    return m.Toleration(
+        key=d.get("key"),
+        operator=d.get("operator"),
+        value=d.get("value"),
+        effect=d.get("effect"),
+        toleration_seconds=int(seconds) if seconds is not None else None,
+    )
+
+
+def container_template(
+    *,
+    name: str,
+    step: ir.StepDef,
+    shape: Shape,
+    image: str,
+    extra: Mapping[str, Any],
+    errors: list[Message],
+) -> m.Template:
+    """The container template running `step` for tasks of this input shape."""
+    cmd = ["python", "-m", "portaflow.task", "--step", step.ref]
+    in_params: list[m.Parameter] = [m.Parameter(name="portaflow-task")]
+    in_arts: list[m.Artifact] = []
+    for how, inp in shape.inputs:
+        pname = names.param_name(inp)
+        if how == "param":
+            in_params.append(m.Parameter(name=pname))
+            cmd += ["--param", f"{inp}={{{{inputs.parameters.{pname}}}}}"]
+        elif how == "artifact":
+            in_arts.append(m.Artifact(name=pname, path=f"{IN}/{pname}"))
+            cmd += ["--input", f"{inp}={IN}/{pname}"]
+        else:
+            n = int(how.split(":", 1)[1])
+            paths = [f"{IN}/{pname}/{i}" for i in range(n)]
+            in_arts += [m.Artifact(name=f"{pname}-{i}", path=p) for i, p in enumerate(paths)]
+            manifest = f"{IN}/{pname}.manifest.json"
+            in_arts.append(
+                m.Artifact(
+                    name=f"{pname}-manifest",
+                    path=manifest,
+                    raw=m.RawArtifact(data=json.dumps(paths)),
+                )
+            )
+            cmd += ["--input-list", f"{inp}={manifest}"]
+    out_params: list[m.Parameter] = []
+    out_arts: list[m.Artifact] = []
+    for o in step.outputs:
+        oname = names.param_name(o.name)
+        if o.type.kind == "parameter":
+            path = f"{OUT}/{oname}.json"
+            out_params.append(m.Parameter(name=oname, value_from=m.ValueFrom(path=path)))
+            cmd += ["--output-param", f"{o.name}={path}"]
+        else:
+            path = f"{OUT}/{oname}"
+            out_arts.append(m.Artifact(name=oname, path=path))
+            cmd += ["--output", f"{o.name}={path}"]
+    cmd += [
+        "--metadata",
+        f"{OUT}/portaflow-metadata.json",
+        "--code-hash",
+        step.code_hash,
+        "--task-id",
+        "{{inputs.parameters.portaflow-task}}",
+        "--run-id",
+        "{{workflow.uid}}",
+    ]
+    cfg = step.config
+    for k, v in cfg.env:
+        if values.has_tag(k) or values.has_tag(v):
+            errors.append(
+                (
+                    codes.TEMPLATE_TAG,
+                    f"step {step.name!r}: env {k!r} holds '{{{{', which Argo would read as a template tag",
+                    step.span,
+                    "set the value through a secret, or pass it as a step parameter",
+                )
+            )
+    for s in cfg.secrets:
+        if not names.DNS1123_SUBDOMAIN.fullmatch(s) or len(s) > 253:
+            errors.append(
+                (
+                    codes.INVALID_NAME,
+                    f"step {step.name!r}: {s!r} is not a valid Kubernetes secret name",
+                    step.span,
+                    "secret names are lower-case letters, digits, '-' and '.'",
+                )
+            )
+    if values.has_tag(image):
+        errors.append(
+            (codes.TEMPLATE_TAG, f"step {step.name!r}: image {image!r} holds '{{{{'", step.span, "")
+        )
+    container = m.Container(
+        image=image,
+        command=cmd,
+        env=[m.EnvVar(name=k, value=values.k8s_escape_dollar(v)) for k, v in cfg.env] or None,
+        env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in cfg.secrets]
+        or None,
+        resources=_resources(cfg.resources, extra),
+    )
+    res = cfg.resources
+    memoize = None
+    if cfg.cache and not in_arts:
+        # Argo memoizes on a ConfigMap key; hash code, image and inputs into a valid key.
+        parts = [values.expr_string(step.code_hash), values.expr_string(image)]
+        parts += [values.expr_var("inputs", "parameters", p.name) for p in in_params[1:]]
+        key = "{{=sprig.sha256sum(toJson([" + ", ".join(parts) + "]))}}"
+        cm = str(extra.get("memoize_configmap", "portaflow-memoize"))
+        memoize = m.Memoize(
+            key=key,
+            cache=m.Cache(config_map=m.LocalObjectReference(name=cm)),
+            max_age=str(extra.get("memoize_max_age", "720h")),
+        )
+    return m.Template(
+        name=name,
+        metadata=m.Metadata(annotations=provenance(step.span, step.code_hash, step=step.ref)),
+        inputs=m.Inputs(parameters=in_params, artifacts=in_arts or None),
+        outputs=m.Outputs(parameters=out_params or None, artifacts=out_arts or None)
+        if out_params or out_arts
+        else None,
+        container=container,
+        retry_strategy=_retry(step, errors),
+        active_deadline_seconds=m.IntOrString(root=cfg.timeout_seconds)
+        if cfg.timeout_seconds
+        else None,
+        memoize=memoize,
+        node_selector=dict(res.node_selector) if res and res.node_selector else None,
+        tolerations=[_toleration(t) for t in res.tolerations] if res and res.tolerations else None,
+    )
+
+
+def safe_annotation(value: str) -> str:
+    """Annotation text with braces percent-encoded, so Argo never substitutes inside it."""
+    return value.replace("{", "%7B").replace("}", "%7D")
+
+
+def provenance(
+    span: ir.Span, code_hash: str | None = None, *, step: str | None = None
+) -> dict[str, str]:
+    """Where a template came from: stable unless the source changed."""
+    out = {"portaflow.dev/source": safe_annotation(f"{span.path}:{span.line}")}
+    if step is not None:
+        out["portaflow.dev/step"] = safe_annotation(step)
+    if code_hash is not None:
+        out["portaflow.dev/code-hash"] = code_hash
+    return out

@@ -1,0 +1,521 @@
+"""IR -> Argo Workflow / WorkflowTemplate / CronWorkflow, built from hera's models.
+
+One DAG template for the pipeline, one nested DAG template per loop body and sub-pipeline
+call, one container template per distinct step, and an exit-handler DAG for hooks
+(https://argo-workflows.readthedocs.io/en/latest/walk-through/dag/). Problems are
+collected and raised once as a BackendError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hera.workflows import models as m
+from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
+from portaflow.compiler import ir, irjson
+
+from . import codes, conditions, containers, names, values, yamlout
+from .scopes import ROOT, Group, Ref, Scopes, Source
+
+API_VERSION = "argoproj.io/v1alpha1"
+#: Above this many bytes a parameter value risks Argo's and etcd's size limits.
+SIZE_WARN = 64 * 1024
+
+Message = tuple[str, str, "ir.Span | None", str]
+
+
+class _Emitter:
+    def __init__(self, p: ir.Pipeline, options: EmitOptions) -> None:
+        self.p = p
+        self.o = options
+        self.errors: list[Message] = []
+        self.warnings: list[Message] = []
+        self.sc = Scopes(p, self.errors)
+        self.pnames = {prm.name: names.param_name(prm.name) for prm in p.params}
+        self.dag_tasks: dict[str, dict[str, m.DAGTask]] = {g: {} for g in self.sc.groups}
+
+    # ------------------------------------------------------------------ naming
+
+    def _plan(self) -> None:
+        for t in self.p.tasks:
+            for b in t.inputs:
+                if b.kind == "artifact" and isinstance(b.binding, ir.Gathered):
+                    lp = self.p.loop(b.binding.loop)
+                    g = self.sc.groups[f"loop:{lp.id}"]
+                    if isinstance(lp.items, ir.Literal) and isinstance(lp.items.value, list):
+                        if not self.sc.loops_between(
+                            f"loop:{lp.id}", self.sc.task_group[b.binding.task]
+                        ):
+                            g.unrolled = list(lp.items.value)
+                            continue
+                    self.errors.append(
+                        (
+                            codes.ARTIFACT_FAN_IN,
+                            f"task {t.id!r}: Argo cannot gather artifacts over a list known "
+                            "only at run time or over nested loops",
+                            b.span,
+                            "loop over a literal list, or return a parameter (e.g. a URI string) "
+                            "from the step and gather that",
+                        )
+                    )
+        for g in self.sc.groups.values():
+            namer = names.Namer()
+            for node in g.nodes:
+                namer.want(node, node.rsplit(".", 1)[-1].split(":", 1)[-1])
+            g.node_names = namer.resolve()
+        # Template names share one namespace.
+        tn = names.Namer()
+        tn.want("group:", self.p.name)
+        for key, g in self.sc.groups.items():
+            if g.kind == "loop":
+                assert g.loop is not None
+                tn.want(f"group:{key}", f"{self.p.name}-{g.loop.id}")
+            elif g.kind == "sub":
+                tn.want(f"group:{key}", f"{self.p.name}-{key[4:]}")
+            elif g.kind == "exit":
+                tn.want(f"group:{key}", f"{self.p.name}-exit")
+        self.list_sizes: dict[str, dict[str, int]] = {}
+        self.variants: dict[tuple[str, containers.Shape], str] = {}
+        per_step: dict[str, int] = {}
+        for t in self.p.tasks:
+            sizes = {}
+            for b in t.inputs:
+                if isinstance(b.binding, ir.Gathered) and b.kind == "artifact":
+                    unrolled = self.sc.groups[f"loop:{b.binding.loop}"].unrolled
+                    sizes[b.name] = len(unrolled or [])
+            self.list_sizes[t.id] = sizes
+            vkey = (t.step, containers.shape_of(t, sizes))
+            if vkey not in self.variants:
+                n = per_step[t.step] = per_step.get(t.step, 0) + 1
+                step = self.p.step(t.step)
+                raw = step.name if n == 1 else f"{step.name}-{n}"
+                self.variants[vkey] = f"step:{t.step}#{n}"
+                tn.want(self.variants[vkey], raw)
+        self.tnames = tn.resolve()
+
+    # ------------------------------------------------------------------ values
+
+    def _src(self, b: ir.Binding) -> Source:
+        if isinstance(b, ir.TaskOutput):
+            return ("out", b.task, names.param_name(b.output))
+        if isinstance(b, ir.Gathered):
+            return ("gathered", b.task, names.param_name(b.output), b.loop)
+        if isinstance(b, ir.LoopItem):
+            return ("item", b.loop, *b.path)
+        raise AssertionError(b)
+
+    def _type_of(self, b: ir.Binding) -> str:
+        if isinstance(b, ir.ParamRef):
+            found: str = next(prm.type.type for prm in self.p.params if prm.name == b.param)
+            return found
+        if isinstance(b, (ir.TaskOutput, ir.Gathered)):
+            step = self.p.step(self.p.task(b.task).step)
+            typ = next((o.type.type for o in step.outputs if o.name == b.output), "any")
+            return typ if isinstance(b, ir.TaskOutput) else f"list[{typ}]"
+        return "any"
+
+    def _param_ref(self, gkey: str, b: ir.Binding) -> Ref:
+        if isinstance(b, ir.ParamRef):
+            from .scopes import path_ref
+
+            return path_ref("workflow", "parameters", self.pnames[b.param])
+        if isinstance(b, ir.Literal):
+            return Ref(path=None, expr=values.expr_literal(b.value))
+        return self.sc.resolve(gkey, self._src(b), "parameter")
+
+    def _literal(self, value: ir.JSONValue, span: ir.Span | None, what: str) -> str:
+        text = values.to_json(value)
+        if len(text.encode()) > SIZE_WARN:
+            self.warnings.append(
+                (
+                    codes.SIZE,
+                    f"{what} is {len(text.encode())} bytes of JSON; Argo keeps parameters in the "
+                    "workflow object, which etcd limits to about 1 MiB",
+                    span,
+                    "pass large data as an artifact produced by a step",
+                )
+            )
+        return text
+
+    # ------------------------------------------------------------------ tasks
+
+    def _task(self, t: ir.Task) -> None:
+        gkey = self.sc.task_group[t.id]
+        g = self.sc.groups[gkey]
+        step = self.p.step(t.step)
+        params = [m.Parameter(name="portaflow-task", value=t.id.replace("{", "%7B"))]
+        arts: list[m.Artifact] = []
+        for b in t.inputs:
+            pname = names.param_name(b.name)
+            bd = b.binding
+            if t.hook is not None and not isinstance(bd, (ir.ParamRef, ir.Literal)):
+                self.errors.append(
+                    (
+                        codes.HOOK_INPUT,
+                        f"hook {t.id!r} reads a task output; Argo exit handlers run outside the DAG",
+                        b.span,
+                        "give the hook only pipeline parameters and literals",
+                    )
+                )
+                continue
+            if b.kind == "parameter":
+                if isinstance(bd, ir.Literal):
+                    value = self._literal(bd.value, b.span, f"literal for {b.name!r}")
+                else:
+                    value = self._param_ref(gkey, bd).tag
+                params.append(m.Parameter(name=pname, value=value))
+            elif isinstance(bd, ir.Gathered):
+                refs = self.sc.artifact_list(gkey, self._src(bd))
+                arts += [m.Artifact(name=f"{pname}-{i}", from_=r.tag) for i, r in enumerate(refs)]
+            elif isinstance(bd, (ir.TaskOutput, ir.LoopItem)):
+                arts.append(
+                    m.Artifact(
+                        name=pname, from_=self.sc.resolve(gkey, self._src(bd), "artifact").tag
+                    )
+                )
+            else:
+                self.errors.append(
+                    (
+                        codes.UNSUPPORTED,
+                        f"task {t.id!r}: input {b.name!r} is an artifact bound to a parameter or literal",
+                        b.span,
+                        "artifacts come from step outputs",
+                    )
+                )
+        when = None
+        if t.condition is not None:
+            when = conditions.when(
+                t.condition, lambda bd: (self._param_ref(gkey, bd), self._type_of(bd))
+            )
+        if t.hook == "failure":
+            failed = "workflow.status != 'Succeeded'"
+            when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
+        shape = containers.shape_of(t, self.list_sizes[t.id])
+        self.dag_tasks[gkey][t.id] = m.DAGTask(
+            name=g.node_names[t.id],
+            template=self.tnames[self.variants[(t.step, shape)]],
+            arguments=m.Arguments(parameters=params, artifacts=arts or None),
+            when=when,
+        )
+        del step
+
+    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[m.Item] | None, str | None]:
+        items = lp.items
+        if isinstance(items, ir.Literal):
+            if not isinstance(items.value, list):
+                self.errors.append(
+                    (
+                        codes.UNSUPPORTED,
+                        f"loop {lp.id!r} iterates over a non-list literal",
+                        lp.span,
+                        "",
+                    )
+                )
+                return [], None
+            text = [self._literal(v, lp.span, "a fan-out item") for v in items.value]
+            self._literal(items.value, lp.span, "the fan-out list")
+            return [m.Item(root=v) for v in text], None
+        ref = self._param_ref(parent, items)
+        # Each item becomes JSON text, the format every task input and condition reads.
+        return None, "{{=toJson(map(" + values.decode(ref.expr) + ", {toJson(#)}))}}"
+
+    def _group_task(self, g: Group) -> None:
+        assert g.parent is not None
+        pg = self.sc.groups[g.parent]
+        node = pg.node_names[g.key]
+        params: list[m.Parameter] = []
+        arts: list[m.Artifact] = []
+        for (src, kind), name in sorted(g.imports.items(), key=lambda kv: kv[1]):
+            if kind == "parameter":
+                params.append(
+                    m.Parameter(name=name, value=self.sc.resolve(g.parent, src, kind).tag)
+                )
+            else:
+                arts.append(m.Artifact(name=name, from_=self.sc.resolve(g.parent, src, kind).tag))
+        template = self.tnames[f"group:{g.key}"]
+        if g.kind == "loop":
+            assert g.loop is not None
+            if g.unrolled is not None:
+                for i, item in enumerate(g.unrolled):
+                    item_p = m.Parameter(
+                        name="item", value=self._literal(item, g.span, "a fan-out item")
+                    )
+                    self.dag_tasks[g.parent][f"{g.key}#{i}"] = m.DAGTask(
+                        name=f"{node}-{i}",
+                        template=template,
+                        arguments=m.Arguments(parameters=[item_p, *params], artifacts=arts or None),
+                    )
+                return
+            with_items, with_param = self._loop_items(g.parent, g.loop)
+            params.insert(0, m.Parameter(name="item", value="{{item}}"))
+            self.dag_tasks[g.parent][g.key] = m.DAGTask(
+                name=node,
+                template=template,
+                arguments=m.Arguments(parameters=params, artifacts=arts or None),
+                with_items=with_items,
+                with_param=with_param,
+            )
+            return
+        self.dag_tasks[g.parent][g.key] = m.DAGTask(
+            name=node,
+            template=template,
+            arguments=m.Arguments(parameters=params or None, artifacts=arts or None)
+            if params or arts
+            else None,
+        )
+
+    def _depends(self) -> None:
+        deps: dict[tuple[str, str], set[str]] = {}
+        for e in self.p.edges:
+            if e.source not in self.sc.task_group or e.target not in self.sc.task_group:
+                continue
+            found = self.sc.lca_nodes(e.source, e.target)
+            if found is None:
+                continue
+            gkey, na, nb = found
+            deps.setdefault((gkey, nb), set()).update(self._node_task_names(gkey, na))
+        for (gkey, node), srcs in deps.items():
+            for key in self._node_keys(gkey, node):
+                task = self.dag_tasks[gkey][key]
+                task.depends = " && ".join(sorted(srcs))
+
+    def _node_keys(self, gkey: str, node: str) -> list[str]:
+        g = self.sc.groups.get(node)
+        if g is not None and g.unrolled is not None:
+            return [f"{node}#{i}" for i in range(len(g.unrolled))]
+        return [node]
+
+    def _node_task_names(self, gkey: str, node: str) -> list[str]:
+        return [self.dag_tasks[gkey][k].name for k in self._node_keys(gkey, node)]
+
+    # ------------------------------------------------------------------ templates
+
+    def _group_template(self, g: Group) -> m.Template:
+        in_params = [m.Parameter(name="item")] if g.kind == "loop" else []
+        in_arts: list[m.Artifact] = []
+        for (_src, kind), name in sorted(g.imports.items(), key=lambda kv: kv[1]):
+            if kind == "parameter":
+                in_params.append(m.Parameter(name=name))
+            else:
+                in_arts.append(m.Artifact(name=name))
+        out_params: list[m.Parameter] = []
+        out_arts: list[m.Artifact] = []
+        for (_src, kind), (name, tag, expr) in sorted(g.exports.items(), key=lambda kv: kv[1][0]):
+            if kind == "artifact":
+                out_arts.append(m.Artifact(name=name, from_=tag))
+            elif g.kind == "loop":
+                # Wrapped in a one-element list so Argo aggregates iterations as JSON, not text.
+                vf = m.ValueFrom(expression=f"toJson([{values.decode(expr or '')}])")
+                out_params.append(m.Parameter(name=name, value_from=vf))
+            elif tag is not None:
+                out_params.append(m.Parameter(name=name, value_from=m.ValueFrom(parameter=tag)))
+            else:
+                out_params.append(m.Parameter(name=name, value_from=m.ValueFrom(expression=expr)))
+        return m.Template(
+            name=self.tnames["group:" + g.key] if g.key != ROOT else self.tnames["group:"],
+            metadata=m.Metadata(annotations=containers.provenance(g.span)),
+            inputs=m.Inputs(parameters=in_params or None, artifacts=in_arts or None)
+            if in_params or in_arts
+            else None,
+            outputs=m.Outputs(parameters=out_params or None, artifacts=out_arts or None)
+            if out_params or out_arts
+            else None,
+            dag=m.DAGTemplate(tasks=list(self.dag_tasks[g.key].values())),
+        )
+
+    def _step_templates(self) -> list[m.Template]:
+        out = []
+        for (ref, shape), key in self.variants.items():
+            step = self.p.step(ref)
+            image = step.config.image or self.p.image or self.o.image
+            out.append(
+                containers.container_template(
+                    name=self.tnames[key],
+                    step=step,
+                    shape=shape,
+                    image=image,
+                    extra=self.o.extra,
+                    errors=self.errors,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ documents
+
+    def build(self) -> EmitResult:
+        self._plan()
+        for t in self.p.tasks:
+            self._task(t)
+        groups = [g for g in self.sc.groups.values() if g.kind in ("loop", "sub")]
+        for g in sorted(groups, key=lambda g: -g.depth):
+            self._group_task(g)
+        # Keep each DAG's tasks in node order, wherever they were added from.
+        for g in self.sc.groups.values():
+            tasks = self.dag_tasks[g.key]
+            order = [k for n in g.nodes for k in self._node_keys(g.key, n)]
+            self.dag_tasks[g.key] = {k: tasks[k] for k in order if k in tasks}
+        self._depends()
+        templates = [self._group_template(self.sc.groups[ROOT])]
+        templates += [self._group_template(g) for g in groups]
+        if "exit" in self.sc.groups:
+            templates.append(self._group_template(self.sc.groups["exit"]))
+        templates += self._step_templates()
+        spec = self._spec(templates)
+        files = self._documents(spec)
+        self._check_options()
+        if self.errors:
+            raise BackendError([_msg(e) for e in self.errors])
+        return EmitResult(files=tuple(files), warnings=tuple(_msg(w) for w in self.warnings))
+
+    def _spec(self, templates: list[m.Template]) -> m.WorkflowSpec:
+        args = []
+        for prm in self.p.params:
+            value = (
+                self._literal(prm.default, prm.span, f"default of parameter {prm.name!r}")
+                if prm.has_default
+                else None
+            )
+            args.append(m.Parameter(name=self.pnames[prm.name], value=value))
+        store = self.o.artifact_store
+        repo_ref = None
+        if store:
+            if "://" in store:
+                self.warnings.append(
+                    (
+                        codes.ARTIFACT_STORE,
+                        f"artifact store {store!r} is a URI; Argo uses the cluster's default "
+                        "artifact repository instead",
+                        None,
+                        "name an artifact repository ('key' or 'configmap/key') in the stack",
+                    )
+                )
+            else:
+                cm, _, key = store.rpartition("/")
+                repo_ref = m.ArtifactRepositoryRef(config_map=cm or None, key=key)
+        extra = self.o.extra
+        node_selector = extra.get("node_selector")
+        return m.WorkflowSpec(
+            entrypoint=self.tnames["group:"],
+            arguments=m.Arguments(parameters=args) if args else None,
+            on_exit=self.tnames["group:exit"] if "exit" in self.sc.groups else None,
+            service_account_name=self.o.service_account,
+            artifact_repository_ref=repo_ref,
+            node_selector=dict(sorted(node_selector.items())) if node_selector else None,
+            templates=templates,
+        )
+
+    def _metadata(self, name: str, *, generate: bool) -> m.ObjectMeta:
+        labels = {"portaflow.dev/pipeline": names.dns_label(self.p.name)}
+        labels.update(self.o.labels)
+        annotations = {
+            "portaflow.dev/source": containers.safe_annotation(
+                f"{self.p.source}:{self.p.span.line}"
+            ),
+            "portaflow.dev/ir-hash": hashlib.sha256(irjson.dumps(self.p).encode()).hexdigest(),
+        }
+        annotations.update(self.o.annotations)
+        return m.ObjectMeta(
+            name=None if generate else name,
+            generate_name=f"{name}-" if generate else None,
+            namespace=self.o.namespace,
+            labels=dict(sorted(labels.items())),
+            annotations=dict(sorted(annotations.items())),
+        )
+
+    def _documents(self, spec: m.WorkflowSpec) -> list[EmittedFile]:
+        kind = self.o.kind or "workflow"
+        name = names.dns_label(self.p.name)
+        sched = self.p.schedule
+        if kind not in ("workflow", "workflow-template"):
+            self.errors.append(
+                (
+                    codes.UNKNOWN_KIND,
+                    f"unknown Argo kind {kind!r}",
+                    None,
+                    "use 'workflow' or 'workflow-template'",
+                )
+            )
+            return []
+        docs: list[tuple[str, Any]] = []
+        if kind == "workflow-template":
+            docs.append(
+                (
+                    f"{name}.yaml",
+                    m.WorkflowTemplate(
+                        api_version=API_VERSION,
+                        kind="WorkflowTemplate",
+                        metadata=self._metadata(name, generate=False),
+                        spec=spec,
+                    ),
+                )
+            )
+            if sched is not None:
+                ref_spec = m.WorkflowSpec(
+                    workflow_template_ref=m.WorkflowTemplateRef(name=name),
+                    arguments=spec.arguments,
+                )
+                docs.append((f"{name}-cron.yaml", self._cron(name, ref_spec, sched)))
+        elif sched is not None:
+            docs.append((f"{name}.yaml", self._cron(name, spec, sched)))
+        else:
+            generate = bool(self.o.extra.get("generate_name", False))
+            docs.append(
+                (
+                    f"{name}.yaml",
+                    m.Workflow(
+                        api_version=API_VERSION,
+                        kind="Workflow",
+                        metadata=self._metadata(name, generate=generate),
+                        spec=spec,
+                    ),
+                )
+            )
+        return [EmittedFile(path=path, text=yamlout.dump(_dump(doc))) for path, doc in docs]
+
+    def _cron(self, name: str, spec: m.WorkflowSpec, sched: ir.ScheduleSpec) -> m.CronWorkflow:
+        # Argo appends an 11-character timestamp to a CronWorkflow's runs: keep names <= 52.
+        cname = names.dns_label(name, limit=52)
+        return m.CronWorkflow(
+            api_version=API_VERSION,
+            kind="CronWorkflow",
+            metadata=self._metadata(cname, generate=False),
+            spec=m.CronWorkflowSpec(
+                schedules=[sched.cron],
+                timezone=sched.timezone,
+                concurrency_policy=sched.concurrency_policy,
+                starting_deadline_seconds=sched.starting_deadline_seconds,
+                workflow_spec=spec,
+            ),
+        )
+
+    def _check_options(self) -> None:
+        for k, v in {**self.o.labels}.items():
+            if len(v) > 63 or not (v == "" or names.LABEL_VALUE.fullmatch(v)):
+                self.errors.append(
+                    (
+                        codes.INVALID_NAME,
+                        f"label {k}={v!r} is not a valid Kubernetes label value",
+                        None,
+                        "",
+                    )
+                )
+        for k, v in {**self.o.labels, **self.o.annotations}.items():
+            if values.has_tag(k) or values.has_tag(v):
+                self.errors.append(
+                    (codes.TEMPLATE_TAG, f"label or annotation {k!r} holds '{{{{'", None, "")
+                )
+
+
+def _dump(doc: Any) -> dict[str, Any]:
+    out: dict[str, Any] = doc.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return out
+
+
+def _msg(e: Message) -> BackendMessage:
+    return BackendMessage(code=e[0], message=e[1], span=e[2], hint=e[3])
+
+
+def emit(pipeline: ir.Pipeline, *, options: EmitOptions) -> EmitResult:
+    """Compile a pipeline to Argo manifests: one file per document."""
+    return _Emitter(pipeline, options).build()
