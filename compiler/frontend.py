@@ -288,9 +288,9 @@ class _Analyzer:
         schedule = self.schedule(args, report)
         model = self.model(args, report)
         image = args.get("image", (None, None))[0]
-        self.warnings(module, fn, body, env)
         if any(d.severity == "error" for d in self.diags + self.project.diagnostics):
-            return None
+            return None  # "unused" warnings would be noise: failed statements read nothing
+        self.warnings(module, fn, body, env)
         tasks = body.tasks
         edges = build_edges(tasks, body.loops)
         pairs = {(e.source, e.target) for e in edges}

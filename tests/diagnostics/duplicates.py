@@ -1,0 +1,17 @@
+# E-FILE: PF111
+from portaflow import pipeline, step
+
+
+@step
+def one() -> int:
+    return 1
+
+
+@pipeline(name="same")
+def first():
+    one()
+
+
+@pipeline(name="same")
+def second():  # E: PF113
+    one()

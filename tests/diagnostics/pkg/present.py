@@ -1,0 +1,6 @@
+from portaflow import step
+
+
+@step
+def real() -> int:
+    return 1

@@ -1,0 +1,5 @@
+from portaflow import pipeline
+
+@pipeline
+def p(:  # E: PF100
+    pass
