@@ -372,7 +372,7 @@ class Plan:
                 deps = self._matching(up, index[:depth])
                 if any(not d.terminal for d in deps):
                     return _WAIT
-                return self._gather(deps, out, kind=self.output_kind(up, out), depth=depth)
+                return self._gather(up, deps, out, index[:depth])
         raise AssertionError(binding)  # pragma: no cover
 
     def _output_of(self, node: Node, output: str) -> _Resolved:
@@ -385,19 +385,39 @@ class Plan:
         return node.outputs[output]
 
     def _gather(
-        self, deps: list[Node], output: str, *, kind: ir.OutputKind, depth: int
+        self, task_id: str, deps: list[Node], output: str, prefix: tuple[int, ...]
     ) -> _Resolved:
-        values: list[tuple[tuple[int, ...], Value]] = []
+        leaves: dict[tuple[int, ...], Value] = {}
         for d in sorted(deps, key=lambda n: n.index):
             if d.state == SKIPPED:
                 continue  # a skipped iteration contributes nothing, as in Argo's fan-in
             got = self._output_of(d, output)
             if isinstance(got, (_Wait, _Blocked, Unknown)):
                 return got
-            values.append((d.index, got))
-        if kind == "artifact":
-            return ArtifactList(tuple(v for _, v in values if isinstance(v, ArtifactRef)))
-        return ParamValue(_nest([(i[depth:], v) for i, v in values]))
+            leaves[d.index] = got
+        if self.output_kind(task_id, output) == "artifact":
+            return ArtifactList(
+                tuple(v for _, v in sorted(leaves.items()) if isinstance(v, ArtifactRef))
+            )
+        return ParamValue(self._nest(self._chain[task_id], prefix, leaves))
+
+    def _nest(
+        self,
+        chain: tuple[str, ...],
+        prefix: tuple[int, ...],
+        leaves: Mapping[tuple[int, ...], Value],
+    ) -> list[ir.JSONValue]:
+        """One list entry per iteration of the loop at this level; nested loops give nested lists."""
+        items = self._items.get((chain[len(prefix)], prefix), [])
+        out: list[ir.JSONValue] = []
+        for i in range(len(items)):
+            index = (*prefix, i)
+            if len(index) < len(chain):
+                out.append(self._nest(chain, index, leaves))
+            elif index in leaves:
+                leaf = leaves[index]
+                out.append(leaf.value if isinstance(leaf, ParamValue) else None)
+        return out
 
     def _evaluate(
         self, cond: ir.Condition, chain: tuple[str, ...], index: tuple[int, ...]
@@ -457,21 +477,6 @@ def _compare(x: ir.JSONValue, op: ir.CompareOp, y: ir.JSONValue) -> bool:
         case "not in":
             return x not in y  # type: ignore[operator]
     raise AssertionError(op)  # pragma: no cover
-
-
-def _nest(values: list[tuple[tuple[int, ...], Value]]) -> list[ir.JSONValue]:
-    """Parameter values of a fan-in, as nested lists when the fan-out was nested."""
-    out: list[ir.JSONValue] = []
-    groups: dict[int, list[tuple[tuple[int, ...], Value]]] = {}
-    for idx, v in values:
-        groups.setdefault(idx[0], []).append((idx[1:], v))
-    for _, members in sorted(groups.items()):
-        if len(members) == 1 and not members[0][0]:
-            v = members[0][1]
-            out.append(v.value if isinstance(v, ParamValue) else None)
-        else:
-            out.append(_nest(members))
-    return out
 
 
 def _loop_text(loop: ir.Loop) -> str:

@@ -1,0 +1,162 @@
+"""Fixtures for local-runner tests: a project folder with step functions, and a runner bound to it."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portaflow.backends.local import RunResult, Store, run_pipeline
+from portaflow.compiler import ir
+
+STEPS = '''
+import os, subprocess, sys, time
+from pathlib import Path
+
+import portaflow
+
+
+def _count(name):
+    """Count executions of a step in a file, so tests can see what really ran."""
+    p = Path(os.environ["PORTAFLOW_ROOT"]) / "counts" / name
+    p.parent.mkdir(exist_ok=True)
+    with open(p, "a") as fh:
+        fh.write("x")
+
+
+def const(value: int) -> int:
+    _count("const")
+    return value
+
+
+def sleep(seconds: float) -> float:
+    _count("sleep")
+    time.sleep(seconds)
+    return seconds
+
+
+def add(a: int, b: int) -> int:
+    _count("add")
+    return a + b
+
+
+def make(n: int) -> list:
+    _count("make")
+    return list(range(n))
+
+
+def square(x: int) -> int:
+    _count("square")
+    return x * x
+
+
+def total(xs: list) -> int:
+    _count("total")
+    return sum(sum(x) if isinstance(x, list) else x for x in xs)
+
+
+def echo(value: object) -> object:
+    return value
+
+
+def is_big(x: int) -> bool:
+    return x > 10
+
+
+def blob(x: int) -> bytes:
+    _count("blob")
+    return bytes([x]) * (x + 1)
+
+
+def blob_size(data: bytes) -> int:
+    return len(data)
+
+
+def concat(parts: list) -> bytes:
+    return b"".join(parts)
+
+
+def boom() -> int:
+    _count("boom")
+    print("about to fail")
+    raise RuntimeError("boom")
+
+
+def flaky(fails: int) -> int:
+    p = Path(os.environ["PORTAFLOW_ROOT"]) / "flaky-attempts"
+    n = int(p.read_text()) + 1 if p.exists() else 1
+    p.write_text(str(n))
+    if n <= fails:
+        raise RuntimeError(f"attempt {n} fails")
+    return n
+
+
+def hang() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    (Path(os.environ["PORTAFLOW_ROOT"]) / "grandchild.pid").write_text(str(child.pid))
+    time.sleep(300)
+    return 0
+
+
+def hold() -> int:
+    """Runs while the file `hold` exists in the project (tests release it)."""
+    _count("hold")
+    flag = Path(os.environ["PORTAFLOW_ROOT"]) / "hold"
+    deadline = time.time() + 120
+    while flag.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return 1
+
+
+def train(x: int) -> int:
+    portaflow.log_metric("accuracy", 0.5 + x / 100)
+    return x
+
+
+def note(text: str) -> str:
+    _count("note-" + text)
+    return text
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "steps.py").write_text(textwrap.dedent(STEPS))
+    return tmp_path
+
+
+Runner = Callable[..., RunResult]
+
+
+@pytest.fixture
+def run(project: Path) -> Runner:
+    def go(pipeline: ir.Pipeline | None, **kw: Any) -> RunResult:
+        kw.setdefault("workers", 4)
+        return run_pipeline(pipeline, root=project, store=project / ".portaflow", **kw)
+
+    return go
+
+
+@pytest.fixture
+def store(project: Path) -> Callable[[], Store]:
+    return lambda: Store(project / ".portaflow")
+
+
+def counts(project: Path, name: str) -> int:
+    p = project / "counts" / name
+    return len(p.read_text()) if p.exists() else 0
+
+
+def assert_ok(result: RunResult) -> None:
+    """Assert the run succeeded; on failure show each failed step's message and log."""
+    if result.status == "succeeded":
+        return
+    lines = [f"run {result.run_id} {result.status}"]
+    for e in result.executions:
+        if e.state == "failed":
+            log = Path(e.log_path).read_text() if e.log_path and Path(e.log_path).exists() else ""
+            lines.append(f"{e.key}: {e.message}\n{log}")
+    raise AssertionError("\n".join(lines))
