@@ -47,5 +47,8 @@ def conditions(seed: int = 3, threshold: float = 0.8, day: str = "monday", mode:
         investigate(score)
     else:
         shrug()
-    if is_weekend(day) and not mode in ["strict", "audit"]:
+    weekend = is_weekend(day)
+    if weekend and mode not in ["strict", "audit"]:
         rest()
+    if not weekend:
+        shrug()

@@ -22,9 +22,7 @@ def ingest(n_samples: int = 2000, seed: int = 7) -> pd.DataFrame:
     """Make a regression data set (a stand-in for reading a warehouse table)."""
     from sklearn.datasets import make_regression
 
-    x, y = make_regression(
-        n_samples=n_samples, n_features=FEATURES, noise=10.0, random_state=seed
-    )
+    x, y = make_regression(n_samples=n_samples, n_features=FEATURES, noise=10.0, random_state=seed)
     df = pd.DataFrame(x, columns=[f"f{i}" for i in range(FEATURES)])
     df["target"] = y
     return df
@@ -115,9 +113,7 @@ def promote(model: RandomForestRegressor, rmse: float) -> Annotated[str, "stage"
 
 
 @pipeline(schedule=Schedule(cron="0 3 * * *", timezone="UTC"), model=Model(name="regressor"))
-def ml_pipeline(
-    n_estimators: int = 100, drift_shift: float = 0.0, max_rmse: float = 60.0
-):
+def ml_pipeline(n_estimators: int = 100, drift_shift: float = 0.0, max_rmse: float = 60.0):
     """Ingest, train, evaluate; retrain and alert on drift, else promote a good model."""
     df = ingest()
     train_df, test_df = split(df)

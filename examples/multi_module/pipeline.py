@@ -1,9 +1,10 @@
 """A project whose steps live in a `steps/` package, imported three ways."""
 
 import steps.train as training
-from portaflow import pipeline
 from steps import prepare
 from steps.prepare import tidy
+
+from portaflow import pipeline
 
 
 @pipeline(name="word-count")

@@ -1,8 +1,8 @@
 """Preparation steps."""
 
-from portaflow import step as s
-
 from lib.text import normalise
+
+from portaflow import step as s
 
 
 @s

@@ -1,8 +1,8 @@
 """Training steps."""
 
-import portaflow as pf
-
 from lib import text
+
+import portaflow as pf
 
 from .helpers import top_words
 
