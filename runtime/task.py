@@ -519,7 +519,10 @@ def _plan_outputs(
     by_name = dict(zip(names, zip(values, (t for _, t in specs), strict=True), strict=True))
     if all(name in by_name for _, name, _ in flags):
         return [(kind, name, path, *by_name[name]) for kind, name, path in flags]
-    if len(flags) == len(specs):  # the caller named the outputs its own way: go by position
+    generated = [f"output_{i}" for i in range(len(specs))]
+    if len(specs) > 1 and names == generated and len(flags) == len(specs):
+        # A tuple without Annotated names: a backend may name its elements its own way,
+        # so when it asks for all of them, go by position.
         return [(*flag, v, t) for flag, v, (_, t) in zip(flags, values, specs, strict=True)]
     unknown = [name for _, name, _ in flags if name not in by_name]
     raise TaskError(
