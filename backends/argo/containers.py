@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hera.workflows import models as m
+
 from portaflow.compiler import ir
 
 from . import codes, names, values

@@ -12,8 +12,9 @@ import hashlib
 from typing import Any
 
 from hera.workflows import models as m
+
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
-from portaflow.compiler import ir, irjson
+from portaflow.compiler import ir
 
 from . import codes, conditions, containers, names, values, yamlout
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -412,7 +413,8 @@ class _Emitter:
             "portaflow.dev/source": containers.safe_annotation(
                 f"{self.p.source}:{self.p.span.line}"
             ),
-            "portaflow.dev/ir-hash": hashlib.sha256(irjson.dumps(self.p).encode()).hexdigest(),
+            # repr of the frozen IR is canonical and far cheaper than its JSON form.
+            "portaflow.dev/ir-hash": hashlib.sha256(repr(self.p).encode()).hexdigest(),
         }
         annotations.update(self.o.annotations)
         return m.ObjectMeta(

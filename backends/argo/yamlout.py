@@ -17,14 +17,14 @@ _PLAIN_OK = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@-]*")
 _YAML11_WORDS = {"y", "yes", "n", "no", "on", "off", "true", "false", "null", "nan", "inf"}
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper with our string style; never mutates PyYAML's globals."""
+class _Dumper(yaml.CSafeDumper):
+    """libyaml-backed SafeDumper with our string style; never mutates PyYAML's globals."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+def _str(dumper: yaml.CSafeDumper, data: str) -> yaml.ScalarNode:
     plain = _PLAIN_OK.fullmatch(data) is not None and data.lower() not in _YAML11_WORDS
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=None if plain else '"')
 
@@ -51,7 +51,7 @@ def dump(doc: dict[str, Any]) -> str:
         ordered(doc),
         Dumper=_Dumper,
         sort_keys=False,
-        width=float("inf"),
+        width=2**31 - 1,
         allow_unicode=True,
         default_flow_style=False,
         line_break="\n",

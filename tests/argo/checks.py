@@ -1,0 +1,32 @@
+"""What every emitted Argo document must pass: schema, hera's models, our lint, a YAML round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hera.workflows import models as m
+
+from portaflow.backends import EmitResult
+from portaflow.backends.argo.lint import lint
+
+from .conftest import schema_errors
+
+_HERA = {
+    "Workflow": m.Workflow,
+    "WorkflowTemplate": m.WorkflowTemplate,
+    "CronWorkflow": m.CronWorkflow,
+}
+
+
+def check_result(result: EmitResult) -> list[dict[str, Any]]:
+    """Parse and check every file; returns the documents."""
+    docs = []
+    for f in result.files:
+        assert f.text.endswith("\n") and "\r" not in f.text
+        doc = yaml.safe_load(f.text)
+        assert schema_errors(doc) == [], f.path
+        assert lint(doc) == [], f.path
+        _HERA[doc["kind"]].model_validate(doc)
+        docs.append(doc)
+    return docs

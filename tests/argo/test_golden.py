@@ -1,0 +1,49 @@
+"""Every example and golden case compiles to Argo, passes Argo's rules, and matches its golden bytes.
+
+`pytest --update-golden` rewrites tests/argo/golden/<case>.yaml; it refuses under CI.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from portaflow.backends import EmitOptions
+from portaflow.backends.argo import emit
+from portaflow.compiler import compile_file
+
+from .checks import check_result
+from .test_emit import check_depends
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(
+    [(f"example-{p.parent.name}", p) for p in (REPO / "examples").glob("*/pipeline.py")]
+    + [(f"golden-{p.parent.name}", p) for p in (REPO / "tests" / "golden").glob("*/pipeline.py")]
+)
+
+
+@pytest.mark.parametrize(("case", "path"), CASES, ids=[c for c, _ in CASES])
+def test_golden(case: str, path: Path, request: pytest.FixtureRequest) -> None:
+    pipeline = compile_file(path, root=path.parent)
+    result = emit(pipeline, options=EmitOptions())
+    assert emit(compile_file(path, root=path.parent), options=EmitOptions()) == result
+    docs = check_result(result)
+    check_depends(pipeline, docs[0])
+    text = "".join(f"# file: {f.path}\n{f.text}" for f in result.files)
+    golden = GOLDEN / f"{case}.yaml"
+    if request.config.getoption("--update-golden"):
+        if os.environ.get("CI"):
+            pytest.fail("--update-golden is refused under CI")
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, newline="\n")
+    assert golden.exists(), f"no golden file {golden}; run pytest --update-golden"
+    want = golden.read_text()
+    if want != text:
+        diff = difflib.unified_diff(
+            want.splitlines(True), text.splitlines(True), str(golden), "emitted"
+        )
+        pytest.fail("".join(diff))
