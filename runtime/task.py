@@ -20,22 +20,14 @@ whatever happens.
 Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
 attempt number recorded in the metadata; 1 when unset).
 
-Helpers for runners (standard library only, no side effects):
-
-- `hash_inputs(inputs=, input_lists=, params=)` -> {name: sha256}: an artifact's
-  hash is its sidecar `sha256`, a list's the sha256 of its items' hashes one per
-  line, a parameter's the sha256 of its `canonical_json`.
-- `cache_key(code_hash=, image=, inputs=, input_lists=, params=)` -> sha256 of
-  the canonical JSON of all of those: equal keys mean a reusable execution.
-- `task_command(step, ...)` -> the argv of a task, values JSON-encoded.
-- re-exported: `canonical_json`, `read_artifact`, `is_artifact`, `verify_artifact`,
-  `load_artifact`, `save_artifact`, `ArtifactInfo`, `NotAnArtifactError`.
+Runners drive tasks with the helpers of `portaflow.protocol`, re-exported
+here: `task_command`, `hash_inputs`, `cache_key`, and the artifact functions
+`read_artifact`, `is_artifact`, `verify_artifact`, `load_artifact`, `save_artifact`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import inspect
 import json
@@ -44,7 +36,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -66,6 +58,7 @@ from portaflow.materializers import (
     to_json_value,
     verify_artifact,
 )
+from portaflow.protocol import cache_key, hash_inputs, sha256_text, task_command
 
 __all__ = [
     "ArtifactInfo",
@@ -82,95 +75,9 @@ __all__ = [
     "verify_artifact",
 ]
 
-PathLike = str | os.PathLike[str]
-
 EXIT_STEP_FAILED = 1
 EXIT_USAGE = 2
 EXIT_OUTPUT = 3
-
-
-# --------------------------------------------------------------------------- helpers for runners
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def hash_inputs(
-    *,
-    inputs: Mapping[str, PathLike] | None = None,
-    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """The content hash of each input, by name (see the module docstring).
-
-    Artifact hashes come from the sidecars, so nothing is re-read; raises
-    NotAnArtifactError for a path that is not a complete artifact.
-    """
-    hashes: dict[str, str] = {}
-    for name, path in (inputs or {}).items():
-        hashes[name] = read_artifact(Path(path)).sha256
-    for name, paths in (input_lists or {}).items():
-        items = [read_artifact(Path(p)).sha256 for p in paths]
-        hashes[name] = _sha256("".join(f"{h}\n" for h in items))
-    for name, value in (params or {}).items():
-        hashes[name] = _sha256(canonical_json(value))
-    return hashes
-
-
-def cache_key(
-    *,
-    code_hash: str,
-    image: str | None = None,
-    inputs: Mapping[str, PathLike] | None = None,
-    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> str:
-    """sha256 identifying an execution: code hash + image + every input's hash."""
-    parts = {
-        "code_hash": code_hash,
-        "image": image,
-        "inputs": hash_inputs(inputs=inputs, input_lists=input_lists, params=params),
-    }
-    return _sha256(canonical_json(parts))
-
-
-def task_command(
-    step: str,
-    *,
-    root: PathLike | None = None,
-    inputs: Mapping[str, PathLike] | None = None,
-    input_lists: Mapping[str, PathLike] | None = None,
-    params: Mapping[str, Any] | None = None,
-    outputs: Mapping[str, PathLike] | None = None,
-    output_params: Mapping[str, PathLike] | None = None,
-    metadata: PathLike | None = None,
-    code_hash: str | None = None,
-    task_id: str | None = None,
-    run_id: str | None = None,
-    python: str | None = None,
-) -> list[str]:
-    """The argv that runs one task; `params` are Python values, JSON-encoded here."""
-    argv = [python or sys.executable, "-m", "portaflow.task", "--step", step]
-    if root is not None:
-        argv += ["--root", os.fspath(root)]
-    for flag, table in (("--input", inputs), ("--input-list", input_lists)):
-        for name, path in (table or {}).items():
-            argv += [flag, f"{name}={os.fspath(path)}"]
-    for name, value in (params or {}).items():
-        argv += ["--param", f"{name}={json.dumps(to_json_value(value), ensure_ascii=False)}"]
-    for flag, table in (("--output", outputs), ("--output-param", output_params)):
-        for name, path in (table or {}).items():
-            argv += [flag, f"{name}={os.fspath(path)}"]
-    for flag, value in (
-        ("--metadata", metadata),
-        ("--code-hash", code_hash),
-        ("--task-id", task_id),
-        ("--run-id", run_id),
-    ):
-        if value is not None:
-            argv += [flag, os.fspath(value)]
-    return argv
 
 
 # --------------------------------------------------------------------------- errors
@@ -391,6 +298,8 @@ def _load_input(name: str, path: Path) -> tuple[Any, ArtifactInfo]:
         raise TaskError(f"input {name!r}: {exc}.") from None
     except MaterializerError as exc:
         raise TaskError(f"input {name!r} ({path}): {exc}") from None
+    except Exception as exc:  # a user materializer, or a damaged file
+        raise _StepRaised(f"loading input {name!r} from {path} raised {exc!r}", exc) from exc
 
 
 def _read_manifest(name: str, manifest: Path) -> list[Path]:
@@ -445,7 +354,7 @@ def _bind_inputs(
         record.inputs[name] = {
             "kind": "parameter",
             "value": _safe_json(values[name]),
-            "sha256": _sha256(_canonical_or_repr(values[name])),
+            "sha256": sha256_text(_canonical_or_repr(values[name])),
         }
     for name, path_text in args.input:
         value, info = _load_input(name, Path(path_text))
@@ -460,7 +369,7 @@ def _bind_inputs(
         values[name] = items
         record.inputs[name] = {
             "kind": "artifact-list",
-            "sha256": _sha256("".join(f"{i.sha256}\n" for i in infos)),
+            "sha256": sha256_text("".join(f"{i.sha256}\n" for i in infos)),
             "size": sum(i.size for i in infos),
             "items": [_artifact_record(i) for i in infos],
         }
@@ -577,7 +486,7 @@ def _write_outputs(ref: str, plan: list[tuple[str, str, str, Any, Any]], record:
                 "kind": "parameter",
                 "path": str(path),
                 "value": json.loads(text),
-                "sha256": _sha256(canonical_json(json.loads(text))),
+                "sha256": sha256_text(canonical_json(json.loads(text))),
                 "size": len(text.encode("utf-8")),
             }
             continue
@@ -637,6 +546,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         state, code, error = "terminated", 128 + exc.signum, str(exc)
     except KeyboardInterrupt:
         state, code, error = "terminated", 130, "interrupted"
+    except Exception as exc:  # a bug of ours: say so, with the traceback to report
+        traceback.print_exc()
+        state, code = "failed", EXIT_STEP_FAILED
+        error = f"internal error in portaflow.task ({type(exc).__name__}: {exc}); please report it"
     finally:
         signal.signal(signal.SIGTERM, previous)
     if error is not None:

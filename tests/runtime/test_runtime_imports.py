@@ -24,7 +24,7 @@ HEAVY = [
 
 PROBE = """
 import json, sys
-import portaflow, portaflow.task, portaflow.materializers, portaflow.metadata, portaflow.registry
+import portaflow, portaflow.task, portaflow.materializers, portaflow.metadata, portaflow.registry, portaflow.protocol
 print(json.dumps({
     "loaded": sorted({m.split(".")[0] for m in sys.modules}),
     "compiler": [m for m in sys.modules if m.startswith(("portaflow.compiler", "portaflow.backends"))],

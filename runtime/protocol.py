@@ -1,0 +1,112 @@
+"""What a runner needs to drive `python -m portaflow.task`: the argv, input hashes, cache keys.
+
+Standard library only and free of side effects, so the local runner, a
+benchmark or an orchestrator plugin can import it cheaply.
+
+- `task_command(step, ...)` -> the argv of one task; parameter values are
+  Python values, JSON-encoded here exactly as the task decodes them.
+- `hash_inputs(inputs=, input_lists=, params=)` -> {name: sha256}: an
+  artifact's hash is its sidecar `sha256` (nothing is re-read), a list's the
+  sha256 of its items' hashes one per line, a parameter's the sha256 of its
+  `canonical_json`. The task's metadata records the same hashes.
+- `cache_key(code_hash=, image=, inputs=, input_lists=, params=)` -> the sha256
+  of the canonical JSON of all of those: equal keys mean a reusable execution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from portaflow.materializers import canonical_json, read_artifact, to_json_value
+
+__all__ = ["cache_key", "hash_inputs", "sha256_text", "task_command"]
+
+PathLike = str | os.PathLike[str]
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hash_inputs(
+    *,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The content hash of each input, by name (see the module docstring).
+
+    Artifact hashes come from the sidecars, so nothing is re-read; raises
+    NotAnArtifactError for a path that is not a complete artifact.
+    """
+    hashes: dict[str, str] = {}
+    for name, path in (inputs or {}).items():
+        hashes[name] = read_artifact(Path(path)).sha256
+    for name, paths in (input_lists or {}).items():
+        items = [read_artifact(Path(p)).sha256 for p in paths]
+        hashes[name] = sha256_text("".join(f"{h}\n" for h in items))
+    for name, value in (params or {}).items():
+        hashes[name] = sha256_text(canonical_json(value))
+    return hashes
+
+
+def cache_key(
+    *,
+    code_hash: str,
+    image: str | None = None,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, Sequence[PathLike]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """sha256 identifying an execution: code hash + image + every input's hash."""
+    parts = {
+        "code_hash": code_hash,
+        "image": image,
+        "inputs": hash_inputs(inputs=inputs, input_lists=input_lists, params=params),
+    }
+    return sha256_text(canonical_json(parts))
+
+
+def task_command(
+    step: str,
+    *,
+    root: PathLike | None = None,
+    inputs: Mapping[str, PathLike] | None = None,
+    input_lists: Mapping[str, PathLike] | None = None,
+    params: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, PathLike] | None = None,
+    output_params: Mapping[str, PathLike] | None = None,
+    metadata: PathLike | None = None,
+    code_hash: str | None = None,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """The argv that runs one task; `params` are Python values, JSON-encoded here."""
+    argv = [python or sys.executable, "-m", "portaflow.task", "--step", step]
+    if root is not None:
+        argv += ["--root", os.fspath(root)]
+    for flag, table in (("--input", inputs), ("--input-list", input_lists)):
+        for name, path in (table or {}).items():
+            argv += [flag, f"{name}={os.fspath(path)}"]
+    for name, value in (params or {}).items():
+        argv += ["--param", f"{name}={json.dumps(to_json_value(value), ensure_ascii=False)}"]
+    for flag, table in (("--output", outputs), ("--output-param", output_params)):
+        for name, path in (table or {}).items():
+            argv += [flag, f"{name}={os.fspath(path)}"]
+    for flag, value in (
+        ("--metadata", metadata),
+        ("--code-hash", code_hash),
+        ("--task-id", task_id),
+        ("--run-id", run_id),
+    ):
+        if value is not None:
+            argv += [flag, os.fspath(value)]
+    return argv
