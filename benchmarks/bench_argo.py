@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         pf_file = d / "pipeline.py"
         hera_file = d / "hera_pipeline.py"
         pl.write(pf_file, pl.portaflow_source(shape))
+        pl.write_project(d)
         pl.write(hera_file, pl.hera_source(shape))
 
         def hera_job(d: Path = d, f: Path = hera_file) -> h.Sample:

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         pf_file = d / "pipeline.py"
         kfp_file = d / "kfp_pipeline.py"
         pl.write(pf_file, pl.portaflow_source(shape))
+        pl.write_project(d)
         pl.write(kfp_file, pl.kfp_source(shape))
 
         def kfp_job(d: Path = d, f: Path = kfp_file) -> h.Sample:

@@ -126,12 +126,15 @@ def interleave(
     *,
     warmup: bool = True,
     verbose: bool = True,
+    max_repeats: dict[tuple[str, str], int] | None = None,
+    no_warmup: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[tuple[str, str], Series]:
     """Run every job ``repeats`` times, round-robin: a, b, c, a, b, c, ...
 
     Jobs are keyed (case, tool). One untimed warm-up run each fills the OS page
     cache and the .pyc caches. A job that fails is recorded and skipped after.
     The order alternates every repeat so no tool always runs right after another.
+    ``max_repeats`` caps the timed runs of slow jobs; ``no_warmup`` skips their warm-up.
     """
     results = {key: Series() for key in jobs}
     keys = list(jobs)
@@ -141,6 +144,10 @@ def interleave(
         for key in order:
             series = results[key]
             if series.error:
+                continue
+            if r is None and key in no_warmup:
+                continue
+            if r is not None and len(series.samples) >= (max_repeats or {}).get(key, repeats):
                 continue
             try:
                 sample = jobs[key]()

@@ -197,3 +197,8 @@ def write(path, text: str) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text)
+
+
+def write_project(d, name: str = "bench") -> None:
+    """Mark ``d`` as the project root (what portaflow's ``--root`` would otherwise search for)."""
+    write(f"{d}/pyproject.toml", f'[project]\nname = "{name}"\nversion = "0"\n')

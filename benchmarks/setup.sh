@@ -8,7 +8,7 @@
 # its dependencies never touch portaflow's environment:
 #   benchmarks/.venvs/kfp    kfp==2.17.3 (+ pandas, scikit-learn for the importing pipeline file)
 #                                                      (bench_compile.py, bench_local.py)
-#   benchmarks/.venvs/hera   hera==7.1.0               (bench_argo.py)
+#   benchmarks/.venvs/hera   hera[yaml]==7.1.0             (bench_argo.py)
 #   benchmarks/.venvs/zenml  zenml[local]==0.98.0      (bench_local.py)
 # portaflow itself runs from the Python that runs the benchmark scripts
 # (`pip install -e .` in the repo root if `portaflow --version` fails).
@@ -21,13 +21,13 @@ mkdir -p "$venvs"
 
 declare -A specs=(
   [kfp]="kfp==2.17.3 pandas scikit-learn"
-  [hera]="hera==7.1.0"
+  [hera]="hera[yaml]==7.1.0"
   [zenml]="zenml[local]==0.98.0"
 )
 # Importable module and expected version, checked after install.
 declare -A checks=(
   [kfp]="import kfp, pandas, sklearn; assert kfp.__version__ == '2.17.3', kfp.__version__"
-  [hera]="import importlib.metadata as m; assert m.version('hera') == '7.1.0'"
+  [hera]="import yaml, importlib.metadata as m; assert m.version('hera') == '7.1.0'"
   [zenml]="import zenml; assert zenml.__version__.startswith('0.98.'), zenml.__version__"
 )
 
