@@ -37,17 +37,26 @@ def _strip(node: ast.AST) -> ast.AST:
 
 
 def _names(node: ast.AST) -> list[ast.expr]:
-    """Name and dotted-attribute references in a node, outermost chains only."""
+    """Name and dotted-attribute references in a node, outermost chains only.
+
+    `helpers.shift(x)` yields `helpers.shift`, not also `helpers`, so reaching
+    one function of a module does not pull in the whole module.
+    """
     found: list[ast.expr] = []
-    for n in ast.walk(node):
+    stack: list[ast.AST] = [node]
+    while stack:
+        n = stack.pop()
         if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load):
             base: ast.expr = n
             while isinstance(base, ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name):
                 found.append(n)
+                continue
         elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
             found.append(n)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
     return found
 
 
