@@ -372,7 +372,7 @@ class Plan:
                 deps = self._matching(up, index[:depth])
                 if any(not d.terminal for d in deps):
                     return _WAIT
-                return self._gather(up, deps, out, index[:depth])
+                return self._gather(up, deps, out)
         raise AssertionError(binding)  # pragma: no cover
 
     def _output_of(self, node: Node, output: str) -> _Resolved:
@@ -384,40 +384,19 @@ class Plan:
             return Unknown(f"output of {node.key}")
         return node.outputs[output]
 
-    def _gather(
-        self, task_id: str, deps: list[Node], output: str, prefix: tuple[int, ...]
-    ) -> _Resolved:
-        leaves: dict[tuple[int, ...], Value] = {}
+    def _gather(self, task_id: str, deps: list[Node], output: str) -> _Resolved:
+        """One flat list in item order, as Python's `[f(x, y) for x in xs for y in ys]` gives."""
+        values: list[Value] = []
         for d in sorted(deps, key=lambda n: n.index):
             if d.state == SKIPPED:
                 continue  # a skipped iteration contributes nothing, as in Argo's fan-in
             got = self._output_of(d, output)
             if isinstance(got, (_Wait, _Blocked, Unknown)):
                 return got
-            leaves[d.index] = got
+            values.append(got)
         if self.output_kind(task_id, output) == "artifact":
-            return ArtifactList(
-                tuple(v for _, v in sorted(leaves.items()) if isinstance(v, ArtifactRef))
-            )
-        return ParamValue(self._nest(self._chain[task_id], prefix, leaves))
-
-    def _nest(
-        self,
-        chain: tuple[str, ...],
-        prefix: tuple[int, ...],
-        leaves: Mapping[tuple[int, ...], Value],
-    ) -> list[ir.JSONValue]:
-        """One list entry per iteration of the loop at this level; nested loops give nested lists."""
-        items = self._items.get((chain[len(prefix)], prefix), [])
-        out: list[ir.JSONValue] = []
-        for i in range(len(items)):
-            index = (*prefix, i)
-            if len(index) < len(chain):
-                out.append(self._nest(chain, index, leaves))
-            elif index in leaves:
-                leaf = leaves[index]
-                out.append(leaf.value if isinstance(leaf, ParamValue) else None)
-        return out
+            return ArtifactList(tuple(v for v in values if isinstance(v, ArtifactRef)))
+        return ParamValue([v.value for v in values if isinstance(v, ParamValue)])
 
     def _evaluate(
         self, cond: ir.Condition, chain: tuple[str, ...], index: tuple[int, ...]

@@ -80,8 +80,8 @@ def test_dynamic_fanout_nested_two_levels(run: Runner) -> None:
     b.task("gather", ECHO, {"value": ir.Gathered(task="add", output="output", loop="outer")})
     result = run(b.build())
     assert_ok(result)
-    # outer item 0 has an empty inner list; 1 -> [1]; 2 -> [2, 3]
-    assert result.execution("gather").outputs["output"] == {"param": [[], [1], [2, 3]]}
+    # outer item 0 has an empty inner list; 1 -> [1]; 2 -> [2, 3]; gathered flat, in item order
+    assert result.execution("gather").outputs["output"] == {"param": [1, 2, 3]}
     assert result.execution("add[2,1]").inputs == {"a": {"param": 2}, "b": {"param": 1}}
 
 
