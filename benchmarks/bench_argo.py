@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         jobs[(shape.label, "portaflow")] = pf_job
 
     print(f"bench_argo: {h.machine()}, portaflow @ {h.git_rev()}, {repeats} repeat(s)")
+    print(f"before the runs: {h.load_note()}")
     res = h.interleave(jobs, repeats)
+    print(f"after the runs: {h.load_note()}")
 
     rows = []
     for shape in cases:
@@ -99,10 +101,13 @@ def main(argv: list[str] | None = None) -> int:
             [
                 shape.label,
                 he.wall if he.ok else None,
+                he.cpu if he.ok else None,
                 he.rss_mib if he.ok else None,
                 p.wall if p.ok else None,
+                p.cpu if p.ok else None,
                 p.rss_mib if p.ok else None,
                 h.ratio(he, p),
+                h.ratio(he, p, cpu=True),
                 f"{counts[0]}/{counts[1]}",
             ]
         )
@@ -111,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         h.table(
             [
                 "pipeline",
-                "hera s",
+                "hera wall s",
+                "hera cpu s",
                 "hera MiB",
-                "portaflow s",
+                "portaflow wall s",
+                "portaflow cpu s",
                 "portaflow MiB",
-                "hera/portaflow",
+                "hera/portaflow wall",
+                "hera/portaflow cpu",
                 "tasks h/p",
             ],
             rows,

@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     print(f"bench_compile: {h.machine()}, portaflow @ {h.git_rev()}, {repeats} repeat(s)")
+    print(f"before the runs: {h.load_note()}")
     res = h.interleave(jobs, repeats)
+    print(f"after the runs: {h.load_note()}")
 
     rows = []
     for shape in cases:
@@ -109,26 +111,44 @@ def main(argv: list[str] | None = None) -> int:
             [
                 shape.label,
                 k.wall if k.ok else None,
+                k.cpu if k.ok else None,
                 k.rss_mib if k.ok else None,
                 p.wall if p.ok else None,
+                p.cpu if p.ok else None,
                 p.rss_mib if p.ok else None,
                 h.ratio(k, p),
+                h.ratio(k, p, cpu=True),
             ]
         )
     print()
     print(
         h.table(
-            ["pipeline", "kfp s", "kfp MiB", "portaflow s", "portaflow MiB", "kfp/portaflow"],
+            [
+                "pipeline",
+                "kfp wall s",
+                "kfp cpu s",
+                "kfp MiB",
+                "portaflow wall s",
+                "portaflow cpu s",
+                "portaflow MiB",
+                "kfp/portaflow wall",
+                "kfp/portaflow cpu",
+            ],
             rows,
         )
     )
     extra = [
-        [f"{label} ({tool})", s.wall if s.ok else None, s.rss_mib if s.ok else None]
+        [
+            f"{label} ({tool})",
+            s.wall if s.ok else None,
+            s.cpu if s.ok else None,
+            s.rss_mib if s.ok else None,
+        ]
         for (label, tool), s in res.items()
         if tool == "python" or label == "--help"
     ]
     print()
-    print(h.table(["process", "median s", "MiB"], extra))
+    print(h.table(["process", "wall s", "cpu s", "MiB"], extra))
     for (label, tool), s in res.items():
         if s.error:
             print(f"\n{tool} {label}: FAILED: {s.error[:1500]}")

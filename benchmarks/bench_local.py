@@ -116,6 +116,7 @@ def overhead(args, repeats: int, targets: list[h.Target]) -> None:
 
     print(f"\n== overhead ({repeats} repeat(s))", flush=True)
     res = h.interleave(jobs, repeats, max_repeats=slow, no_warmup=cold)
+    print(f"after the runs: {h.load_note()}")
 
     tools = ("portaflow", "zenml", "kfp.local")
     rows = []
@@ -132,6 +133,7 @@ def overhead(args, repeats: int, targets: list[h.Target]) -> None:
                     label,
                     tool,
                     s.wall if s.ok else None,
+                    s.cpu if s.ok else None,
                     s.rss_mib if s.ok else None,
                     len(s.samples),
                     b.wall if b.ok else None,
@@ -146,6 +148,7 @@ def overhead(args, repeats: int, targets: list[h.Target]) -> None:
                 "pipeline",
                 "tool",
                 "wall s",
+                "cpu s",
                 "peak MiB",
                 "runs",
                 "bare start s",
@@ -209,7 +212,15 @@ def parallel(args, repeats: int, targets: list[h.Target]) -> None:
     for w in workers:
         s = res[(f"sleep-8 --workers {w}", "portaflow")]
         ideal = 8 / w
-        rows.append([w, s.wall if s.ok else None, ideal, (s.wall - ideal) if s.ok else None])
+        rows.append(
+            [
+                w,
+                s.wall if s.ok else None,
+                s.cpu if s.ok else None,
+                ideal,
+                (s.wall - ideal) if s.ok else None,
+            ]
+        )
         # "about 8/W seconds": allow 25% plus one second of start-up.
         limit = ideal * 1.25 + 1.0
         targets.append(
@@ -220,7 +231,7 @@ def parallel(args, repeats: int, targets: list[h.Target]) -> None:
             )
         )
     print()
-    print(h.table(["workers", "wall s", "ideal 8/W s", "excess s"], rows))
+    print(h.table(["workers", "wall s", "cpu s", "ideal 8/W s", "excess s"], rows))
     for (label, _), s in res.items():
         if s.error:
             print(f"\n{label}: FAILED: {s.error[:1500]}")

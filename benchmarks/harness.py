@@ -51,6 +51,7 @@ class RunFailed(RuntimeError):
 class Sample:
     wall: float  # seconds
     rss_kib: int  # peak resident set size of the process (and its waited-for children)
+    cpu: float = 0.0  # user + system CPU seconds of the process and its waited-for children
 
 
 def run(
@@ -94,7 +95,7 @@ def run(
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:] if log else ""
         raise RunFailed(f"exit {proc.returncode}: {' '.join(map(str, cmd))}\n{tail}".rstrip())
-    return Sample(wall=wall, rss_kib=usage.ru_maxrss)
+    return Sample(wall=wall, rss_kib=usage.ru_maxrss, cpu=usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
@@ -111,6 +112,10 @@ class Series:
     @property
     def wall(self) -> float:
         return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
 
     @property
     def rss_mib(self) -> float:
@@ -162,7 +167,7 @@ def interleave(
                 tag = "warm-up" if r is None else f"rep {r + 1}/{repeats}"
                 print(
                     f"  {tag:>9}  {key[1]:<10} {key[0]:<28} {sample.wall:8.3f} s"
-                    f"  {sample.rss_kib / 1024:7.1f} MiB",
+                    f"  cpu {sample.cpu:8.3f} s  {sample.rss_kib / 1024:7.1f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -189,10 +194,19 @@ def _fmt(c: object) -> str:
     return str(c)
 
 
-def ratio(peer: Series | None, ours: Series | None) -> str:
+def ratio(peer: Series | None, ours: Series | None, *, cpu: bool = False) -> str:
+    """peer / ours, of median wall time (or of median CPU time with ``cpu=True``)."""
     if not peer or not ours or not peer.ok or not ours.ok:
         return "n/a"
+    if cpu:
+        return f"{peer.cpu / ours.cpu:.1f}x" if ours.cpu > 0 else "n/a"
     return f"{peer.wall / ours.wall:.1f}x"
+
+
+def load_note() -> str:
+    """1-minute load average: other work on this 2-core machine inflates wall times."""
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min)"
 
 
 @dataclass

@@ -17,6 +17,7 @@ DAG (nodes, edges, step names) is the same for every DSL.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 IMPORTS = (
@@ -64,6 +65,16 @@ def _var(i: int) -> str:
     return f"a{i}"
 
 
+def _lhs(shape: Shape, i: int) -> str:
+    """``aI = `` when step I has downstream users; leaves are bare calls (no unused names)."""
+    return f"{_var(i)} = " if i in _used(shape) else ""
+
+
+@functools.cache
+def _used(shape: Shape) -> frozenset[int]:
+    return frozenset(up for _, up in shape.edges() if up is not None)
+
+
 def _arg(up: int | None) -> str:
     return "n" if up is None else _var(up)
 
@@ -82,7 +93,7 @@ def portaflow_source(shape: Shape, *, cache: bool = True) -> str:
         out.append(f"\n{deco}\ndef step_{i}(x: int) -> int:\n{_body(shape, i)}\n")
     out.append(f"\n@pipeline\ndef bench_{shape.slug}(n: int = 1):\n")
     for i, up in shape.edges():
-        out.append(f"    {_var(i)} = step_{i}({_arg(up)})\n")
+        out.append(f"    {_lhs(shape, i)}step_{i}({_arg(up)})\n")
     return "".join(out)
 
 
@@ -114,9 +125,11 @@ def kfp_source(shape: Shape, *, mode: str = "compile") -> str:
     out.append(f"def bench_{shape.slug}(n: int = 1):\n")
     for i, up in shape.edges():
         arg = "n" if up is None else f"{_var(up)}.output"
-        out.append(f"    {_var(i)} = step_{i}(x={arg})\n")
-        if mode == "local":
+        if mode == "local":  # the task object is needed to switch its cache off
+            out.append(f"    {_var(i)} = step_{i}(x={arg})\n")
             out.append(f"    {_var(i)}.set_caching_options(False)\n")
+        else:
+            out.append(f"    {_lhs(shape, i)}step_{i}(x={arg})\n")
     out.append('\n\nif __name__ == "__main__":\n')
     if mode == "compile":
         out.append(f"    compiler.Compiler().compile(bench_{shape.slug}, sys.argv[1])\n")
@@ -159,9 +172,14 @@ def hera_source(shape: Shape) -> str:
             arg = '"{{workflow.parameters.n}}"'
         else:
             arg = f"{_var(up)}.result"
-        out.append(f'            {_var(i)} = step_{i}(arguments={{"x": {arg}}})\n')
-        if up is not None:
-            out.append(f"            {_var(up)} >> {_var(i)}\n")
+        call = f'step_{i}(arguments={{"x": {arg}}})'
+        lhs = _lhs(shape, i)
+        if up is None:
+            out.append(f"            {lhs}{call}\n")
+        elif lhs:
+            out.append(f"            {lhs}{call}\n            {_var(up)} >> {_var(i)}\n")
+        else:
+            out.append(f"            {_var(up)} >> {call}\n")
     out.append("    return w\n")
     out.append(
         '\n\nif __name__ == "__main__":\n'
@@ -186,7 +204,7 @@ def zenml_source(shape: Shape) -> str:
         )
     out.append(f"\n@pipeline(enable_cache=False)\ndef bench_{shape.slug}(n: int = 1):\n")
     for i, up in shape.edges():
-        out.append(f"    {_var(i)} = step_{i}({_arg(up)})\n")
+        out.append(f"    {_lhs(shape, i)}step_{i}({_arg(up)})\n")
     out.append(f'\n\nif __name__ == "__main__":\n    bench_{shape.slug}(n=1)\n')
     return "".join(out)
 
