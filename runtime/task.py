@@ -351,10 +351,12 @@ def _bind_inputs(
     for name, text in args.param:
         annotation = hints.get(name, inspect.Parameter.empty)
         values[name] = _decode_param(name, text, annotation)
+        canonical = _canonical_or_repr(values[name])
         record.inputs[name] = {
             "kind": "parameter",
             "value": _safe_json(values[name]),
-            "sha256": sha256_text(_canonical_or_repr(values[name])),
+            "sha256": sha256_text(canonical),
+            "size": len(canonical.encode("utf-8")),
         }
     for name, path_text in args.input:
         value, info = _load_input(name, Path(path_text))
@@ -396,49 +398,62 @@ def _canonical_or_repr(value: Any) -> str:
         return repr(value)
 
 
+def _match_outputs(
+    ref: str, specs: list[tuple[str, Any]] | None, flags: list[tuple[str, str, str]]
+) -> list[int] | None:
+    """For each requested output, the index of the declared output it takes; None: by flag order.
+
+    Runs before the step, so a misspelt output flag fails in a second, not after
+    an hour of training.
+    """
+    seen = [name for _, name, _ in flags]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        raise TaskError(f"output {', '.join(map(repr, twice))} is requested twice")
+    if specs is None:  # not annotated: the flags say what the outputs are, in order
+        return None
+    names = [name for name, _ in specs]
+    if not specs and flags:
+        raise TaskError(
+            f"step {ref} is annotated `-> None`, but outputs were requested: {', '.join(seen)}"
+        )
+    if all(name in names for name in seen):
+        return [names.index(name) for name in seen]
+    if len(specs) > 1 and names == [f"output_{i}" for i in range(len(specs))]:
+        if len(flags) == len(specs):
+            # A tuple without Annotated names: a backend may name its elements its own
+            # way, so when it asks for all of them, go by position.
+            return list(range(len(specs)))
+    unknown = [name for name in seen if name not in names]
+    raise TaskError(
+        f"step {ref} has no output {', '.join(map(repr, unknown))}; its outputs are "
+        f"{', '.join(map(repr, names))} (from its return annotation)"
+    )
+
+
 def _plan_outputs(
-    ref: str, hints: dict[str, Any], flags: list[tuple[str, str, str]], value: Any
+    ref: str,
+    specs: list[tuple[str, Any]] | None,
+    flags: list[tuple[str, str, str]],
+    matched: list[int] | None,
+    value: Any,
 ) -> list[tuple[str, str, str, Any, Any]]:
     """Pair each requested output (kind, name, path) with its value and declared type."""
-    specs = ann.output_specs(hints)
-    empty = inspect.Parameter.empty
-    if specs is None:  # not annotated: the flags say what the outputs are, in order
-        if not flags:
-            return []
+    if not flags:
+        return []
+    if specs is None or matched is None:
         if len(flags) == 1:
             if value is None:
                 raise TaskError(
                     f"step {ref} returned None, but output {flags[0][1]!r} was requested",
                     code=EXIT_OUTPUT,
                 )
-            return [(*flags[0], value, empty)]
-        values = _split(ref, value, [name for _, name, _ in flags])
-        return [(*flag, v, empty) for flag, v in zip(flags, values, strict=True)]
-
-    names = [name for name, _ in specs]
-    if not specs:
-        if flags:
-            raise TaskError(
-                f"step {ref} is annotated `-> None`, but outputs were requested: "
-                f"{', '.join(n for _, n, _ in flags)}",
-                code=EXIT_USAGE,
-            )
-        return []
-    values = [value] if len(specs) == 1 else _split(ref, value, names)
-    by_name = dict(zip(names, zip(values, (t for _, t in specs), strict=True), strict=True))
-    if all(name in by_name for _, name, _ in flags):
-        return [(kind, name, path, *by_name[name]) for kind, name, path in flags]
-    generated = [f"output_{i}" for i in range(len(specs))]
-    if len(specs) > 1 and names == generated and len(flags) == len(specs):
-        # A tuple without Annotated names: a backend may name its elements its own way,
-        # so when it asks for all of them, go by position.
-        return [(*flag, v, t) for flag, v, (_, t) in zip(flags, values, specs, strict=True)]
-    unknown = [name for _, name, _ in flags if name not in by_name]
-    raise TaskError(
-        f"step {ref} has no output {', '.join(map(repr, unknown))}; its outputs are "
-        f"{', '.join(map(repr, names))} (from its return annotation)",
-        code=EXIT_USAGE,
-    )
+            values = [value]
+        else:
+            values = _split(ref, value, [name for _, name, _ in flags])
+        return [(*flag, v, inspect.Parameter.empty) for flag, v in zip(flags, values, strict=True)]
+    values = [value] if len(specs) == 1 else _split(ref, value, [n for n, _ in specs])
+    return [(*flag, values[i], specs[i][1]) for flag, i in zip(flags, matched, strict=True)]
 
 
 def _split(ref: str, value: Any, names: list[str]) -> list[Any]:
@@ -514,12 +529,14 @@ def _run(argv: Sequence[str] | None, record: _Record) -> None:
     func, _ = _import_step(args.step, root)
     hints = ann.type_hints(func)
     positional, keywords = _bind_inputs(func, hints, args, record)
+    specs = ann.output_specs(hints)
+    matched = _match_outputs(args.step, specs, args.outputs)
     logged.reset()
     try:
         value = func(*positional, **keywords)
     except Exception as exc:
         raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
-    plan = _plan_outputs(args.step, hints, args.outputs, value)
+    plan = _plan_outputs(args.step, specs, args.outputs, matched, value)
     _write_outputs(args.step, plan, record)
 
 

@@ -91,6 +91,8 @@ def _cases(tmp: Path) -> dict[str, Case]:
         "input missing": Case(("--step=steps:consume", f"--input=data={tmp / 'absent'}"), 2, "not an artifact: no such directory"),
         "bad manifest": Case(("--step=steps:consume", f"--input-list=data={tmp / 'absent.json'}"), 2, "cannot read the manifest"),
         "root not a folder": Case(("--step=steps:add", "--root", str(tmp / "absent")), 2, "is not a directory"),
+        "output twice": Case(("--step=steps:add", "--param=a=1", f"--output-param=output={out}", f"--output=output={out}"), 2, "output 'output' is requested twice"),
+        "unknown output, before running": Case(("--step=steps:boom", "--param=a=1", f"--output=nope={out}"), 2, "has no output 'nope'"),
         "unknown output": Case(("--step=steps:add", "--param=a=1", f"--output-param=total={out}"), 2, "has no output 'total'; its outputs are 'output'"),
         "wrong type returned": Case(("--step=steps:liar", f"--output-param=output={out}"), 3, "returned a str for output 'output', which is annotated int"),
         "missing output": Case(("--step=steps:forgetful", f"--output=result={out}"), 3, "returned None, but output 'result' was requested"),
