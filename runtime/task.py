@@ -40,12 +40,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from portaflow import _annotations as ann
 from portaflow import metadata as logged
 from portaflow._atomic import atomic_write_text
 from portaflow._record import git_info, now_iso, python_info
+from portaflow.dsl import Pipeline, Step
 from portaflow.materializers import (
     ArtifactInfo,
     MaterializerError,
@@ -217,7 +218,7 @@ class _Record:
         }
 
 
-def _import_step(ref: str, root: Path) -> tuple[Callable[..., Any], str]:
+def _import_step(ref: str, root: Path) -> Callable[..., Any]:
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise TaskError(f"--step must be MODULE:FUNCTION (e.g. steps.train:train), got {ref!r}")
@@ -248,10 +249,12 @@ def _import_step(ref: str, root: Path) -> tuple[Callable[..., Any], str]:
                 f"{attr!r}; is the step renamed, or the image older than the compiled pipeline?"
             )
         target = getattr(target, part)
-    func = getattr(target, "func", target)  # a portaflow.dsl.Step wraps the plain function
+    if isinstance(target, Pipeline):
+        raise TaskError(f"{ref} is a @pipeline; run one of its steps, or `portaflow run` the file")
+    func = target.func if isinstance(target, Step) else target  # a Step wraps the plain function
     if not callable(func):
         raise TaskError(f"{ref} is a {type(func).__name__}, not a function")
-    return func, module_name
+    return cast("Callable[..., Any]", func)
 
 
 def _decode_param(name: str, text: str, annotation: Any) -> Any:
@@ -526,11 +529,11 @@ def _run(argv: Sequence[str] | None, record: _Record) -> None:
     if not root.is_dir():
         raise TaskError(f"--root {root} is not a directory")
     record.root = root
-    func, _ = _import_step(args.step, root)
+    func = _import_step(args.step, root)
     hints = ann.type_hints(func)
-    positional, keywords = _bind_inputs(func, hints, args, record)
     specs = ann.output_specs(hints)
     matched = _match_outputs(args.step, specs, args.outputs)
+    positional, keywords = _bind_inputs(func, hints, args, record)
     logged.reset()
     try:
         value = func(*positional, **keywords)

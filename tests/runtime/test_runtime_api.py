@@ -232,3 +232,20 @@ def test_accepts_str_and_check_type() -> None:
     assert ann.check_type(int, "1") is False and ann.check_type(Any, "1") is None
     assert ann.check_type(int | None, None) and ann.check_type(list[int], [1])
     assert ann.coerce(int, np.int64(3)) == 3 and type(ann.coerce(int, np.int64(3))) is int
+
+
+def test_pickle_fallback_without_joblib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mz, "_has_joblib", lambda: False)
+    info = mz.save_artifact(Base(), tmp_path / "p")
+    assert info.materializer == "pickle" and info.files == ("data.pkl",)
+    assert isinstance(mz.load_artifact(tmp_path / "p"), Base)
+
+
+def test_version_drift_warns_on_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mz.save_artifact(Base(), tmp_path / "j")
+    sidecar = tmp_path / "j" / mz.SIDECAR
+    record = json.loads(sidecar.read_text())
+    record["versions"]["python"] = "2.7.18"
+    sidecar.write_text(json.dumps(record))
+    assert isinstance(mz.load_artifact(tmp_path / "j"), Base)
+    assert "pickled with other versions (python 2.7 ->" in capsys.readouterr().err

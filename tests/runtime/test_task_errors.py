@@ -18,7 +18,7 @@ from pf_taskrun import Project, Result
 STEPS = """
 import threading
 from typing import Annotated
-from portaflow import step
+from portaflow import pipeline, step
 
 @step
 def add(a: int, b: int = 1) -> int:
@@ -55,6 +55,10 @@ def consume(data: dict) -> int:
     return len(data)
 
 not_a_function = 3
+
+@pipeline
+def flow():
+    add(1)
 """
 
 BROKEN = """
@@ -81,6 +85,7 @@ def _cases(tmp: Path) -> dict[str, Case]:
         "bad --step": Case(("--step=steps.add",), 2, "--step must be MODULE:FUNCTION"),
         "module not found": Case(("--step=nope.mod:add",), 2, "no module 'nope' under the project root"),
         "function not found": Case(("--step=steps:subtract",), 2, "has no attribute 'subtract'"),
+        "a pipeline": Case(("--step=steps:flow",), 2, "steps:flow is a @pipeline"),
         "not callable": Case(("--step=steps:not_a_function",), 2, "is a int, not a function"),
         "missing input": Case(("--step=steps:add",), 2, "missing input 'a'"),
         "unknown input": Case(("--step=steps:add", "--param=a=1", "--param=zz=2"), 2, "the step has no input 'zz' (its inputs: a, b)"),
