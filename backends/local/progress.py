@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, RenderableType
     from rich.live import Live
 
     from .plan import Node, Plan
@@ -103,10 +103,10 @@ class LineReporter(NullReporter):
 class RichReporter(NullReporter):
     """A live table for interactive terminals."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
         self.rows: dict[str, dict[str, Any]] = {}
         self.title = ""
         self.live: Live | None = None

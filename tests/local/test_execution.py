@@ -170,3 +170,23 @@ def test_exit_hook_runs_and_failure_hook_is_skipped_on_success(run: Runner) -> N
     assert_ok(result)
     assert result.execution("cleanup").state == "succeeded"
     assert result.execution("alert").state == "skipped"
+
+
+def test_live_progress_and_plain_lines(run: Runner) -> None:
+    import io
+
+    from rich.console import Console
+
+    from portaflow.backends.local.progress import LineReporter, RichReporter
+
+    b = Builder()
+    b.loop("loop_1", lit([1, 2]))
+    b.task("square", SQUARE, {"x": ir.LoopItem(loop="loop_1")}, loop="loop_1")
+    screen = io.StringIO()
+    assert_ok(
+        run(b.build(), reporter=RichReporter(Console(file=screen, force_terminal=True, width=120)))
+    )
+    assert "square[1]" in screen.getvalue() and "succeeded" in screen.getvalue()
+    lines = io.StringIO()
+    assert_ok(run(b.build(), reporter=LineReporter(lines)))
+    assert "square[0] cached: reused" in lines.getvalue()
