@@ -83,7 +83,11 @@ class LoopItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Gathered:
-    """Fan-in: the list of one output of a fanned-out task, one entry per iteration, in order."""
+    """Fan-in: the list of one output of a fanned-out task, one entry per iteration, in order.
+
+    Over nested loops (`[f(a, b) for a in A for b in B]`) the list is flat, in
+    iteration order across every loop from `loop` inward, as Python builds it.
+    """
 
     #: Producing task id (it runs inside `loop`).
     task: str
