@@ -15,7 +15,8 @@ Python API:
 from __future__ import annotations
 
 from .params import ParamError, parse_assignments
-from .runner import ExecutionResult, RunError, RunResult, run_pipeline
+from .result import ExecutionResult, RunError, RunResult
+from .runner import run_pipeline
 from .store import Store, StoreError, default_location
 
 __all__ = [

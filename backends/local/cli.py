@@ -21,7 +21,8 @@ import click
 from .params import ParamError, parse_assignments
 from .plan import CACHED, FAILED, SKIPPED, SUCCEEDED, UNKNOWN, UPSTREAM_FAILED, WOULD_RUN
 from .progress import make_reporter
-from .runner import RunError, RunResult, run_pipeline
+from .result import RunError, RunResult
+from .runner import run_pipeline
 from .store import STAGES, Store, StoreError
 
 #: Lines of a failed step's log shown in the summary.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.live import Live
 
     from .plan import Node, Plan
-    from .runner import RunResult
+    from .result import RunResult
 
 #: How each state is drawn: (symbol, rich style).
 STYLES: dict[str, tuple[str, str]] = {

@@ -17,7 +17,6 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,74 +40,28 @@ from .plan import (
     ArtifactList,
     ArtifactRef,
     Node,
-    ParamValue,
     Plan,
     Unknown,
-    Value,
     value_to_json,
 )
 from .progress import NullReporter, Reporter
+from .result import ExecutionResult, RunError, RunResult
 from .store import ArtifactInfo, Store, default_location
+from .taskio import (
+    MissingOutput,
+    artifact_info,
+    collect_outputs,
+    exit_text,
+    input_args,
+    inputs_json,
+    logged_metrics,
+    read_json,
+    safe_name,
+    stored_values,
+)
 
 #: State shown while an attempt failed and the next one waits for its backoff.
 RETRYING = "retrying"
-#: The sidecar every artifact directory carries (docs/CONTRACTS.md).
-SIDECAR = "portaflow-artifact.json"
-
-
-class RunError(Exception):
-    """A run that cannot start (bad parameter, unknown or locked run); the message says why."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecutionResult:
-    """What became of one execution."""
-
-    key: str
-    task: str
-    state: str
-    attempt: int = 0
-    cache_hit: bool = False
-    #: Reused from the run being resumed, not executed again.
-    reused: bool = False
-    started: float | None = None
-    finished: float | None = None
-    log_path: str | None = None
-    message: str = ""
-    inputs: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunResult:
-    """The outcome of `run_pipeline`."""
-
-    run_id: str
-    pipeline: str
-    #: "succeeded", "failed", "cancelled", or "dry-run".
-    status: str
-    store: Path
-    params: dict[str, ir.JSONValue]
-    executions: tuple[ExecutionResult, ...]
-    #: Model version registered by this run, as (name, version).
-    model_version: tuple[str, int] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("succeeded", "dry-run")
-
-    @property
-    def failed(self) -> tuple[ExecutionResult, ...]:
-        return tuple(e for e in self.executions if e.state == FAILED)
-
-    def execution(self, key: str) -> ExecutionResult:
-        for e in self.executions:
-            if e.key == key:
-                return e
-        raise KeyError(key)
-
-    def by_state(self, state: str) -> list[str]:
-        return [e.key for e in self.executions if e.state == state]
 
 
 def run_pipeline(
@@ -148,11 +101,6 @@ def run_pipeline(
 def new_run_id(pipeline: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
     return f"{pipeline}-{stamp}-{secrets.token_hex(2)}"
-
-
-def safe_name(key: str) -> str:
-    """An execution key as a file name: `score[0,1]` -> `score@0-1`."""
-    return key.replace("[", "@").replace(",", "-").replace("]", "").replace("*", "x")
 
 
 class _Runner:
@@ -342,7 +290,7 @@ class _Runner:
         prev = self.previous.get(node.key)
         if prev is not None and prev["cache_key"] == key:
             node.message = "finished before the resume"
-            self.plan.finish(node.key, prev["state"], outputs=_values(prev["outputs"]))
+            self.plan.finish(node.key, prev["state"], outputs=stored_values(prev["outputs"]))
             self.records[node.key].update(reused=True, row=prev)
             return
         hit = None
@@ -368,7 +316,7 @@ class _Runner:
 
     def _cache_hit(self, node: Node, hit: dict[str, Any]) -> None:
         origin = hit["cached_from"] or f"{hit['run_id']}/{hit['key']}"
-        outputs = _values(hit["outputs"])
+        outputs = stored_values(hit["outputs"])
         self.plan.finish(node.key, CACHED, outputs=outputs, message=f"reused {origin}")
         if self.dry_run:
             return
@@ -387,7 +335,7 @@ class _Runner:
             cached_from=origin,
             log_path=hit["log_path"],
             message=f"reused {origin}",
-            inputs=_inputs_json(node),
+            inputs=inputs_json(node),
             outputs=hit["outputs"],
             metadata=hit["metadata"],
         )
@@ -414,7 +362,7 @@ class _Runner:
         art_dir = self.store.artifacts_dir / self.run_id / safe_name(node.key)
         argv = [*self.task_command, "--step", step.ref, "--root", str(self.root)]
         for name, value in node.inputs.items():
-            argv += _input_args(name, value, exec_dir)
+            argv += input_args(name, value, exec_dir)
         outputs: dict[str, Path] = {}
         for o in step.outputs:
             if o.type.kind == "artifact":
@@ -473,7 +421,7 @@ class _Runner:
             cache_hit=0,
             log_path=str(log_path),
             pid=pid,
-            inputs=_inputs_json(node),
+            inputs=inputs_json(node),
             message=None,
         )
         self.store.start_attempt(self.run_id, node.key, attempt, started)
@@ -491,12 +439,15 @@ class _Runner:
         metadata: dict[str, Any] = {}
         if outcome.ok:
             try:
-                outputs = self._collect(node, rec["outputs"])
-                metadata = _read_json(rec["metadata"]) or {}
-            except _MissingOutput as exc:
+                outputs = collect_outputs(
+                    rec["outputs"],
+                    {n: self.plan.output_kind(node.task.id, n) for n in rec["outputs"]},
+                )
+                metadata = read_json(rec["metadata"]) or {}
+            except MissingOutput as exc:
                 message = str(exc)
         elif message is None:
-            message = _exit_text(outcome.exit_code)
+            message = exit_text(outcome.exit_code)
         ok = outcome.ok and message is None
         rec["finished"] = outcome.finished
         self.store.finish_attempt(
@@ -514,7 +465,7 @@ class _Runner:
                 message=None,
             )
             self._record_lineage(node, outputs, metadata)
-            self.plan.finish(node.key, SUCCEEDED, outputs=_values(outputs))
+            self.plan.finish(node.key, SUCCEEDED, outputs=stored_values(outputs))
             self.seen[node.key] = SUCCEEDED
             self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"])
             return
@@ -572,28 +523,6 @@ class _Runner:
     def _attempts_this_run(self, key: str) -> int:
         return self.attempts.get(key, 0) - self.attempt_base.get(key, 0)
 
-    def _collect(self, node: Node, paths: dict[str, Path]) -> dict[str, Any]:
-        """The outputs a successful attempt wrote, as stored JSON."""
-        out: dict[str, Any] = {}
-        for name, path in paths.items():
-            if self.plan.output_kind(node.task.id, name) == "artifact":
-                sidecar = _read_json(path / SIDECAR)
-                if sidecar is None:
-                    raise _MissingOutput(f"exited 0 but wrote no artifact {name!r} at {path}")
-                out[name] = {
-                    "kind": "artifact",
-                    "uri": str(path),
-                    "sha256": sidecar.get("sha256"),
-                    "size": sidecar.get("size"),
-                    "type": sidecar.get("type"),
-                    "materializer": sidecar.get("materializer"),
-                }
-            else:
-                if not path.is_file():
-                    raise _MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")
-                out[name] = {"kind": "parameter", "value": json.loads(path.read_text("utf-8"))}
-        return out
-
     def _record_lineage(
         self, node: Node, outputs: Mapping[str, Any], metadata: Mapping[str, Any]
     ) -> None:
@@ -602,7 +531,7 @@ class _Runner:
             refs = value.items if isinstance(value, ArtifactList) else (value,)
             for ref in refs:
                 if isinstance(ref, ArtifactRef):
-                    ins.append((name, _artifact_info(ref.uri, ref.sha256)))
+                    ins.append((name, artifact_info(ref.uri, ref.sha256)))
         outs = [
             (
                 name,
@@ -618,7 +547,7 @@ class _Runner:
             if o.get("kind") == "artifact"
         ]
         self.store.record_results(
-            self.run_id, node.key, inputs=ins, outputs=outs, metrics=_metrics(metadata)
+            self.run_id, node.key, inputs=ins, outputs=outs, metrics=logged_metrics(metadata)
         )
 
     # ----------------------------------------------------------------- bookkeeping
@@ -662,7 +591,7 @@ class _Runner:
             finished=rec.get("finished", row.get("finished")),
             log_path=str(rec["log_path"]) if "log_path" in rec else row.get("log_path"),
             message=node.message,
-            inputs=_inputs_json(node),
+            inputs=inputs_json(node),
             outputs={k: value_to_json(v) for k, v in node.outputs.items()},
         )
 
@@ -675,10 +604,6 @@ class _Runner:
         if failed:
             text += f"; failed: {', '.join(failed)}"
         return f"{status}: {text}"
-
-
-class _MissingOutput(Exception):
-    pass
 
 
 def _try_lock(path: Path) -> IO[str] | None:
@@ -698,65 +623,3 @@ def _is_our_step(pid: int, run_id: str) -> bool:
     except OSError:
         return False
     return run_id in cmdline
-
-
-def _input_args(name: str, value: Value, exec_dir: Path) -> list[str]:
-    match value:
-        case ParamValue(value=v):
-            return ["--param", f"{name}={json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"]
-        case ArtifactRef(uri=uri):
-            return ["--input", f"{name}={uri}"]
-        case ArtifactList(items=items):
-            manifest = exec_dir / "inputs" / f"{name}.json"
-            manifest.parent.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(json.dumps([a.uri for a in items], indent=1) + "\n", "utf-8")
-            return ["--input-list", f"{name}={manifest}"]
-        case Unknown():
-            raise AssertionError("an unknown value reached execution")  # pragma: no cover
-    raise AssertionError(value)  # pragma: no cover
-
-
-def _values(outputs: Mapping[str, Any] | None) -> dict[str, Value]:
-    out: dict[str, Value] = {}
-    for name, o in (outputs or {}).items():
-        if o.get("kind") == "artifact":
-            out[name] = ArtifactRef(o["uri"], o.get("sha256"))
-        else:
-            out[name] = ParamValue(o.get("value"))
-    return out
-
-
-def _inputs_json(node: Node) -> dict[str, Any]:
-    return {k: value_to_json(v) for k, v in node.inputs.items()}
-
-
-def _artifact_info(uri: str, sha256: str | None) -> ArtifactInfo:
-    sidecar = _read_json(Path(uri) / SIDECAR) or {}
-    return ArtifactInfo(
-        uri=uri,
-        type=sidecar.get("type"),
-        materializer=sidecar.get("materializer"),
-        sha256=sha256 or sidecar.get("sha256"),
-        size=sidecar.get("size"),
-    )
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _metrics(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """Logged metrics from a task's metadata record."""
-    found = metadata.get("metrics")
-    return dict(found) if isinstance(found, dict) else {}
-
-
-def _exit_text(code: int | None) -> str:
-    if code is None:
-        return "could not start"
-    if code < 0:
-        return f"killed by signal {-code}"
-    return f"exit code {code}"

@@ -1,0 +1,113 @@
+"""The runner's side of the task protocol (docs/CONTRACTS.md): arguments in, outputs and records out.
+
+Where things live for one execution: artifacts under
+`<store>/artifacts/<run>/<key>/<output>/`, and under `<store>/runs/<run>/<key>/`
+the step's log, parameter outputs, fan-in manifests and the metadata record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .plan import ArtifactList, ArtifactRef, Node, ParamValue, Unknown, Value, value_to_json
+from .store import ArtifactInfo
+
+#: The sidecar every artifact directory carries.
+SIDECAR = "portaflow-artifact.json"
+
+
+class MissingOutput(Exception):
+    """A step exited 0 without writing one of its outputs."""
+
+
+def safe_name(key: str) -> str:
+    """An execution key as a file name: `score[0,1]` -> `score@0-1`."""
+    return key.replace("[", "@").replace(",", "-").replace("]", "").replace("*", "x")
+
+
+def collect_outputs(paths: Mapping[str, Path], kinds: Mapping[str, str]) -> dict[str, Any]:
+    """The outputs a successful attempt wrote, as stored JSON."""
+    out: dict[str, Any] = {}
+    for name, path in paths.items():
+        if kinds[name] == "artifact":
+            sidecar = read_json(path / SIDECAR)
+            if sidecar is None:
+                raise MissingOutput(f"exited 0 but wrote no artifact {name!r} at {path}")
+            out[name] = {
+                "kind": "artifact",
+                "uri": str(path),
+                "sha256": sidecar.get("sha256"),
+                "size": sidecar.get("size"),
+                "type": sidecar.get("type"),
+                "materializer": sidecar.get("materializer"),
+            }
+        else:
+            if not path.is_file():
+                raise MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")
+            out[name] = {"kind": "parameter", "value": json.loads(path.read_text("utf-8"))}
+    return out
+
+
+def input_args(name: str, value: Value, exec_dir: Path) -> list[str]:
+    match value:
+        case ParamValue(value=v):
+            return ["--param", f"{name}={json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"]
+        case ArtifactRef(uri=uri):
+            return ["--input", f"{name}={uri}"]
+        case ArtifactList(items=items):
+            manifest = exec_dir / "inputs" / f"{name}.json"
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(json.dumps([a.uri for a in items], indent=1) + "\n", "utf-8")
+            return ["--input-list", f"{name}={manifest}"]
+        case Unknown():
+            raise AssertionError("an unknown value reached execution")  # pragma: no cover
+    raise AssertionError(value)  # pragma: no cover
+
+
+def stored_values(outputs: Mapping[str, Any] | None) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for name, o in (outputs or {}).items():
+        if o.get("kind") == "artifact":
+            out[name] = ArtifactRef(o["uri"], o.get("sha256"))
+        else:
+            out[name] = ParamValue(o.get("value"))
+    return out
+
+
+def inputs_json(node: Node) -> dict[str, Any]:
+    return {k: value_to_json(v) for k, v in node.inputs.items()}
+
+
+def artifact_info(uri: str, sha256: str | None) -> ArtifactInfo:
+    sidecar = read_json(Path(uri) / SIDECAR) or {}
+    return ArtifactInfo(
+        uri=uri,
+        type=sidecar.get("type"),
+        materializer=sidecar.get("materializer"),
+        sha256=sha256 or sidecar.get("sha256"),
+        size=sidecar.get("size"),
+    )
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def logged_metrics(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Logged metrics from a task's metadata record."""
+    found = metadata.get("metrics")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def exit_text(code: int | None) -> str:
+    if code is None:
+        return "could not start"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
