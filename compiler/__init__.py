@@ -1,6 +1,6 @@
 """portaflow.compiler: pipeline source -> IR, with diagnostics, and the CLI driver.
 
-The front end reads pipeline files statically with libcst; it never imports
+The front end reads pipeline files statically with `ast`; it never imports
 or executes them. Entry point: `compile_file`.
 """
 
@@ -16,7 +16,7 @@ __all__ = ["CompileError", "Diagnostic", "compile_file"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so `portaflow --help` does not pay for libcst and networkx.
+    # Lazy, so `portaflow --help` does not pay for the front end.
     if name == "compile_file":
         from portaflow.compiler.frontend import compile_file
 
