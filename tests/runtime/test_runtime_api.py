@@ -10,13 +10,15 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pf_taskrun import Project
 
 import portaflow
 from portaflow import _annotations as ann
 from portaflow import materializers as mz
 from portaflow import registry
-from portaflow.task import cache_key, hash_inputs, task_command
+from portaflow.task import _decode_param, cache_key, hash_inputs, task_command
 
 
 @pytest.fixture
@@ -249,3 +251,29 @@ def test_version_drift_warns_on_load(tmp_path: Path, capsys: pytest.CaptureFixtu
     sidecar.write_text(json.dumps(record))
     assert isinstance(mz.load_artifact(tmp_path / "j"), Base)
     assert "pickled with other versions (python 2.7 ->" in capsys.readouterr().err
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_json_encoded_params_decode_losslessly(value: Any) -> None:
+    assert _decode_param("x", json.dumps(value), Any) == value
+    if isinstance(value, str):
+        assert _decode_param("x", json.dumps(value), str) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text())
+def test_raw_text_for_str_inputs(text: str) -> None:
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        decoded = None
+    expected = decoded if isinstance(decoded, str) else text
+    assert _decode_param("x", text, str) == expected
