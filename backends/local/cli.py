@@ -10,6 +10,7 @@ usage errors), never a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -169,6 +170,9 @@ def run_cmd(
         if root_of_run is not None and root is None:
             project = root_of_run
     reporter = make_reporter(interactive=False if plain else None, quiet=quiet or dry_run)
+    signal.signal(
+        signal.SIGTERM, _interrupt
+    )  # stop like Ctrl-C: steps killed, run marked cancelled
     t0 = time.time()
     try:
         result = run_pipeline(
@@ -190,6 +194,10 @@ def run_cmd(
     _print_summary(result, time.time() - t0, file)
     if not result.ok:
         sys.exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _load(file: str, root: Path, pipeline: str | None) -> Any:

@@ -29,6 +29,8 @@ CACHED = "cached"
 FAILED = "failed"
 UPSTREAM_FAILED = "upstream_failed"
 SKIPPED = "skipped"
+#: The run was interrupted while the node ran.
+CANCELLED = "cancelled"
 #: Dry runs: the node would execute; its outputs are unknown.
 WOULD_RUN = "would_run"
 #: Dry runs: a fan-out whose list is not known before the run.
@@ -37,7 +39,7 @@ UNKNOWN = "unknown"
 OK_STATES = frozenset({SUCCEEDED, CACHED})
 FAILED_STATES = frozenset({FAILED, UPSTREAM_FAILED})
 TERMINAL_STATES = frozenset(
-    {SUCCEEDED, CACHED, FAILED, UPSTREAM_FAILED, SKIPPED, WOULD_RUN, UNKNOWN}
+    {SUCCEEDED, CACHED, FAILED, UPSTREAM_FAILED, SKIPPED, CANCELLED, WOULD_RUN, UNKNOWN}
 )
 
 

@@ -31,6 +31,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "failed": ("✗", "bold red"),
     "upstream_failed": ("-", "red"),
     "skipped": ("-", "dim"),
+    "cancelled": ("✗", "yellow"),
     "would_run": ("▶", "cyan"),
     "unknown": ("?", "yellow"),
 }

@@ -27,6 +27,7 @@ from .cache import cache_key, outputs_exist
 from .executor import Executor, Job, Outcome, kill_tree
 from .plan import (
     CACHED,
+    CANCELLED,
     FAILED,
     OK_STATES,
     PENDING,
@@ -487,16 +488,17 @@ class _Runner:
             )
             self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"], state=RETRYING)
             return
+        final = CANCELLED if interrupted else FAILED
         self.store.save_execution(
             self.run_id,
             node.key,
-            state=FAILED,
+            state=final,
             finished=outcome.finished,
             exit_code=outcome.exit_code,
             message=message,
         )
-        self.plan.finish(node.key, FAILED, message=message)
-        self.seen[node.key] = FAILED
+        self.plan.finish(node.key, final, message=message)
+        self.seen[node.key] = final
         self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"])
 
     def _retry_delay(self, node: Node, outcome: Outcome) -> float | None:

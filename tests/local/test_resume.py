@@ -139,3 +139,43 @@ def test_resume_refuses_params_and_unknown_runs(run: Runner) -> None:
         run(None, resume=first.run_id, params={"x": 2})
     with pytest.raises(Exception, match="no run 'nope'"):
         run(None, resume="nope")
+
+
+@pytest.mark.slow
+def test_sigterm_cancels_the_run_and_kills_its_steps(project: Path, run: Runner) -> None:
+    ir_file = project / "pipeline.ir.json"
+    ir_file.write_text(irjson.dumps(_pipeline()))
+    (project / "hold").write_text("")
+    store_dir = project / ".portaflow"
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "portaflow.backends.local",
+            "run",
+            str(ir_file),
+            "--root",
+            str(project),
+            "--store",
+            str(store_dir),
+            "--plain",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: counts(project, "hold") == 1)
+        with Store(store_dir) as st:
+            run_id = st.list_runs()[0]["id"]
+            hold_pid = next(e["pid"] for e in st.executions(run_id) if e["key"] == "hold")
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=30)
+    finally:
+        runner.kill()
+    assert runner.returncode == 1
+    assert f"run {run_id} cancelled" in output and "--resume" in output
+    assert not _alive(hold_pid)
+    assert _states(store_dir) == {"const": "succeeded", "hold": "cancelled"}
+    (project / "hold").unlink()
+    assert_ok(run(None, resume=run_id))
