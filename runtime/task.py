@@ -17,6 +17,22 @@ on SIGTERM/SIGINT. Every failure prints one paragraph
 `portaflow.task: error: ...` on stderr, and the metadata file is written
 whatever happens.
 
+Outputs: a plain return annotation is one output named `output`;
+`Annotated[T, "name"]` names it; `tuple[...]` gives one output per element,
+named by its `Annotated` name or `output_<i>` (0-based, as the compiler
+does). Any subset may be requested, by name; for a tuple without names, a
+request of all of them under other names maps by position; an unannotated
+function maps the flags in command-line order. Output flags are checked
+before the step runs. A `--input-list` manifest may hold paths relative to
+itself.
+
+The metadata record (JSON, sorted keys): schema, task_id, run_id, step,
+attempt, state ("succeeded" | "failed" | "terminated"), exit_code, error,
+start, end (ISO 8601 UTC, ms, "Z"), duration_seconds, code_hash, git_commit,
+git_dirty, python, python_implementation, platform, host, pid, inputs and
+outputs ({name: {kind, sha256, size, ...}}; kind "artifact" | "parameter" |
+"artifact-list"), metadata, metrics, metric_history (what the step logged).
+
 Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
 attempt number recorded in the metadata; 1 when unset).
 
