@@ -165,11 +165,12 @@ class _Runner:
         self.plan = Plan(pipeline, values)
         if self.dry_run:
             return self._loop(values)
-        with self._lock(resume):
+        if resume is None:
+            self.run_id = new_run_id(pipeline.name)
+        with self._lock(self.run_id):
             if resume is not None:
                 self._prepare_resume()
             else:
-                self.run_id = new_run_id(pipeline.name)
                 self.store.create_run(
                     run_id=self.run_id,
                     pipeline=pipeline.name,
@@ -181,21 +182,17 @@ class _Runner:
             return self._loop(values)
 
     @contextlib.contextmanager
-    def _lock(self, run_id: str | None) -> Iterator[None]:
+    def _lock(self, run_id: str) -> Iterator[None]:
         """Hold the run's lock file: the kernel drops it when this process dies, however it dies."""
         lock_dir = self.store.runs_dir / ".locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        handle: IO[str] | None = None
-        if run_id is not None:
-            handle = _try_lock(lock_dir / f"{run_id}.lock")
-            if handle is None:
-                raise RunError(f"run {run_id} is still being executed by another portaflow process")
+        handle = _try_lock(lock_dir / f"{run_id}.lock")
+        if handle is None:
+            raise RunError(f"run {run_id} is still being executed by another portaflow process")
         try:
             yield
-            return
         finally:
-            if handle is not None:
-                handle.close()
+            handle.close()
 
     def _prepare_resume(self) -> None:
         for r in self.store.executions(self.run_id):

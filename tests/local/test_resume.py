@@ -179,3 +179,22 @@ def test_sigterm_cancels_the_run_and_kills_its_steps(project: Path, run: Runner)
     assert _states(store_dir) == {"const": "succeeded", "hold": "cancelled"}
     (project / "hold").unlink()
     assert_ok(run(None, resume=run_id))
+
+
+def test_a_run_in_progress_cannot_be_resumed_twice(project: Path, run: Runner) -> None:
+    import threading
+
+    (project / "hold").write_text("")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(run(_pipeline())))
+    worker.start()
+    try:
+        _wait_for(lambda: _states(project / ".portaflow").get("hold") == "running")
+        with Store(project / ".portaflow") as st:
+            run_id = st.list_runs()[0]["id"]
+        with pytest.raises(RunError, match="still being executed"):
+            run(None, resume=run_id)
+    finally:
+        (project / "hold").unlink()
+        worker.join(60)
+    assert_ok(results[0])
