@@ -57,11 +57,10 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def _fsync_path(path: Path, *, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+def _fsync_file(path: Path) -> None:
     try:
-        fd = os.open(path, flags)
-    except OSError:  # e.g. directories cannot be opened on some platforms
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return
     try:
         os.fsync(fd)
@@ -72,11 +71,14 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 
 
 def fsync_tree(root: Path) -> None:
-    """Flush every file and directory under `root` so a rename cannot outrun the data."""
+    """Flush every file under `root` so a rename cannot reach the disk before the data.
+
+    Directories are not flushed: a rename lost in a power cut shows the old
+    state, which is consistent; only data behind a completed rename must exist.
+    """
     for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
-            _fsync_path(Path(dirpath, name))
-        _fsync_path(Path(dirpath), directory=True)
+            _fsync_file(Path(dirpath, name))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -97,7 +99,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_path(path.parent, directory=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -126,7 +127,6 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_path(target.parent, directory=True)
 
 
 def _move_into_place(tmp: Path, target: Path) -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import platform
-import socket
-import subprocess
 import sys
-from datetime import datetime, timezone
+import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["git_info", "now_iso", "python_info"]
+__all__ = ["git_info", "now_iso", "python_info", "python_version"]
 
 #: Seconds one `git` call may take before the commit is recorded as unknown.
 GIT_TIMEOUT = 3.0
@@ -19,10 +16,13 @@ GIT_TIMEOUT = 3.0
 
 def now_iso() -> str:
     """The current UTC time as ISO 8601 with milliseconds and a `Z`."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 def _git(root: Path, *args: str) -> str | None:
+    import subprocess  # only here: the rest of the record needs no child process
+
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -50,12 +50,27 @@ def git_info(root: Path) -> dict[str, Any]:
     }
 
 
+def python_version() -> str:
+    """ "3.11.7" without importing `platform` (which costs more than the rest of this module)."""
+    major, minor, micro = sys.version_info[:3]
+    return f"{major}.{minor}.{micro}"
+
+
+def _hostname() -> str:
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
 def python_info() -> dict[str, Any]:
     """Interpreter, platform, host and process of this execution."""
     return {
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
+        "python": python_version(),
+        "python_implementation": sys.implementation.name,
         "platform": sys.platform,
-        "host": socket.gethostname(),
+        "host": _hostname(),
         "pid": os.getpid(),
     }

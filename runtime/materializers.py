@@ -36,7 +36,6 @@ import hashlib
 import importlib
 import json
 import os
-import platform
 import shutil
 import sys
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from types import ModuleType
 from typing import Any
 
 from portaflow._atomic import atomic_dir
+from portaflow._record import python_version
 from portaflow.registry import BUILTIN_NAMES, Materializer, materializer, registrations
 
 __all__ = [
@@ -187,7 +187,7 @@ def _module_version(name: str) -> str | None:
 
 
 def _versions(obj: Any, *libs: str) -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    versions = {"python": python_version()}
     top = type(obj).__module__.split(".", 1)[0]
     for lib in (*libs, top):
         if lib == "builtins" or lib in versions:
@@ -598,7 +598,7 @@ def _warn_on_version_drift(info: ArtifactInfo) -> None:
     for lib, saved in sorted(info.versions.items()):
         # After loading, the libraries the object needs are imported: compare with those.
         if lib == "python":  # pickles move between patch releases without trouble
-            saved, now = _minor(saved), _minor(platform.python_version())
+            saved, now = _minor(saved), _minor(python_version())
         else:
             now = _module_version(lib)
         if now is not None and now != saved:
