@@ -315,9 +315,11 @@ class _Runner:
     def _cache_hit(self, node: Node, hit: dict[str, Any]) -> None:
         origin = hit["cached_from"] or f"{hit['run_id']}/{hit['key']}"
         outputs = stored_values(hit["outputs"])
-        self.plan.finish(node.key, CACHED, outputs=outputs, message=f"reused {origin}")
-        if self.dry_run:
+        if self.dry_run:  # keep "condition unknown until run": the hit only counts if it holds
+            note = f"{node.message}; reused {origin}" if node.message else f"reused {origin}"
+            self.plan.finish(node.key, CACHED, outputs=outputs, message=note)
             return
+        self.plan.finish(node.key, CACHED, outputs=outputs, message=f"reused {origin}")
         now = time.time()
         self.store.save_execution(
             self.run_id,
