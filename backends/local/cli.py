@@ -10,6 +10,7 @@ usage errors), never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -46,8 +47,6 @@ def _find_root(start: Path) -> Path:
 
 def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
     """--store, else env PORTAFLOW_STORE, else the stack's `store`, else <root>/.portaflow."""
-    import os
-
     if store:
         return Path(store)
     if os.environ.get("PORTAFLOW_STORE"):
@@ -155,6 +154,8 @@ def run_cmd(
     """
     if file is None and resume is None:
         raise click.UsageError("give a pipeline FILE to run, or --resume RUN_ID")
+    if resume is not None and params:
+        raise click.UsageError("--resume continues a run with its own parameters; drop --param")
     start = Path(file).parent if file else Path.cwd()
     project = Path(root).resolve() if root else _find_root(start)
     location = _store_location(project, store, stack)
