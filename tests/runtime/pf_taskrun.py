@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -56,6 +58,25 @@ class Project:
             check=False,
         )
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def run_in_process(self, *args: str) -> Result:
+        """`portaflow.task.main` in this interpreter: the same code path without a start-up.
+
+        For fast checks of invocation errors; the step module and sys.path are
+        restored afterwards so cases do not see each other's imports.
+        """
+        from portaflow import task
+
+        saved_path, saved_modules = list(sys.path), set(sys.modules)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = task.main(["--root", str(self.root), *args])
+        finally:
+            sys.path[:] = saved_path
+            for name in set(sys.modules) - saved_modules:
+                del sys.modules[name]
+        return Result(code, out.getvalue(), err.getvalue())
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
         result = self.run(*args, env=env)

@@ -73,17 +73,23 @@ class Case:
     code: int
     message: str
     traceback: bool = False
+    #: Run as a real `python -m portaflow.task`; else through `main()` in-process (faster).
+    subprocess: bool = False
+
+    def __post_init__(self) -> None:
+        if self.code != 2:  # user code and materializers: always the real thing
+            object.__setattr__(self, "subprocess", True)
 
 
 def _cases(tmp: Path) -> dict[str, Case]:
     out = str(tmp / "out")  # every case fails, so nothing may ever appear here
     bare = tmp / "bare"  # a folder without a sidecar: an interrupted write, not an artifact
     return {
-        "flag without =": Case(("--step=steps:add", "--param", "a"), 2, "--param takes NAME=VALUE"),
+        "flag without =": Case(("--step=steps:add", "--param", "a"), 2, "--param takes NAME=VALUE", subprocess=True),
         "unknown flag": Case(("--step=steps:add", "--bogus"), 2, "unrecognized arguments: --bogus"),
         "no --step": Case(("--param=a=1",), 2, "the following arguments are required: --step"),
         "bad --step": Case(("--step=steps.add",), 2, "--step must be MODULE:FUNCTION"),
-        "module not found": Case(("--step=nope.mod:add",), 2, "no module 'nope' under the project root"),
+        "module not found": Case(("--step=nope.mod:add",), 2, "no module 'nope' under the project root", subprocess=True),
         "function not found": Case(("--step=steps:subtract",), 2, "has no attribute 'subtract'"),
         "a pipeline": Case(("--step=steps:flow",), 2, "steps:flow is a @pipeline"),
         "not callable": Case(("--step=steps:not_a_function",), 2, "is a int, not a function"),
@@ -92,7 +98,7 @@ def _cases(tmp: Path) -> dict[str, Case]:
         "input given twice": Case(("--step=steps:add", "--param=a=1", f"--input=a={bare}"), 2, "input 'a' is given twice"),
         "param not JSON": Case(("--step=steps:add", "--param=a=abc"), 2, "is not JSON, and input 'a' is annotated int"),
         "param of wrong type": Case(("--step=steps:add", '--param=a="1"'), 2, "is a str, but input 'a' is annotated int"),
-        "input not an artifact": Case(("--step=steps:consume", f"--input=data={bare}"), 2, "has no portaflow-artifact.json"),
+        "input not an artifact": Case(("--step=steps:consume", f"--input=data={bare}"), 2, "has no portaflow-artifact.json", subprocess=True),
         "input missing": Case(("--step=steps:consume", f"--input=data={tmp / 'absent'}"), 2, "not an artifact: no such directory"),
         "bad manifest": Case(("--step=steps:consume", f"--input-list=data={tmp / 'absent.json'}"), 2, "cannot read the manifest"),
         "root not a folder": Case(("--step=steps:add", "--root", str(tmp / "absent")), 2, "is not a directory"),
@@ -133,10 +139,13 @@ def ran(tmp_path_factory: pytest.TempPathFactory, import_root: Path) -> dict[str
         name, case = item
         with lock:
             meta = tmp / f"meta-{next(counter)}.json"
-        return name, Ran(case, project.run(*case.args, f"--metadata={meta}"), meta)
+        how = project.run if case.subprocess else project.run_in_process
+        return name, Ran(case, how(*case.args, f"--metadata={meta}"), meta)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(run, cases.items()))
+        real = pool.map(run, [item for item in cases.items() if item[1].subprocess])
+        here = [run(item) for item in cases.items() if not item[1].subprocess]
+        return dict([*here, *real])
 
 
 @pytest.mark.parametrize("name", sorted(_cases(Path("/tmp"))))
