@@ -73,13 +73,13 @@ def _union_args(ann: Any) -> tuple[Any, ...] | None:
 
 
 def accepts_str(ann: Any) -> bool:
-    """Whether an input annotated `ann` takes text: str, `str | None`, Literal of str, Any, none."""
+    """Whether an input annotated `ann` takes text: str, Path, `str | None`, Literal of str, Any, none."""
     ann = _strip(ann)[1]
-    if ann is _EMPTY or ann is typing.Any or ann is str or isinstance(ann, typing.TypeVar):
+    if ann in (_EMPTY, typing.Any, str, Path) or isinstance(ann, typing.TypeVar):
         return True
     if isinstance(ann, str):  # unresolved annotation text
         parts = {p.strip() for p in ann.replace("Optional[", "").rstrip("]").split("|")}
-        return bool(parts & {"str", "Any", "typing.Any"})
+        return bool(parts & {"str", "Any", "typing.Any", "Path", "pathlib.Path"})
     union = _union_args(ann)
     if union is not None:
         return any(accepts_str(a) for a in union)

@@ -284,7 +284,7 @@ def _decode_param(name: str, text: str, annotation: Any) -> Any:
         # also allows (`int | str`, `str | None`, Any), is taken as JSON.
         if decoded and (isinstance(value, str) or ann.check_type(annotation, value) is not False):
             return ann.coerce(annotation, value)
-        return text
+        return ann.coerce(annotation, text)
     if not decoded:
         raise TaskError(
             f"--param {name}={text!r} is not JSON, and input {name!r} is annotated "

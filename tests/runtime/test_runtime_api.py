@@ -230,6 +230,7 @@ def test_output_specs() -> None:
 def test_accepts_str_and_check_type() -> None:
     assert ann.accepts_str(str) and ann.accepts_str(Optional[str])  # noqa: UP045 and ann.accepts_str(Any)
     assert ann.accepts_str("str | None") and not ann.accepts_str(int)
+    assert _decode_param("p", "/data/in", Path) == Path("/data/in")
     assert ann.check_type(float, 1) and ann.check_type(int, np.int32(1))
     assert ann.check_type(int, "1") is False and ann.check_type(Any, "1") is None
     assert ann.check_type(int | None, None) and ann.check_type(list[int], [1])
