@@ -286,8 +286,8 @@ def artifact(args, repeats: int, targets: list[h.Target]) -> None:
     }
     times: dict[str, dict[str, list[float]]] = {k: {"write": [], "read": []} for k in impls}
     sizes: dict[str, int] = {}
-    for r in range(repeats):
-        order = list(impls) if r % 2 == 0 else list(reversed(impls))
+    for r in [None, *range(repeats)]:  # None: an untimed warm-up round
+        order = list(impls) if (r or 0) % 2 == 0 else list(reversed(impls))
         for name in order:
             write, read, fname = impls[name]
             p = work / f"{r}-{fname}"
@@ -297,20 +297,23 @@ def artifact(args, repeats: int, targets: list[h.Target]) -> None:
             t1 = time.perf_counter()
             back = read(p)
             t2 = time.perf_counter()
-            if r == 0:
+            if r is None:
                 assert back.shape == df.shape, (name, back.shape)
                 sizes[name] = sum(
                     f.stat().st_size for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()
                 )
             del back
-            times[name]["write"].append(t1 - t0)
-            times[name]["read"].append(t2 - t1)
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            tag = "warm-up" if r is None else f"rep {r + 1}/{repeats}"
             print(
-                f"  rep {r + 1}/{repeats}  {name:<16} write {t1 - t0:6.2f} s  read {t2 - t1:6.2f} s",
+                f"  {tag:>9}  {name:<16} write {t1 - t0:6.2f} s  read {t2 - t1:6.2f} s",
                 file=sys.stderr,
                 flush=True,
             )
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            if r is None:
+                continue
+            times[name]["write"].append(t1 - t0)
+            times[name]["read"].append(t2 - t1)
     rows = []
     med = {k: {op: statistics.median(v) for op, v in ops.items()} for k, ops in times.items()}
     for name in impls:
