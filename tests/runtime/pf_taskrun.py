@@ -62,7 +62,7 @@ class Project:
     def run_in_process(self, *args: str) -> Result:
         """`portaflow.task.main` in this interpreter: the same code path without a start-up.
 
-        For fast checks of invocation errors; the step module and sys.path are
+        For fast checks of invocation errors; the project's modules and sys.path are
         restored afterwards so cases do not see each other's imports.
         """
         from portaflow import task
@@ -75,7 +75,9 @@ class Project:
         finally:
             sys.path[:] = saved_path
             for name in set(sys.modules) - saved_modules:
-                del sys.modules[name]
+                origin = getattr(sys.modules[name], "__file__", None) or ""
+                if origin.startswith(str(self.root)):  # only the project's step modules
+                    del sys.modules[name]
         return Result(code, out.getvalue(), err.getvalue())
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
