@@ -67,17 +67,24 @@ class Project:
         """
         from portaflow import task
 
-        saved_path, saved_modules = list(sys.path), set(sys.modules)
+        # Modules of the same names imported earlier (another test's `steps`) must
+        # not stand in for this project's: hide them for the call, then put them back.
+        ours = {p.stem for p in self.root.glob("*.py")} | {
+            p.name for p in self.root.iterdir() if (p / "__init__.py").exists()
+        }
+        hidden = {k: m for k, m in sys.modules.items() if k.split(".")[0] in ours}
+        for name in hidden:
+            del sys.modules[name]
+        saved_path = list(sys.path)
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = task.main(["--root", str(self.root), *args])
         finally:
             sys.path[:] = saved_path
-            for name in set(sys.modules) - saved_modules:
-                origin = getattr(sys.modules[name], "__file__", None) or ""
-                if origin.startswith(str(self.root)):  # only the project's step modules
-                    del sys.modules[name]
+            for name in [k for k in sys.modules if k.split(".")[0] in ours]:
+                del sys.modules[name]
+            sys.modules.update(hidden)
         return Result(code, out.getvalue(), err.getvalue())
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
