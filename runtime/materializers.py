@@ -16,7 +16,9 @@ The materializer is chosen from the value's type when saving (user
 registrations first, most specific class wins) and from the sidecar when
 loading. Built-ins, in order: `bytes` -> "bytes", `pathlib.Path` -> "path" (the
 file or folder is copied in), pandas DataFrame/Series -> Parquet, numpy arrays
--> `.npy`, JSON values -> "json", anything else -> "joblib" (or "pickle"
+-> `.npy`, plain JSON values (None, bool, int, float, str, lists and str-keyed
+dicts of those, exactly: a tuple or an enum keeps its type through joblib)
+-> "json", anything else -> "joblib" (or "pickle"
 where joblib is not installed). Optional libraries are imported only when a
 value of their type is saved or loaded.
 
@@ -371,6 +373,20 @@ def _is_pandas(obj: Any, cls_name: str) -> bool:
     return pd is not None and isinstance(obj, getattr(pd, cls_name))
 
 
+_JSON_SCALARS = (type(None), bool, int, float, str)
+
+
+def _json_round_trips(obj: Any) -> bool:
+    """Whether JSON gives back an equal value of the same types (no tuples, enums, numpy scalars)."""
+    if type(obj) in _JSON_SCALARS:
+        return True
+    if type(obj) is list:
+        return all(_json_round_trips(x) for x in obj)
+    if type(obj) is dict:
+        return all(type(k) is str and _json_round_trips(v) for k, v in obj.items())
+    return False
+
+
 def _has_joblib() -> bool:
     import importlib.util
 
@@ -387,7 +403,7 @@ _BUILTINS: tuple[tuple[Callable[[Any], bool], Materializer], ...] = (
     (lambda o: _is_pandas(o, "DataFrame"), PandasFrameMaterializer()),
     (lambda o: _is_pandas(o, "Series"), PandasSeriesMaterializer()),
     (_is_plain_ndarray, NumpyMaterializer()),
-    (lambda o: is_json_value(o) and not _numpy_scalar(o), JsonMaterializer()),
+    (_json_round_trips, JsonMaterializer()),
 )
 _BY_NAME: dict[str, Materializer] = {m.name: m for _, m in _BUILTINS} | {
     _JOBLIB.name: _JOBLIB,

@@ -168,7 +168,10 @@ def test_registry_rejects_misuse() -> None:
         (np.zeros(3), "numpy.npy"),
         (np.array([object()]), "joblib"),  # object arrays need pickle
         (np.int64(3), "joblib"),  # keeps its numpy type
-        ((1, "a"), "json"),
+        ((1, "a"), "joblib"),  # a tuple stays a tuple
+        ([1, (2,)], "joblib"),
+        ([1, {"a": None}], "json"),
+        (True, "json"),
         ({"a": [None]}, "json"),
         ({1: "int key"}, "joblib"),
         (3.5, "json"),
