@@ -59,7 +59,6 @@ __all__ = [
     "canonical_json",
     "describe_type",
     "is_artifact",
-    "is_json_value",
     "load_artifact",
     "materializer",
     "read_artifact",
@@ -106,17 +105,6 @@ class ArtifactInfo:
 
 
 # --------------------------------------------------------------------------- JSON
-
-
-def is_json_value(obj: Any) -> bool:
-    """Whether `obj` is made of None, bool, int, float, str, list/tuple and str-keyed dicts."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return True
-    if isinstance(obj, (list, tuple)):
-        return all(is_json_value(x) for x in obj)
-    if isinstance(obj, dict):
-        return all(isinstance(k, str) and is_json_value(v) for k, v in obj.items())
-    return _numpy_scalar(obj)
 
 
 def _numpy_scalar(obj: Any) -> bool:
