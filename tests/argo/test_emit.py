@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import pytest
 import yaml
@@ -247,7 +246,8 @@ def test_size_warning() -> None:
     assert result.warnings[0].span == big.span
 
 
-def test_thousand_tasks_emit_fast() -> None:
+def test_thousand_tasks_emit_valid_output() -> None:
+    # Speed is measured in benchmarks/bench_argo.py, not asserted here.
     s = fx.step("work", {"x": "int"}, {"output": "int"})
     tasks = [fx.task("work", s, fx.bind("x", ir.Literal(value=0)))]
     for i in range(2, 1001):
@@ -256,11 +256,6 @@ def test_thousand_tasks_emit_fast() -> None:
             fx.task(f"work_{i}", s, fx.bind("x", ir.TaskOutput(task=prev, output="output")))
         )
     p = fx.pipeline("big", [s], tasks)
-    emit(p, options=EmitOptions())  # warm imports
-    timings = []
-    for _ in range(3):  # best of three: the machine may be shared
-        start = time.perf_counter()
-        result = emit(p, options=EmitOptions())
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 1.0, timings
+    result = emit(p, options=EmitOptions())
+    assert emit(p, options=EmitOptions()) == result
     check_result(result)
