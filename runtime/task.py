@@ -179,6 +179,15 @@ def _parser() -> _Parser:
     p.add_argument(
         "--param", action="append", default=[], type=_pair("--param"), metavar="NAME=VALUE"
     )
+    p.add_argument(
+        "--flatten",
+        action="append",
+        default=[],
+        type=_pair("--flatten"),
+        metavar="NAME=LEVELS",
+        help="flatten the list parameter NAME by LEVELS levels (a fan-in over nested loops "
+        "arrives nested from engines that gather one loop at a time)",
+    )
     p.add_argument("--output", action=_OrderedOutput, type=_pair("--output"), metavar="NAME=PATH")
     p.add_argument(
         "--output-param", action=_OrderedOutput, type=_pair("--output-param"), metavar="NAME=PATH"
@@ -271,6 +280,28 @@ def _import_step(ref: str, root: Path) -> Callable[..., Any]:
     if not callable(func):
         raise TaskError(f"{ref} is a {type(func).__name__}, not a function")
     return cast("Callable[..., Any]", func)
+
+
+def _flatten_levels(pairs: list[tuple[str, str]]) -> dict[str, int]:
+    levels: dict[str, int] = {}
+    for name, text in pairs:
+        if not text.isdigit():
+            raise TaskError(f"--flatten {name}={text}: LEVELS must be a non-negative integer")
+        levels[name] = int(text)
+    return levels
+
+
+def _flatten(name: str, text: str, levels: int) -> str:
+    """A nested JSON list flattened by `levels` levels, as JSON text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise TaskError(f"--param {name}: --flatten needs a JSON list, got {text[:80]!r}") from None
+    for _ in range(levels):
+        if not isinstance(value, list) or not all(isinstance(v, list) for v in value):
+            raise TaskError(f"--flatten {name}={levels}: the value is not a list of lists")
+        value = [item for sub in value for item in sub]
+    return json.dumps(value)
 
 
 def _decode_param(name: str, text: str, annotation: Any) -> Any:
@@ -366,9 +397,12 @@ def _bind_inputs(
             "pass each with --input, --input-list or --param"
         )
 
+    flatten = _flatten_levels(args.flatten)
     values: dict[str, Any] = {}
     for name, text in args.param:
         annotation = hints.get(name, inspect.Parameter.empty)
+        if name in flatten:
+            text = _flatten(name, text, flatten.pop(name))
         values[name] = _decode_param(name, text, annotation)
         canonical = _canonical_or_repr(values[name])
         record.inputs[name] = {
@@ -377,6 +411,8 @@ def _bind_inputs(
             "sha256": sha256_text(canonical),
             "size": len(canonical.encode("utf-8")),
         }
+    if flatten:
+        raise TaskError(f"--flatten {', '.join(flatten)}: no --param of that name to flatten")
     for name, path_text in args.input:
         value, info = _load_input(name, Path(path_text))
         values[name] = ann.coerce(hints.get(name, inspect.Parameter.empty), value)
@@ -502,7 +538,9 @@ def _write_outputs(ref: str, plan: list[tuple[str, str, str, Any, Any]], record:
         path = Path(path_text)
         if kind == "parameter":
             try:
-                text = json.dumps(to_json_value(value), ensure_ascii=False)
+                # `$` only occurs inside JSON strings; as \u0024 it decodes the same, but
+                # Kubernetes cannot expand `$(VAR)` when Argo passes the value on in args.
+                text = json.dumps(to_json_value(value), ensure_ascii=False).replace("$", "\\u0024")
             except (TypeError, ValueError) as exc:
                 raise TaskError(
                     f"output {name!r} is a parameter output, so it must be JSON, but the step "

@@ -36,16 +36,29 @@ Message = tuple[str, str, "ir.Span | None", str]
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """Which inputs a task binds and how: ("param"|"artifact"|"list:N", input name) pairs."""
+    """Which inputs a task binds and how: ("param"|"param-flat:N"|"artifact"|"list:N", input name) pairs."""
 
     inputs: tuple[tuple[str, str], ...]
 
 
-def shape_of(task: ir.Task, list_sizes: Mapping[str, int]) -> Shape:
+def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
+    """How many levels a gathered parameter arrives nested beyond the IR's flat list.
+
+    Argo aggregates one loop at a time, so a fan-in over two nested loops is a
+    list of lists; the runtime's `--flatten` restores the IR's flat list.
+    """
+    if not isinstance(binding, ir.Gathered):
+        return 0
+    chain = [lp.id for lp in pipeline.loop_chain(pipeline.task(binding.task).loop)]
+    return len(chain) - chain.index(binding.loop) - 1
+
+
+def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline) -> Shape:
     out = []
     for b in task.inputs:
         if b.kind == "parameter":
-            out.append(("param", b.name))
+            levels = flatten_levels(pipeline, b.binding)
+            out.append((f"param-flat:{levels}" if levels else "param", b.name))
         elif isinstance(b.binding, ir.Gathered):
             out.append((f"list:{list_sizes.get(b.name, 0)}", b.name))
         else:
@@ -146,9 +159,11 @@ def container_template(
     in_arts: list[m.Artifact] = []
     for how, inp in shape.inputs:
         pname = names.param_name(inp)
-        if how == "param":
+        if how == "param" or how.startswith("param-flat:"):
             in_params.append(m.Parameter(name=pname))
             cmd += ["--param", f"{inp}={{{{inputs.parameters.{pname}}}}}"]
+            if how != "param":
+                cmd += ["--flatten", f"{inp}={how.split(':', 1)[1]}"]
         elif how == "artifact":
             in_arts.append(m.Artifact(name=pname, path=f"{IN}/{pname}"))
             cmd += ["--input", f"{inp}={IN}/{pname}"]

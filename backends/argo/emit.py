@@ -86,7 +86,7 @@ class _Emitter:
                     unrolled = self.sc.groups[f"loop:{b.binding.loop}"].unrolled
                     sizes[b.name] = len(unrolled or [])
             self.list_sizes[t.id] = sizes
-            vkey = (t.step, containers.shape_of(t, sizes))
+            vkey = (t.step, containers.shape_of(t, sizes, self.p))
             if vkey not in self.variants:
                 n = per_step[t.step] = per_step.get(t.step, 0) + 1
                 step = self.p.step(t.step)
@@ -192,7 +192,7 @@ class _Emitter:
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
-        shape = containers.shape_of(t, self.list_sizes[t.id])
+        shape = containers.shape_of(t, self.list_sizes[t.id], self.p)
         self.dag_tasks[gkey][t.id] = m.DAGTask(
             name=g.node_names[t.id],
             template=self.tnames[self.variants[(t.step, shape)]],

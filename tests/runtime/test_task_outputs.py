@@ -155,3 +155,55 @@ def test_output_replaces_an_existing_artifact(project: Project, tmp_path: Path) 
     assert sorted(p.name for p in target.iterdir()) == ["data.json", "portaflow-artifact.json"]
     assert _read(target / "data.json") == 41
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+FLAT = """
+from portaflow import step
+
+@step
+def best(scores: list[float]) -> float:
+    return max(scores)
+
+@step
+def echo(text: str) -> str:
+    return text
+"""
+
+
+def test_flatten_a_nested_fan_in(project: Project, tmp_path: Path) -> None:
+    # Argo gathers one loop at a time: a fan-in over two loops arrives as a list of lists.
+    project.module("flat", FLAT)
+    out = tmp_path / "best.json"
+    project.ok(
+        "--step",
+        "flat:best",
+        "--param",
+        "scores=[[1.0, 2.5], [0.5]]",
+        "--flatten",
+        "scores=1",
+        "--output-param",
+        f"output={out}",
+    )
+    assert json.loads(out.read_text()) == 2.5
+    bad = project.run("--step", "flat:best", "--param", "scores=[1.0]", "--flatten", "scores=1")
+    assert bad.code == 2 and "not a list of lists" in bad.stderr
+    stray = project.run("--step", "flat:best", "--param", "scores=[1.0]", "--flatten", "other=1")
+    assert stray.code == 2 and "no --param of that name" in stray.stderr
+
+
+def test_dollar_in_parameter_outputs_cannot_become_a_kubernetes_expansion(
+    project: Project, tmp_path: Path
+) -> None:
+    project.module("flat", FLAT)
+    out = tmp_path / "echo.json"
+    project.ok(
+        "--step",
+        "flat:echo",
+        "--param",
+        'text="$(HOME) and ${X}"',
+        "--output-param",
+        f"output={out}",
+    )
+    raw = out.read_text()
+    assert "$" not in raw
+    assert json.loads(raw) == "$(HOME) and ${X}"
