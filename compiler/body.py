@@ -194,7 +194,7 @@ class BodyCompiler:
         if isinstance(stmt, ast.Pass):
             return
         if isinstance(stmt, ast.Return):
-            ctx.returned.append(self.value(stmt.value, ctx) if stmt.value is not None else None)
+            ctx.returned.append(self.returned_value(stmt.value, ctx))
             return
         what, hint = _STATEMENT_HINTS.get(type(stmt), (f"'{type(stmt).__name__}'", ""))
         if isinstance(stmt, ast.AugAssign):
@@ -208,6 +208,28 @@ class BodyCompiler:
             f"{what} is not allowed in a @pipeline body",
             hint or "a pipeline body may only call steps, assign, use if/for and return",
         )
+
+    def returned_value(self, node: ast.expr | None, ctx: Ctx) -> Value | None:
+        """What a (sub-)pipeline returns: one value, or a tuple the caller unpacks."""
+        if node is None:
+            return None
+        if isinstance(node, ast.Tuple) and node.elts:
+            parts = tuple(self.value(e, ctx) for e in node.elts)
+            for e, part in zip(node.elts, parts, strict=True):
+                if part.multi is not None or part.binding is None:
+                    raise self.error(
+                        ctx, "PF215", e, "return single outputs, one per tuple element", ""
+                    )
+            return Value(
+                binding=None,
+                type="tuple",
+                kind="parameter",
+                task=parts[0].task,
+                loops=ctx.loops,
+                branch=ctx.branch,
+                multi=parts,
+            )
+        return self.value(node, ctx)
 
     def assign(self, stmt: ast.Assign, ctx: Ctx) -> None:
         if len(stmt.targets) != 1:
