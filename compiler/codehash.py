@@ -12,52 +12,115 @@ changes the hash, so a cache never serves results of stale code.
 from __future__ import annotations
 
 import ast
-import copy
 import hashlib
+from dataclasses import dataclass
 
 from portaflow.compiler.source import Module, Project, Symbol
 
 
-def _strip(node: ast.AST) -> ast.AST:
-    """A copy without docstrings and decorators (they do not change what the code computes)."""
-    clone = copy.deepcopy(node)
-    for n in ast.walk(clone):
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-            body = n.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                n.body = body[1:] or [ast.Pass()]
-    if isinstance(clone, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        clone.decorator_list = []
-    return clone
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What hashing needs from one definition, found in a single pass."""
+
+    #: ast.dump without docstrings and the definition's own decorators.
+    dump: str
+    #: Outermost Name / dotted-Attribute references that are not bound locally.
+    refs: tuple[ast.expr, ...]
+    #: Import statements inside the definition.
+    imports: tuple[ast.Import | ast.ImportFrom, ...]
 
 
-def _names(node: ast.AST) -> list[ast.expr]:
-    """Name and dotted-attribute references in a node, outermost chains only.
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
-    `helpers.shift(x)` yields `helpers.shift`, not also `helpers`, so reaching
-    one function of a module does not pull in the whole module.
+
+def _has_docstring(n: ast.AST) -> bool:
+    body = getattr(n, "body", None)
+    return bool(
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
+
+
+_CLOSE = object()  # marks the end of a node or list in the walk below
+_LIST_END = object()
+
+
+def _scan(node: ast.AST) -> _Facts:
+    """One iterative walk (so deep expressions cannot overflow the stack) that both
+    serialises the definition canonically and collects what hashing follows:
+    references (outermost chains only, so reaching `helpers.shift` does not pull
+    in all of `helpers`), locally bound names and imports. Docstrings and the
+    definition's own decorators are left out: they do not change what it computes.
     """
-    found: list[ast.expr] = []
-    stack: list[ast.AST] = [node]
+    refs: list[ast.expr] = []
+    imports: list[ast.Import | ast.ImportFrom] = []
+    bound: set[str] = set()
+    inner: set[int] = set()  # ids of nodes that are the `.value` of a reference chain
+    out: list[str] = []
+    stack: list[object] = [node]
     while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load):
-            base: ast.expr = n
+        item = stack.pop()
+        if item is _CLOSE:
+            out.append(")")
+            continue
+        if item is _LIST_END:
+            out.append("]")
+            continue
+        if isinstance(item, list):
+            out.append("[")
+            stack.append(_LIST_END)
+            stack.extend(reversed(item))
+            continue
+        if not isinstance(item, ast.AST):
+            out.append(repr(item))
+            out.append(",")
+            continue
+        n = item
+        if isinstance(n, ast.Attribute):
+            base: ast.expr = n.value
             while isinstance(base, ast.Attribute):
                 base = base.value
-            if isinstance(base, ast.Name):
-                found.append(n)
+            if isinstance(base, ast.Name) and isinstance(n.ctx, ast.Load):
+                inner.add(id(n.value))
+                if id(n) not in inner:
+                    refs.append(n)
+        elif isinstance(n, ast.Name):
+            if not isinstance(n.ctx, ast.Load):
+                bound.add(n.id)
+            elif id(n) not in inner:
+                refs.append(n)
+        elif isinstance(n, ast.arg):
+            bound.add(n.arg)
+        elif isinstance(n, _DEFS) and n is not node:
+            bound.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            imports.append(n)
+            bound.update((a.asname or a.name).split(".")[0] for a in n.names)
+        out.append(type(n).__name__)
+        out.append("(")
+        stack.append(_CLOSE)
+        fields: list[object] = []
+        for name in n._fields:
+            if name in ("ctx", "type_comment"):
                 continue
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            found.append(n)
-            continue
-        stack.extend(ast.iter_child_nodes(n))
-    return found
+            value = getattr(n, name, None)
+            if name == "decorator_list" and n is node:
+                continue
+            if name == "body" and isinstance(n, (*_DEFS, ast.Module)) and _has_docstring(n):
+                value = value[1:]  # type: ignore[index]
+            fields.append(value)
+        stack.extend(reversed(fields))
+    kept = tuple(r for r in refs if _root_name(r) not in bound)
+    return _Facts(dump="".join(out), refs=kept, imports=tuple(imports))
+
+
+def _root_name(ref: ast.expr) -> str:
+    while isinstance(ref, ast.Attribute):
+        ref = ref.value
+    assert isinstance(ref, ast.Name)
+    return ref.id
 
 
 class CodeHasher:
@@ -65,7 +128,7 @@ class CodeHasher:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._dumps: dict[str, str] = {}
+        self._facts: dict[str, _Facts] = {}
 
     def step_hash(self, module: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         parts: dict[str, str] = {}
@@ -81,26 +144,18 @@ class CodeHasher:
     def _collect(self, key: str, module: Module, node: ast.AST, parts: dict[str, str]) -> None:
         if key in parts:
             return
-        dumped = self._dumps.get(key)
-        if dumped is None:
-            dumped = ast.dump(_strip(node), annotate_fields=False)
-            self._dumps[key] = dumped
-        parts[key] = dumped
-        local_names = _bound_names(node)
-        for stmt in ast.walk(node):
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._facts[key] = _scan(node)
+        parts[key] = facts.dump
+        if not isinstance(node, ast.Module):
             # Imports inside a function body still reach project code.
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not isinstance(node, ast.Module):
+            for stmt in facts.imports:
                 for target in _imported_modules(module, stmt):
                     mod = self.project.find(target)
                     if mod is not None:
                         self._collect(f"module:{mod.name}", mod, mod.tree, parts)
-        for ref in _names(node):
-            root = ref
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            assert isinstance(root, ast.Name)
-            if root.id in local_names:
-                continue
+        for ref in facts.refs:
             self._follow(module, ref, parts)
 
     def _follow(self, module: Module, ref: ast.expr, parts: dict[str, str]) -> None:
@@ -136,22 +191,6 @@ class CodeHasher:
         if node is None:
             return
         self._collect(sym.qualname, sym.module, node, parts)
-
-
-def _bound_names(node: ast.AST) -> set[str]:
-    """Names bound inside a definition (parameters, assignments, loop targets, inner defs)."""
-    bound: set[str] = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.arg):
-            bound.add(n.arg)
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
-            bound.add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node:
-            bound.add(n.name)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            for alias in n.names:
-                bound.add((alias.asname or alias.name).split(".")[0])
-    return bound
 
 
 def _imported_modules(module: Module, stmt: ast.Import | ast.ImportFrom) -> list[str]:

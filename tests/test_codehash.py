@@ -103,3 +103,19 @@ def test_step_body_change_changes_hash(tmp_path: Path) -> None:
         HELPERS,
     )
     assert h["b"] != base["b"] and h["a"] == base["a"]
+
+
+def test_expressions_with_a_body_field_and_deep_expressions(tmp_path: Path) -> None:
+    # IfExp and Lambda have a `body` that is an expression, not a statement list;
+    # a 500-term sum (libcst overflowed near 350) must hash without overflowing the stack.
+    terms = " + ".join(["x"] * 500)
+    src = (
+        "from portaflow import pipeline, step\n"
+        "@step\ndef a(x: int) -> int:\n"
+        "    f = lambda y: (y, y)\n"
+        "    return (f(x)[0] if x else 0) + " + terms + "\n"
+        "@pipeline\ndef p(n: int = 1):\n    a(n)\n"
+    )
+    (tmp_path / "pipeline.py").write_text(src)
+    p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    assert len(p.steps[0].code_hash) == 64
