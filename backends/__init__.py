@@ -11,7 +11,6 @@ import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,6 +88,8 @@ BACKENDS: dict[str, str] = {
 
 def available() -> list[str]:
     """Names of all backends, built-in and from entry points."""
+    from importlib.metadata import entry_points  # costs ~30 ms: only when needed
+
     names = set(BACKENDS)
     names.update(ep.name for ep in entry_points(group="portaflow.backends"))
     return sorted(names | {"ir"})
@@ -98,6 +99,8 @@ def load(name: str) -> Emitter:
     """The emit function of a backend; unknown names get a "did you mean"."""
     target = BACKENDS.get(name)
     if target is None:
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group="portaflow.backends"):
             if ep.name == name:
                 loaded: Emitter = ep.load()
