@@ -74,14 +74,24 @@ def _unavailable(cmd_name: str, short: str, reason: str) -> click.Command:
     return unavailable
 
 
-def _version() -> str:
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
     from portaflow import __version__
 
-    return __version__
+    click.echo(f"portaflow, version {__version__}")
+    ctx.exit()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version=_version(), prog_name="portaflow")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def main() -> None:
     """Write an ML pipeline once in plain Python; compile it to Argo, Kubeflow or
     Airflow, or run it locally.

@@ -160,10 +160,7 @@ class _Analyzer:
     def finish(self, pipeline: ir.Pipeline | None) -> Result:
         diags = self.project.diagnostics + self.diags
         diags.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-        unique: list[Diagnostic] = []
-        for d in diags:
-            if d not in unique:
-                unique.append(d)
+        unique = list(dict.fromkeys(diags))  # frozen dataclasses hash: linear de-duplication
         has_errors = any(d.severity == "error" for d in unique)
         return Result(None if has_errors else pipeline, unique)
 

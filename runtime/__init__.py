@@ -6,18 +6,44 @@ It imports only the standard library, because it runs inside every task.
 
 from __future__ import annotations
 
-from portaflow.dsl import (
-    Model,
-    Pipeline,
-    Resources,
-    Retry,
-    Schedule,
-    Step,
-    pipeline,
-    step,
-)
-from portaflow.metadata import log_metadata, log_metric
-from portaflow.registry import materializer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portaflow.dsl import Model, Pipeline, Resources, Retry, Schedule, Step, pipeline, step
+    from portaflow.metadata import log_metadata, log_metric
+    from portaflow.registry import materializer
+
+#: Public name -> module that defines it. Loaded on first use (PEP 562), so
+#: `import portaflow.compiler` (the CLI) and the task runtime pay only for what they use.
+_LAZY = {
+    "Model": "portaflow.dsl",
+    "Pipeline": "portaflow.dsl",
+    "Resources": "portaflow.dsl",
+    "Retry": "portaflow.dsl",
+    "Schedule": "portaflow.dsl",
+    "Step": "portaflow.dsl",
+    "pipeline": "portaflow.dsl",
+    "step": "portaflow.dsl",
+    "log_metadata": "portaflow.metadata",
+    "log_metric": "portaflow.metadata",
+    "materializer": "portaflow.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'portaflow' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __version__ = "0.1.0"
 
