@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
 
-#: Public name -> module that defines it. Loaded on first use (PEP 562), so
-#: `import portaflow.compiler` (the CLI) and the task runtime pay only for what they use.
+#: Public name -> module that defines it. Loaded on first use (PEP 562), so the
+#: command line and the task runtime pay only for what they use.
 _LAZY = {
     "Model": "portaflow.dsl",
     "Pipeline": "portaflow.dsl",
