@@ -43,6 +43,13 @@ def _has_docstring(n: ast.AST) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """A field name in the serialised walk."""
+
+    name: str
+
+
 _CLOSE = object()  # marks the end of a node or list in the walk below
 _LIST_END = object()
 
@@ -67,6 +74,9 @@ def _scan(node: ast.AST) -> _Facts:
             continue
         if item is _LIST_END:
             out.append("]")
+            continue
+        if type(item) is _Field:
+            out.append(item.name + "=")  # unquoted, so never confused with a string value
             continue
         if isinstance(item, list):
             out.append("[")
@@ -103,13 +113,16 @@ def _scan(node: ast.AST) -> _Facts:
         stack.append(_CLOSE)
         fields: list[object] = []
         for name in n._fields:
-            if name in ("ctx", "type_comment"):
+            if name in ("ctx", "type_comment") or (name == "decorator_list" and n is node):
                 continue
             value = getattr(n, name, None)
-            if name == "decorator_list" and n is node:
-                continue
             if name == "body" and isinstance(n, (*_DEFS, ast.Module)) and _has_docstring(n):
                 value = value[1:]  # type: ignore[index]
+            # Empty fields are left out, named fields kept: fields that newer Pythons
+            # add (type_params in 3.12) then leave the hash the same on 3.10-3.13.
+            if value is None or value == []:
+                continue
+            fields.append(_Field(name))
             fields.append(value)
         stack.extend(reversed(fields))
     kept = tuple(r for r in refs if _root_name(r) not in bound)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -141,8 +142,20 @@ def test_wheel_builds_installs_and_imports(tmp_path: Path) -> None:
             rel = init.relative_to(REPO / folder).as_posix()
             assert f"{pkg}/{rel}" in names, f"{pkg}/{rel} missing from the wheel"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
+    # The dependencies come from this test's own environment, listed after the venv's
+    # site-packages (a plain path: the editable install's finder there is not loaded).
+    child_site = subprocess.run(
+        [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(child_site, "portaflow-test-deps.pth").write_text(
+        "".join(f"{d}\n" for d in sorted(parent))
+    )
     subprocess.run(
         [py, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True
     )
