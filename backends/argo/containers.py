@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hera.workflows import models as m
-
 from portaflow.compiler import ir
 
 from . import codes, names, values
+from . import manifest as mf
+from .manifest import Obj
 
 IN = "/portaflow/in"
 OUT = "/portaflow/out"
@@ -66,11 +66,7 @@ def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline
     return Shape(tuple(out))
 
 
-def _quantity(q: str) -> m.Quantity:
-    return m.Quantity(root=q)
-
-
-def _retry(step: ir.StepDef, errors: list[Message]) -> m.RetryStrategy | None:
+def _retry(step: ir.StepDef, errors: list[Message]) -> Obj | None:
     r = step.config.retry
     if r is None or r.max <= 0:
         return None
@@ -84,7 +80,7 @@ def _retry(step: ir.StepDef, errors: list[Message]) -> m.RetryStrategy | None:
             )
         )
         return None
-    factor: m.IntOrString | None = None
+    factor: int | None = None
     if r.backoff == "exponential":
         if r.factor != int(r.factor):
             errors.append(
@@ -95,47 +91,43 @@ def _retry(step: ir.StepDef, errors: list[Message]) -> m.RetryStrategy | None:
                     "use a whole-number factor such as 2",
                 )
             )
-        factor = m.IntOrString(root=int(r.factor))
+        factor = int(r.factor)
     backoff = None
     if r.delay_seconds > 0:
-        backoff = m.Backoff(
+        backoff = mf.backoff(
             duration=f"{r.delay_seconds}s",
             factor=factor,
             cap=f"{r.max_delay_seconds}s" if r.max_delay_seconds is not None else None,
         )
-    return m.RetryStrategy(
-        limit=m.IntOrString(root=r.max), retry_policy=_POLICY[r.on], backoff=backoff
-    )
+    return mf.retry_strategy(limit=r.max, retry_policy=_POLICY[r.on], backoff=backoff)
 
 
-def _resources(
-    res: ir.ResourceSpec | None, extra: Mapping[str, Any]
-) -> m.ResourceRequirements | None:
+def _resources(res: ir.ResourceSpec | None, extra: Mapping[str, Any]) -> Obj | None:
     if res is None:
         return None
-    requests: dict[str, m.Quantity] = {}
-    limits: dict[str, m.Quantity] = {}
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
     if res.cpu is not None:
-        requests["cpu"] = _quantity(res.cpu)
+        requests["cpu"] = res.cpu
     if res.memory is not None:
-        requests["memory"] = _quantity(res.memory)
+        requests["memory"] = res.memory
     if res.disk is not None:
-        requests["ephemeral-storage"] = _quantity(res.disk)
+        requests["ephemeral-storage"] = res.disk
     if res.gpu:
         vendor = res.gpu_vendor
         if vendor == DEFAULT_GPU:
             vendor = str(extra.get("gpu_vendor", DEFAULT_GPU))
         # Extended resources must be limits; Kubernetes copies them to requests.
-        limits[vendor] = _quantity(str(res.gpu))
+        limits[vendor] = str(res.gpu)
     if not requests and not limits:
         return None
-    return m.ResourceRequirements(requests=requests or None, limits=limits or None)
+    return mf.resource_requirements(requests=requests or None, limits=limits or None)
 
 
-def _toleration(pairs: tuple[tuple[str, str], ...]) -> m.Toleration:
+def _toleration(pairs: tuple[tuple[str, str], ...]) -> Obj:
     d = dict(pairs)
     seconds = d.get("tolerationSeconds") or d.get("toleration_seconds")
-    return m.Toleration(
+    return mf.toleration(
         key=d.get("key"),
         operator=d.get("operator"),
         value=d.get("value"),
@@ -152,45 +144,45 @@ def container_template(
     image: str,
     extra: Mapping[str, Any],
     errors: list[Message],
-) -> m.Template:
+) -> Obj:
     """The container template running `step` for tasks of this input shape."""
     cmd = ["python", "-m", "portaflow.task", "--step", step.ref]
-    in_params: list[m.Parameter] = [m.Parameter(name="portaflow-task")]
-    in_arts: list[m.Artifact] = []
+    in_params: list[Obj] = [mf.parameter(name="portaflow-task")]
+    in_arts: list[Obj] = []
     for how, inp in shape.inputs:
         pname = names.param_name(inp)
         if how == "param" or how.startswith("param-flat:"):
-            in_params.append(m.Parameter(name=pname))
+            in_params.append(mf.parameter(name=pname))
             cmd += ["--param", f"{inp}={{{{inputs.parameters.{pname}}}}}"]
             if how != "param":
                 cmd += ["--flatten", f"{inp}={how.split(':', 1)[1]}"]
         elif how == "artifact":
-            in_arts.append(m.Artifact(name=pname, path=f"{IN}/{pname}"))
+            in_arts.append(mf.artifact(name=pname, path=f"{IN}/{pname}"))
             cmd += ["--input", f"{inp}={IN}/{pname}"]
         else:
             n = int(how.split(":", 1)[1])
             paths = [f"{IN}/{pname}/{i}" for i in range(n)]
-            in_arts += [m.Artifact(name=f"{pname}-{i}", path=p) for i, p in enumerate(paths)]
+            in_arts += [mf.artifact(name=f"{pname}-{i}", path=p) for i, p in enumerate(paths)]
             manifest = f"{IN}/{pname}.manifest.json"
             in_arts.append(
-                m.Artifact(
+                mf.artifact(
                     name=f"{pname}-manifest",
                     path=manifest,
-                    raw=m.RawArtifact(data=json.dumps(paths)),
+                    raw=mf.raw_artifact(data=json.dumps(paths)),
                 )
             )
             cmd += ["--input-list", f"{inp}={manifest}"]
-    out_params: list[m.Parameter] = []
-    out_arts: list[m.Artifact] = []
+    out_params: list[Obj] = []
+    out_arts: list[Obj] = []
     for o in step.outputs:
         oname = names.param_name(o.name)
         if o.type.kind == "parameter":
             path = f"{OUT}/{oname}.json"
-            out_params.append(m.Parameter(name=oname, value_from=m.ValueFrom(path=path)))
+            out_params.append(mf.parameter(name=oname, value_from=mf.value_from(path=path)))
             cmd += ["--output-param", f"{o.name}={path}"]
         else:
             path = f"{OUT}/{oname}"
-            out_arts.append(m.Artifact(name=oname, path=path))
+            out_arts.append(mf.artifact(name=oname, path=path))
             cmd += ["--output", f"{o.name}={path}"]
     cmd += [
         "--metadata",
@@ -227,11 +219,11 @@ def container_template(
         errors.append(
             (codes.TEMPLATE_TAG, f"step {step.name!r}: image {image!r} holds '{{{{'", step.span, "")
         )
-    container = m.Container(
+    container = mf.container(
         image=image,
         command=cmd,
-        env=[m.EnvVar(name=k, value=values.k8s_escape_dollar(v)) for k, v in cfg.env] or None,
-        env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in cfg.secrets]
+        env=[mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in cfg.env] or None,
+        env_from=[mf.env_from_source(secret_ref=mf.secret_env_source(name=s)) for s in cfg.secrets]
         or None,
         resources=_resources(cfg.resources, extra),
     )
@@ -240,26 +232,24 @@ def container_template(
     if cfg.cache and not in_arts:
         # Argo memoizes on a ConfigMap key; hash code, image and inputs into a valid key.
         parts = [values.expr_string(step.code_hash), values.expr_string(image)]
-        parts += [values.expr_var("inputs", "parameters", p.name) for p in in_params[1:]]
+        parts += [values.expr_var("inputs", "parameters", p["name"]) for p in in_params[1:]]
         key = "{{=sprig.sha256sum(toJson([" + ", ".join(parts) + "]))}}"
         cm = str(extra.get("memoize_configmap", "portaflow-memoize"))
-        memoize = m.Memoize(
+        memoize = mf.memoize(
             key=key,
-            cache=m.Cache(config_map=m.LocalObjectReference(name=cm)),
+            cache=mf.cache(config_map=mf.local_object_reference(name=cm)),
             max_age=str(extra.get("memoize_max_age", "720h")),
         )
-    return m.Template(
+    return mf.template(
         name=name,
-        metadata=m.Metadata(annotations=provenance(step.span, step.code_hash, step=step.ref)),
-        inputs=m.Inputs(parameters=in_params, artifacts=in_arts or None),
-        outputs=m.Outputs(parameters=out_params or None, artifacts=out_arts or None)
+        metadata=mf.metadata(annotations=provenance(step.span, step.code_hash, step=step.ref)),
+        inputs=mf.inputs(parameters=in_params, artifacts=in_arts or None),
+        outputs=mf.outputs(parameters=out_params or None, artifacts=out_arts or None)
         if out_params or out_arts
         else None,
         container=container,
         retry_strategy=_retry(step, errors),
-        active_deadline_seconds=m.IntOrString(root=cfg.timeout_seconds)
-        if cfg.timeout_seconds
-        else None,
+        active_deadline_seconds=cfg.timeout_seconds or None,
         memoize=memoize,
         node_selector=dict(res.node_selector) if res and res.node_selector else None,
         tolerations=[_toleration(t) for t in res.tolerations] if res and res.tolerations else None,

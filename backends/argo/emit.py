@@ -1,4 +1,4 @@
-"""IR -> Argo Workflow / WorkflowTemplate / CronWorkflow, built from hera's models.
+"""IR -> Argo Workflow / WorkflowTemplate / CronWorkflow, built as plain dicts (manifest.py).
 
 One DAG template for the pipeline, one nested DAG template per loop body and sub-pipeline
 call, one container template per distinct step, and an exit-handler DAG for hooks
@@ -9,14 +9,13 @@ collected and raised once as a BackendError.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-
-from hera.workflows import models as m
 
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
 
 from . import codes, conditions, containers, names, values, yamlout
+from . import manifest as mf
+from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -34,7 +33,7 @@ class _Emitter:
         self.warnings: list[Message] = []
         self.sc = Scopes(p, self.errors)
         self.pnames = {prm.name: names.param_name(prm.name) for prm in p.params}
-        self.dag_tasks: dict[str, dict[str, m.DAGTask]] = {g: {} for g in self.sc.groups}
+        self.dag_tasks: dict[str, dict[str, Obj]] = {g: {} for g in self.sc.groups}
 
     # ------------------------------------------------------------------ naming
 
@@ -145,8 +144,8 @@ class _Emitter:
         gkey = self.sc.task_group[t.id]
         g = self.sc.groups[gkey]
         step = self.p.step(t.step)
-        params = [m.Parameter(name="portaflow-task", value=t.id.replace("{", "%7B"))]
-        arts: list[m.Artifact] = []
+        params = [mf.parameter(name="portaflow-task", value=t.id.replace("{", "%7B"))]
+        arts: list[Obj] = []
         for b in t.inputs:
             pname = names.param_name(b.name)
             bd = b.binding
@@ -165,13 +164,13 @@ class _Emitter:
                     value = self._literal(bd.value, b.span, f"literal for {b.name!r}")
                 else:
                     value = self._param_ref(gkey, bd).tag
-                params.append(m.Parameter(name=pname, value=value))
+                params.append(mf.parameter(name=pname, value=value))
             elif isinstance(bd, ir.Gathered):
                 refs = self.sc.artifact_list(gkey, self._src(bd))
-                arts += [m.Artifact(name=f"{pname}-{i}", from_=r.tag) for i, r in enumerate(refs)]
+                arts += [mf.artifact(name=f"{pname}-{i}", from_=r.tag) for i, r in enumerate(refs)]
             elif isinstance(bd, (ir.TaskOutput, ir.LoopItem)):
                 arts.append(
-                    m.Artifact(
+                    mf.artifact(
                         name=pname, from_=self.sc.resolve(gkey, self._src(bd), "artifact").tag
                     )
                 )
@@ -193,15 +192,15 @@ class _Emitter:
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
         shape = containers.shape_of(t, self.list_sizes[t.id], self.p)
-        self.dag_tasks[gkey][t.id] = m.DAGTask(
+        self.dag_tasks[gkey][t.id] = mf.dag_task(
             name=g.node_names[t.id],
             template=self.tnames[self.variants[(t.step, shape)]],
-            arguments=m.Arguments(parameters=params, artifacts=arts or None),
+            arguments=mf.arguments(parameters=params, artifacts=arts or None),
             when=when,
         )
         del step
 
-    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[m.Item] | None, str | None]:
+    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[str] | None, str | None]:
         items = lp.items
         if isinstance(items, ir.Literal):
             if not isinstance(items.value, list):
@@ -216,7 +215,7 @@ class _Emitter:
                 return [], None
             text = [self._literal(v, lp.span, "a fan-out item") for v in items.value]
             self._literal(items.value, lp.span, "the fan-out list")
-            return [m.Item(root=v) for v in text], None
+            return text, None
         ref = self._param_ref(parent, items)
         # Each item becomes JSON text, the format every task input and condition reads.
         return None, "{{=toJson(map(" + values.decode(ref.expr) + ", {toJson(#)}))}}"
@@ -225,43 +224,45 @@ class _Emitter:
         assert g.parent is not None
         pg = self.sc.groups[g.parent]
         node = pg.node_names[g.key]
-        params: list[m.Parameter] = []
-        arts: list[m.Artifact] = []
+        params: list[Obj] = []
+        arts: list[Obj] = []
         for (src, kind), name in sorted(g.imports.items(), key=lambda kv: kv[1]):
             if kind == "parameter":
                 params.append(
-                    m.Parameter(name=name, value=self.sc.resolve(g.parent, src, kind).tag)
+                    mf.parameter(name=name, value=self.sc.resolve(g.parent, src, kind).tag)
                 )
             else:
-                arts.append(m.Artifact(name=name, from_=self.sc.resolve(g.parent, src, kind).tag))
+                arts.append(mf.artifact(name=name, from_=self.sc.resolve(g.parent, src, kind).tag))
         template = self.tnames[f"group:{g.key}"]
         if g.kind == "loop":
             assert g.loop is not None
             if g.unrolled is not None:
                 for i, item in enumerate(g.unrolled):
-                    item_p = m.Parameter(
+                    item_p = mf.parameter(
                         name="item", value=self._literal(item, g.span, "a fan-out item")
                     )
-                    self.dag_tasks[g.parent][f"{g.key}#{i}"] = m.DAGTask(
+                    self.dag_tasks[g.parent][f"{g.key}#{i}"] = mf.dag_task(
                         name=f"{node}-{i}",
                         template=template,
-                        arguments=m.Arguments(parameters=[item_p, *params], artifacts=arts or None),
+                        arguments=mf.arguments(
+                            parameters=[item_p, *params], artifacts=arts or None
+                        ),
                     )
                 return
             with_items, with_param = self._loop_items(g.parent, g.loop)
-            params.insert(0, m.Parameter(name="item", value="{{item}}"))
-            self.dag_tasks[g.parent][g.key] = m.DAGTask(
+            params.insert(0, mf.parameter(name="item", value="{{item}}"))
+            self.dag_tasks[g.parent][g.key] = mf.dag_task(
                 name=node,
                 template=template,
-                arguments=m.Arguments(parameters=params, artifacts=arts or None),
+                arguments=mf.arguments(parameters=params, artifacts=arts or None),
                 with_items=with_items,
                 with_param=with_param,
             )
             return
-        self.dag_tasks[g.parent][g.key] = m.DAGTask(
+        self.dag_tasks[g.parent][g.key] = mf.dag_task(
             name=node,
             template=template,
-            arguments=m.Arguments(parameters=params or None, artifacts=arts or None)
+            arguments=mf.arguments(parameters=params or None, artifacts=arts or None)
             if params or arts
             else None,
         )
@@ -278,8 +279,8 @@ class _Emitter:
             deps.setdefault((gkey, nb), set()).update(self._node_task_names(gkey, na))
         for (gkey, node), srcs in deps.items():
             for key in self._node_keys(gkey, node):
-                task = self.dag_tasks[gkey][key]
-                task.depends = " && ".join(sorted(srcs))
+                tasks = self.dag_tasks[gkey]
+                tasks[key] = mf.replace("DAGTask", tasks[key], depends=" && ".join(sorted(srcs)))
 
     def _node_keys(self, gkey: str, node: str) -> list[str]:
         g = self.sc.groups.get(node)
@@ -288,44 +289,46 @@ class _Emitter:
         return [node]
 
     def _node_task_names(self, gkey: str, node: str) -> list[str]:
-        return [self.dag_tasks[gkey][k].name for k in self._node_keys(gkey, node)]
+        return [self.dag_tasks[gkey][k]["name"] for k in self._node_keys(gkey, node)]
 
     # ------------------------------------------------------------------ templates
 
-    def _group_template(self, g: Group) -> m.Template:
-        in_params = [m.Parameter(name="item")] if g.kind == "loop" else []
-        in_arts: list[m.Artifact] = []
+    def _group_template(self, g: Group) -> Obj:
+        in_params = [mf.parameter(name="item")] if g.kind == "loop" else []
+        in_arts: list[Obj] = []
         for (_src, kind), name in sorted(g.imports.items(), key=lambda kv: kv[1]):
             if kind == "parameter":
-                in_params.append(m.Parameter(name=name))
+                in_params.append(mf.parameter(name=name))
             else:
-                in_arts.append(m.Artifact(name=name))
-        out_params: list[m.Parameter] = []
-        out_arts: list[m.Artifact] = []
+                in_arts.append(mf.artifact(name=name))
+        out_params: list[Obj] = []
+        out_arts: list[Obj] = []
         for (_src, kind), (name, tag, expr) in sorted(g.exports.items(), key=lambda kv: kv[1][0]):
             if kind == "artifact":
-                out_arts.append(m.Artifact(name=name, from_=tag))
+                out_arts.append(mf.artifact(name=name, from_=tag))
             elif g.kind == "loop":
                 # Wrapped in a one-element list so Argo aggregates iterations as JSON, not text.
-                vf = m.ValueFrom(expression=f"toJson([{values.decode(expr or '')}])")
-                out_params.append(m.Parameter(name=name, value_from=vf))
+                vf = mf.value_from(expression=f"toJson([{values.decode(expr or '')}])")
+                out_params.append(mf.parameter(name=name, value_from=vf))
             elif tag is not None:
-                out_params.append(m.Parameter(name=name, value_from=m.ValueFrom(parameter=tag)))
+                out_params.append(mf.parameter(name=name, value_from=mf.value_from(parameter=tag)))
             else:
-                out_params.append(m.Parameter(name=name, value_from=m.ValueFrom(expression=expr)))
-        return m.Template(
+                out_params.append(
+                    mf.parameter(name=name, value_from=mf.value_from(expression=expr))
+                )
+        return mf.template(
             name=self.tnames["group:" + g.key] if g.key != ROOT else self.tnames["group:"],
-            metadata=m.Metadata(annotations=containers.provenance(g.span)),
-            inputs=m.Inputs(parameters=in_params or None, artifacts=in_arts or None)
+            metadata=mf.metadata(annotations=containers.provenance(g.span)),
+            inputs=mf.inputs(parameters=in_params or None, artifacts=in_arts or None)
             if in_params or in_arts
             else None,
-            outputs=m.Outputs(parameters=out_params or None, artifacts=out_arts or None)
+            outputs=mf.outputs(parameters=out_params or None, artifacts=out_arts or None)
             if out_params or out_arts
             else None,
-            dag=m.DAGTemplate(tasks=list(self.dag_tasks[g.key].values())),
+            dag=mf.dag_template(tasks=list(self.dag_tasks[g.key].values())),
         )
 
-    def _step_templates(self) -> list[m.Template]:
+    def _step_templates(self) -> list[Obj]:
         out = []
         for (ref, shape), key in self.variants.items():
             step = self.p.step(ref)
@@ -369,7 +372,7 @@ class _Emitter:
             raise BackendError([_msg(e) for e in self.errors])
         return EmitResult(files=tuple(files), warnings=tuple(_msg(w) for w in self.warnings))
 
-    def _spec(self, templates: list[m.Template]) -> m.WorkflowSpec:
+    def _spec(self, templates: list[Obj]) -> Obj:
         args = []
         for prm in self.p.params:
             value = (
@@ -377,7 +380,7 @@ class _Emitter:
                 if prm.has_default
                 else None
             )
-            args.append(m.Parameter(name=self.pnames[prm.name], value=value))
+            args.append(mf.parameter(name=self.pnames[prm.name], value=value))
         store = self.o.artifact_store
         repo_ref = None
         if store:
@@ -393,12 +396,12 @@ class _Emitter:
                 )
             else:
                 cm, _, key = store.rpartition("/")
-                repo_ref = m.ArtifactRepositoryRef(config_map=cm or None, key=key)
+                repo_ref = mf.artifact_repository_ref(config_map=cm or None, key=key)
         extra = self.o.extra
         node_selector = extra.get("node_selector")
-        return m.WorkflowSpec(
+        return mf.workflow_spec(
             entrypoint=self.tnames["group:"],
-            arguments=m.Arguments(parameters=args) if args else None,
+            arguments=mf.arguments(parameters=args) if args else None,
             on_exit=self.tnames["group:exit"] if "exit" in self.sc.groups else None,
             service_account_name=self.o.service_account,
             artifact_repository_ref=repo_ref,
@@ -406,7 +409,7 @@ class _Emitter:
             templates=templates,
         )
 
-    def _metadata(self, name: str, *, generate: bool) -> m.ObjectMeta:
+    def _metadata(self, name: str, *, generate: bool) -> Obj:
         labels = {"portaflow.dev/pipeline": names.dns_label(self.p.name)}
         labels.update(self.o.labels)
         annotations = {
@@ -417,7 +420,7 @@ class _Emitter:
             "portaflow.dev/ir-hash": hashlib.sha256(repr(self.p).encode()).hexdigest(),
         }
         annotations.update(self.o.annotations)
-        return m.ObjectMeta(
+        return mf.object_meta(
             name=None if generate else name,
             generate_name=f"{name}-" if generate else None,
             namespace=self.o.namespace,
@@ -425,7 +428,7 @@ class _Emitter:
             annotations=dict(sorted(annotations.items())),
         )
 
-    def _documents(self, spec: m.WorkflowSpec) -> list[EmittedFile]:
+    def _documents(self, spec: Obj) -> list[EmittedFile]:
         kind = self.o.kind or "workflow"
         name = names.dns_label(self.p.name)
         sched = self.p.schedule
@@ -439,12 +442,12 @@ class _Emitter:
                 )
             )
             return []
-        docs: list[tuple[str, Any]] = []
+        docs: list[tuple[str, Obj]] = []
         if kind == "workflow-template":
             docs.append(
                 (
                     f"{name}.yaml",
-                    m.WorkflowTemplate(
+                    mf.document(
                         api_version=API_VERSION,
                         kind="WorkflowTemplate",
                         metadata=self._metadata(name, generate=False),
@@ -453,9 +456,9 @@ class _Emitter:
                 )
             )
             if sched is not None:
-                ref_spec = m.WorkflowSpec(
-                    workflow_template_ref=m.WorkflowTemplateRef(name=name),
-                    arguments=spec.arguments,
+                ref_spec = mf.workflow_spec(
+                    workflow_template_ref=mf.workflow_template_ref(name=name),
+                    arguments=spec.get("arguments"),
                 )
                 docs.append((f"{name}-cron.yaml", self._cron(name, ref_spec, sched)))
         elif sched is not None:
@@ -465,7 +468,7 @@ class _Emitter:
             docs.append(
                 (
                     f"{name}.yaml",
-                    m.Workflow(
+                    mf.document(
                         api_version=API_VERSION,
                         kind="Workflow",
                         metadata=self._metadata(name, generate=generate),
@@ -473,16 +476,16 @@ class _Emitter:
                     ),
                 )
             )
-        return [EmittedFile(path=path, text=yamlout.dump(_dump(doc))) for path, doc in docs]
+        return [EmittedFile(path=path, text=yamlout.dump(doc)) for path, doc in docs]
 
-    def _cron(self, name: str, spec: m.WorkflowSpec, sched: ir.ScheduleSpec) -> m.CronWorkflow:
+    def _cron(self, name: str, spec: Obj, sched: ir.ScheduleSpec) -> Obj:
         # Argo appends an 11-character timestamp to a CronWorkflow's runs: keep names <= 52.
         cname = names.dns_label(name, limit=52)
-        return m.CronWorkflow(
+        return mf.document(
             api_version=API_VERSION,
             kind="CronWorkflow",
             metadata=self._metadata(cname, generate=False),
-            spec=m.CronWorkflowSpec(
+            spec=mf.cron_workflow_spec(
                 schedules=[sched.cron],
                 timezone=sched.timezone,
                 concurrency_policy=sched.concurrency_policy,
@@ -507,11 +510,6 @@ class _Emitter:
                 self.errors.append(
                     (codes.TEMPLATE_TAG, f"label or annotation {k!r} holds '{{{{'", None, "")
                 )
-
-
-def _dump(doc: Any) -> dict[str, Any]:
-    out: dict[str, Any] = doc.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return out
 
 
 def _msg(e: Message) -> BackendMessage:

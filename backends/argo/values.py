@@ -49,7 +49,8 @@ def k8s_escape_dollar(s: str) -> str:
     return s.replace("$(", "$$(")
 
 
-_SAFE_EXPR_CHAR = re.compile(r"[A-Za-z0-9 _.,:;/@#%^&*()+=\[\]<>?!|~`-]")
+_SAFE_EXPR_RUN = re.compile(r"[A-Za-z0-9 _.,:;/@#%^&*()+=\[\]<>?!|~`-]*")
+_UNSAFE_EXPR_CHAR = re.compile(r"[^A-Za-z0-9 _.,:;/@#%^&*()+=\[\]<>?!|~`-]")
 
 
 def expr_string(s: str) -> str:
@@ -57,15 +58,14 @@ def expr_string(s: str) -> str:
 
     Braces are escaped too, so the literal can never close the `{{=...}}` tag around it.
     """
-    out = []
-    for ch in s:
-        if _SAFE_EXPR_CHAR.fullmatch(ch):
-            out.append(ch)
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return "'" + "".join(out) + "'"
+    if _SAFE_EXPR_RUN.fullmatch(s):
+        return "'" + s + "'"
+    return "'" + _UNSAFE_EXPR_CHAR.sub(_expr_escape, s) + "'"
+
+
+def _expr_escape(m: re.Match[str]) -> str:
+    ch = ord(m.group())
+    return f"\\u{ch:04x}" if ch <= 0xFFFF else f"\\U{ch:08x}"
 
 
 def expr_literal(value: JSONValue) -> str:
