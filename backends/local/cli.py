@@ -122,6 +122,12 @@ _stack_option = click.option(
     is_flag=True,
     help="Show the plan (cache hits, what would run) and execute nothing.",
 )
+@click.option(
+    "--isolation",
+    type=click.Choice(["fork", "process"]),
+    help="How each step gets its process: a fork of a warm fork server (default on POSIX), "
+    "or a fresh `python -m portaflow.task` (also env PORTAFLOW_ISOLATION).",
+)
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; only the summary.")
 def run_cmd(
@@ -135,6 +141,7 @@ def run_cmd(
     no_cache: bool,
     resume: str | None,
     dry_run: bool,
+    isolation: str | None,
     plain: bool,
     quiet: bool,
 ) -> None:
@@ -186,6 +193,7 @@ def run_cmd(
             resume=resume,
             dry_run=dry_run,
             reporter=reporter,
+            isolation=isolation,
         )
     except (RunError, StoreError) as exc:
         _fail(str(exc))

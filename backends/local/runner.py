@@ -1,7 +1,8 @@
 """The local runner: executes a compiled pipeline with the embedded stores and no server.
 
 `run_pipeline` drives a `Plan` (which executions exist and when they are
-ready) with an `Executor` (subprocesses of `python -m portaflow.task`), checks
+ready) with an `Executor` (a process per task: forks of a warm fork server, or
+subprocesses of `python -m portaflow.task`), checks
 the cache before starting anything, retries per the step's policy, records
 every transition in the `Store`, and registers a model version when the run
 succeeds. One thread owns all state; subprocess waiters only post outcomes.
@@ -24,7 +25,7 @@ from portaflow.compiler import ir, irjson
 
 from . import params as params_mod
 from .cache import cache_key, outputs_exist
-from .executor import Executor, Job, Outcome, kill_tree
+from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
 from .plan import (
     CACHED,
     CANCELLED,
@@ -77,13 +78,24 @@ def run_pipeline(
     dry_run: bool = False,
     reporter: Reporter | None = None,
     task_command: Sequence[str] | None = None,
+    isolation: str | None = None,
 ) -> RunResult:
     """Run a compiled pipeline locally; see docs/local.md.
 
     `pipeline` may be None with `resume`: the run's stored IR is used. `params`
     are typed JSON values (see `params.parse_assignments` for `k=v` text).
-    `task_command` replaces `python -m portaflow.task` (for tests).
+    `task_command` replaces `python -m portaflow.task` (for tests). `isolation` is
+    "fork" (each task a fork of a warm fork server; the default on POSIX) or
+    "process" (each task a fresh `python -m portaflow.task`); default: env
+    PORTAFLOW_ISOLATION, else "fork" where it is available.
     """
+    if isolation is None:
+        try:
+            isolation = default_isolation()
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+    elif isolation not in ISOLATIONS:
+        raise RunError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
     root_path = Path(root).resolve()
     location = Path(store) if store is not None else default_location(root_path)
     with Store(location) as st:
@@ -95,6 +107,7 @@ def run_pipeline(
             dry_run=dry_run,
             reporter=reporter or NullReporter(),
             task_command=list(task_command or [sys.executable, "-m", "portaflow.task"]),
+            isolation=isolation,
         )
         return runner.run(pipeline, params or {}, resume)
 
@@ -115,6 +128,7 @@ class _Runner:
         dry_run: bool,
         reporter: Reporter,
         task_command: list[str],
+        isolation: str = "process",
     ) -> None:
         self.store = store
         self.root = root
@@ -123,6 +137,7 @@ class _Runner:
         self.dry_run = dry_run
         self.reporter = reporter
         self.task_command = task_command
+        self.isolation = isolation
         self.run_id = "dry-run"
         self.pipeline: ir.Pipeline
         self.plan: Plan
@@ -209,38 +224,45 @@ class _Runner:
     # ----------------------------------------------------------------- main loop
 
     def _loop(self, values: dict[str, ir.JSONValue]) -> RunResult:
-        executor = Executor(self.workers)
+        executor = Executor(
+            self.workers, isolation="process" if self.dry_run else self.isolation, tag=self.run_id
+        )
         self.reporter.started(
             run_id=self.run_id, pipeline=self.pipeline.name, plan=self.plan, dry_run=self.dry_run
         )
-        status = "running"
         try:
-            while True:
-                self._advance()
-                self._sync()
-                self._start_queued(executor)
-                if self.plan.main_done and not self.plan.hooks_added:
-                    self.plan.add_hooks()
-                    continue
-                if self.plan.done:
-                    break
-                if not executor.busy and not self.queue and not self.retry_at:
-                    if self.dry_run:
+            status = "running"
+            try:
+                while True:
+                    self._advance()
+                    self._sync()
+                    self._start_queued(executor)
+                    if self.plan.main_done and not self.plan.hooks_added:
+                        self.plan.add_hooks()
+                        continue
+                    if self.plan.done:
                         break
-                    self._deadlock()
-                    continue
-                wait = 0.25
-                if self.retry_at:
-                    wait = max(0.0, min(wait, min(self.retry_at.values()) - time.time()))
-                for outcome in executor.wait(wait):
-                    self._finished(outcome)
-                self.reporter.tick()
-            status = "dry-run" if self.dry_run else ("failed" if self.plan.failed else "succeeded")
-        except KeyboardInterrupt:
-            for outcome in executor.stop_all():
-                self._finished(outcome, interrupted=True)
-            status = "cancelled"
-            self._sync()
+                    if not executor.busy and not self.queue and not self.retry_at:
+                        if self.dry_run:
+                            break
+                        self._deadlock()
+                        continue
+                    wait = 0.25
+                    if self.retry_at:
+                        wait = max(0.0, min(wait, min(self.retry_at.values()) - time.time()))
+                    for outcome in executor.wait(wait):
+                        self._finished(outcome)
+                    self.reporter.tick()
+                status = (
+                    "dry-run" if self.dry_run else ("failed" if self.plan.failed else "succeeded")
+                )
+            except KeyboardInterrupt:
+                for outcome in executor.stop_all():
+                    self._finished(outcome, interrupted=True)
+                status = "cancelled"
+                self._sync()
+        finally:
+            executor.close()  # the fork server, when there is one
         model_version = None
         if not self.dry_run:
             self.store.set_run_status(self.run_id, status, self._summary(status))

@@ -131,10 +131,17 @@ def project(tmp_path: Path) -> Path:
 Runner = Callable[..., RunResult]
 
 
+@pytest.fixture(params=["fork", "process"])
+def isolation(request: pytest.FixtureRequest) -> str:
+    """Every runner test runs twice: tasks forked by the zygote, and fresh subprocesses."""
+    return str(request.param)
+
+
 @pytest.fixture
-def run(project: Path) -> Runner:
+def run(project: Path, isolation: str) -> Runner:
     def go(pipeline: ir.Pipeline | None, **kw: Any) -> RunResult:
         kw.setdefault("workers", 4)
+        kw.setdefault("isolation", isolation)
         return run_pipeline(pipeline, root=project, store=project / ".portaflow", **kw)
 
     return go

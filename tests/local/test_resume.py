@@ -56,7 +56,7 @@ def _states(store_dir: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_resume_after_the_runner_is_sigkilled(project: Path, run: Runner) -> None:
+def test_resume_after_the_runner_is_sigkilled(project: Path, run: Runner, isolation: str) -> None:
     ir_file = project / "pipeline.ir.json"
     ir_file.write_text(irjson.dumps(_pipeline()))
     (project / "hold").write_text("")
@@ -73,6 +73,8 @@ def test_resume_after_the_runner_is_sigkilled(project: Path, run: Runner) -> Non
             "--store",
             str(store_dir),
             "--plain",
+            "--isolation",
+            isolation,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -142,7 +144,9 @@ def test_resume_refuses_params_and_unknown_runs(run: Runner) -> None:
 
 
 @pytest.mark.slow
-def test_sigterm_cancels_the_run_and_kills_its_steps(project: Path, run: Runner) -> None:
+def test_sigterm_cancels_the_run_and_kills_its_steps(
+    project: Path, run: Runner, isolation: str
+) -> None:
     ir_file = project / "pipeline.ir.json"
     ir_file.write_text(irjson.dumps(_pipeline()))
     (project / "hold").write_text("")
@@ -159,6 +163,8 @@ def test_sigterm_cancels_the_run_and_kills_its_steps(project: Path, run: Runner)
             "--store",
             str(store_dir),
             "--plain",
+            "--isolation",
+            isolation,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
