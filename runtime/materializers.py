@@ -146,6 +146,10 @@ _TYPE_ALIASES = {
     "pandas.core.series.Series": "pandas.Series",
     "pathlib.PosixPath": "pathlib.Path",
     "pathlib.WindowsPath": "pathlib.Path",
+    # Python 3.13 moved the concrete classes to pathlib._local
+    "pathlib._local.PosixPath": "pathlib.Path",
+    "pathlib._local.WindowsPath": "pathlib.Path",
+    "pathlib._local.Path": "pathlib.Path",
 }
 
 
