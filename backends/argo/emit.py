@@ -76,6 +76,7 @@ class _Emitter:
             elif g.kind == "exit":
                 tn.want(f"group:{key}", f"{self.p.name}-exit")
         self.list_sizes: dict[str, dict[str, int]] = {}
+        self.shapes: dict[str, containers.Shape] = {}
         self.variants: dict[tuple[str, containers.Shape], str] = {}
         per_step: dict[str, int] = {}
         for t in self.p.tasks:
@@ -85,7 +86,8 @@ class _Emitter:
                     unrolled = self.sc.groups[f"loop:{b.binding.loop}"].unrolled
                     sizes[b.name] = len(unrolled or [])
             self.list_sizes[t.id] = sizes
-            vkey = (t.step, containers.shape_of(t, sizes, self.p))
+            shape = self.shapes[t.id] = containers.shape_of(t, sizes, self.p)
+            vkey = (t.step, shape)
             if vkey not in self.variants:
                 n = per_step[t.step] = per_step.get(t.step, 0) + 1
                 step = self.p.step(t.step)
@@ -191,7 +193,7 @@ class _Emitter:
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
-        shape = containers.shape_of(t, self.list_sizes[t.id], self.p)
+        shape = self.shapes[t.id]
         self.dag_tasks[gkey][t.id] = mf.dag_task(
             name=g.node_names[t.id],
             template=self.tnames[self.variants[(t.step, shape)]],
