@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from localkit import Runner
 from portaflow.backends.local import RunResult, Store, run_pipeline
 from portaflow.compiler import ir
 
@@ -128,9 +129,6 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-Runner = Callable[..., RunResult]
-
-
 @pytest.fixture(params=["fork", "process"])
 def isolation(request: pytest.FixtureRequest) -> str:
     """Every runner test runs twice: tasks forked by the zygote, and fresh subprocesses."""
@@ -150,20 +148,3 @@ def run(project: Path, isolation: str) -> Runner:
 @pytest.fixture
 def store(project: Path) -> Callable[[], Store]:
     return lambda: Store(project / ".portaflow")
-
-
-def counts(project: Path, name: str) -> int:
-    p = project / "counts" / name
-    return len(p.read_text()) if p.exists() else 0
-
-
-def assert_ok(result: RunResult) -> None:
-    """Assert the run succeeded; on failure show each failed step's message and log."""
-    if result.status == "succeeded":
-        return
-    lines = [f"run {result.run_id} {result.status}"]
-    for e in result.executions:
-        if e.state == "failed":
-            log = Path(e.log_path).read_text() if e.log_path and Path(e.log_path).exists() else ""
-            lines.append(f"{e.key}: {e.message}\n{log}")
-    raise AssertionError("\n".join(lines))

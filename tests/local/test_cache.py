@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Runner, assert_ok, counts
 from irkit import Builder, lit, out, param, step
-
+from localkit import Runner, assert_ok, counts
 from portaflow.compiler import ir
 
 CONST = step("steps:const", {"value": "int"}, {"output": "int"})

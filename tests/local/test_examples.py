@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import assert_ok
 
+from localkit import assert_ok
 from portaflow.backends.local import Store, run_pipeline
 from portaflow.compiler import compile_file
 

@@ -6,8 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from conftest import Runner, assert_ok, counts
 from irkit import Builder, lit, out, retry, step
+from localkit import Runner, assert_ok, counts
 
 CONST = step("steps:const", {"value": "int"}, {"output": "int"})
 ECHO = step("steps:echo", {"value": "any"}, {"output": "any"})

@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from irkit import Builder, lit, step
 
+from irkit import Builder, lit, step
 from portaflow.backends.local import ParamError, Store, StoreError, parse_assignments
 from portaflow.backends.local.params import resolve
 from portaflow.backends.local.store import SCHEMA_VERSION, ArtifactInfo

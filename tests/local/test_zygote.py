@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Runner, assert_ok, counts
-from irkit import Builder, lit, out, step
 
+from irkit import Builder, lit, out, step
+from localkit import Runner, assert_ok, counts
 from portaflow.backends.local import Store
 from portaflow.compiler import irjson
 
