@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from pf_taskrun import Project
 
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
