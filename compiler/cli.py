@@ -184,13 +184,10 @@ def check_cmd(
         )
 
 
-def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, str]]:
+def emit_or_exit(pipeline: ir.Pipeline, target: str, options: Any) -> Any:
+    """Run a backend's emit; print its errors and exit 1, print its warnings. Returns the EmitResult."""
     from portaflow.backends import BackendError, load
 
-    if target == "ir":
-        from portaflow.compiler import irjson
-
-        return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
     try:
         emit = load(target)
     except KeyError as exc:
@@ -207,7 +204,15 @@ def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, s
     for w in result.warnings:
         where = f"{w.span}: " if w.span else ""
         click.echo(f"{where}warning {w.code}: {w.message}", err=True)
-    return [(f.path, f.text) for f in result.files]
+    return result
+
+
+def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, str]]:
+    if target == "ir":
+        from portaflow.compiler import irjson
+
+        return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
+    return [(f.path, f.text) for f in emit_or_exit(pipeline, target, options).files]
 
 
 def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) -> tuple[Any, Any]:

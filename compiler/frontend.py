@@ -151,6 +151,18 @@ class _Analyzer:
 
         return report
 
+    def module_error(self, module: Module, code: str, message: str, hint: str) -> None:
+        """An error about a whole file (no line to point at)."""
+        self.diags.append(
+            Diagnostic(
+                code=code,
+                severity="error",
+                message=message,
+                path=self.display_path(module),
+                hint=hint,
+            )
+        )
+
     def file_error(self, code: str, message: str, hint: str = "") -> Result:
         self.diags.append(
             Diagnostic(code=code, severity="error", message=message, path=str(self.path), hint=hint)
@@ -221,29 +233,23 @@ class _Analyzer:
                 )
             seen[name] = fn
         if not found:
-            self.diags.append(
-                Diagnostic(
-                    code="PF110",
-                    severity="error",
-                    message=f"no @pipeline function found in {self.display_path(module)}",
-                    path=self.display_path(module),
-                    hint="decorate the function that wires your steps with "
-                    "`@pipeline` (from portaflow import pipeline)",
-                )
+            self.module_error(
+                module,
+                "PF110",
+                f"no @pipeline function found in {self.display_path(module)}",
+                "decorate the function that wires your steps with "
+                "`@pipeline` (from portaflow import pipeline)",
             )
             return None
         if self.wanted is not None:
             for name, fn in found:
                 if self.wanted in (name, fn.name):
                     return fn
-            self.diags.append(
-                Diagnostic(
-                    code="PF112",
-                    severity="error",
-                    message=f"no pipeline named {self.wanted!r}",
-                    path=self.display_path(module),
-                    hint=f"pipelines in this file: {', '.join(sorted(n for n, _ in found))}",
-                )
+            self.module_error(
+                module,
+                "PF112",
+                f"no pipeline named {self.wanted!r}",
+                f"pipelines in this file: {', '.join(sorted(n for n, _ in found))}",
             )
             return None
         called = _called_names(found)
@@ -253,14 +259,11 @@ class _Analyzer:
         candidates = top or found
         if len(candidates) == 1:
             return candidates[0][1]
-        self.diags.append(
-            Diagnostic(
-                code="PF111",
-                severity="error",
-                message=f"{len(candidates)} pipelines in {self.display_path(module)} and none chosen",
-                path=self.display_path(module),
-                hint=f"pass --pipeline NAME, one of: {', '.join(sorted(n for n, _ in candidates))}",
-            )
+        self.module_error(
+            module,
+            "PF111",
+            f"{len(candidates)} pipelines in {self.display_path(module)} and none chosen",
+            f"pass --pipeline NAME, one of: {', '.join(sorted(n for n, _ in candidates))}",
         )
         return None
 

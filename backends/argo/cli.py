@@ -8,7 +8,6 @@ stays out of shell history.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -32,50 +31,17 @@ def submit_cmd(
     insecure: bool,
 ) -> None:
     """Compile FILE for Argo and submit it through the Argo Server API."""
-    from portaflow.backends import BackendError, EmitOptions
-    from portaflow.backends.argo import emit
     from portaflow.backends.argo.submit import submit
-    from portaflow.compiler import compile_file
-    from portaflow.compiler.diagnostics import CompileError
+    from portaflow.compiler.cli import emit_options, emit_or_exit, front
     from portaflow.compiler.frontend import find_root
-    from portaflow.compiler.stacks import StackError, load_stack
 
     root = find_root(file)
-    try:
-        chosen = load_stack(root, stack)
-    except StackError as e:
-        raise click.ClickException(str(e)) from None
+    options, chosen = emit_options(root, stack, {"namespace": namespace})
     host = host or chosen.get("host")
     if not host:
         raise click.UsageError("--host is required (or set `host` in the stack)")
-    try:
-        pipeline = compile_file(file, root=root, pipeline=pipeline_name)
-    except CompileError as e:
-        for d in e.diagnostics:
-            click.echo(d.render(), err=True)
-        sys.exit(1)
-    settings = {
-        "image": chosen.get("image"),
-        "namespace": namespace or chosen.get("namespace"),
-        "service_account": chosen.get("service_account"),
-        "artifact_store": chosen.get("artifact_store"),
-        "kind": chosen.get("kind"),
-        "labels": dict(chosen.get("labels", {}) or {}),
-        "annotations": dict(chosen.get("annotations", {}) or {}),
-        "extra": dict(chosen.get("extra", {}) or {}),
-    }
-    options = EmitOptions(**{k: v for k, v in settings.items() if v is not None})
-    try:
-        result = emit(pipeline, options=options)
-    except BackendError as e:
-        for msg in e.messages:
-            where = f"{msg.span}: " if msg.span else ""
-            click.echo(f"{where}error {msg.code}: {msg.message}", err=True)
-            if msg.hint:
-                click.echo(f"  hint: {msg.hint}", err=True)
-        sys.exit(1)
-    for w in result.warnings:
-        click.echo(f"{w.span or ''}: warning {w.code}: {w.message}", err=True)
+    pipeline = front(file, root, pipeline_name, "text")
+    result = emit_or_exit(pipeline, target, options)
     try:
         created = submit(
             result,
