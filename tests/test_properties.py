@@ -10,11 +10,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import GeneratedPipeline, pipelines
 
 from portaflow.compiler import irjson
 from portaflow.compiler.frontend import analyze
 from portaflow.compiler.graph import dependency_pairs
+from strategies import GeneratedPipeline, pipelines
 
 # HYPOTHESIS_EXAMPLES=2000 for a thorough local hunt; the default keeps the suite fast.
 SETTINGS = settings(

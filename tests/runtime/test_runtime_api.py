@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pf_taskrun import Project
 
 import portaflow
+from pf_taskrun import Project
 from portaflow import _annotations as ann
 from portaflow import materializers as mz
 from portaflow import registry

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pf_taskrun import Project
 
+from pf_taskrun import Project
 from portaflow import _atomic
 from portaflow.materializers import (
     SIDECAR,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from pf_taskrun import Project, Result
 
 STEPS = """

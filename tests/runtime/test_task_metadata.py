@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pf_taskrun import Project
 
 import portaflow
+from pf_taskrun import Project
 from portaflow import metadata
 from portaflow.materializers import save_artifact
 from portaflow.task import hash_inputs

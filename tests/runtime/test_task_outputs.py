@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from pf_taskrun import Project
-
 from portaflow.materializers import save_artifact
 
 STEPS = """
