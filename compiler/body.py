@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 
 from portaflow.compiler import ir
 from portaflow.compiler.source import Module, Project, Symbol
-from portaflow.compiler.steps import _NOT_LITERAL, StaticEval, StepReader, decorator_kind
+from portaflow.compiler.steps import (
+    _NOT_LITERAL,
+    StaticEval,
+    StepReader,
+    decorator_kind,
+    short,
+    signature_params,
+)
 from portaflow.compiler.types import compatible, element_type, literal_type
 
 MAX_LOOP_DEPTH = 2
@@ -543,7 +550,7 @@ class BodyCompiler:
                 ctx,
                 "PF202",
                 node,
-                f"`{_short(node)}` computes on pipeline values, which only exist at run time",
+                f"`{short(node)}` computes on pipeline values, which only exist at run time",
                 "do the arithmetic inside a step and return the result; "
                 "comparisons are allowed in `if` conditions",
             )
@@ -560,7 +567,7 @@ class BodyCompiler:
             ctx,
             "PF201",
             node,
-            f"`{_short(node)}` is not allowed in a pipeline body",
+            f"`{short(node)}` is not allowed in a pipeline body",
             "use step calls, names, literals, if/for and list comprehensions over steps",
         )
 
@@ -672,7 +679,7 @@ class BodyCompiler:
                 ctx,
                 "PF222",
                 node,
-                f"a condition cannot test an artifact (`{_short(node)}` is {val.type})",
+                f"a condition cannot test an artifact (`{short(node)}` is {val.type})",
                 "return a bool, number or string from a step and test that",
             )
         return val.binding
@@ -1004,7 +1011,7 @@ class BodyCompiler:
                 f"pipeline {fn.name!r} calls itself (through {' -> '.join(ctx.stack)})",
                 "pipelines are inlined at compile time, so recursion cannot end; use a loop",
             )
-        params = pipeline_params(fn)
+        params = signature_params(fn)
         names = [p.arg for p, _ in params]
         required = {p.arg for p, d in params if d is None}
         bound, after_exprs = self.bind_args(node, names, required, f"pipeline {fn.name!r}", ctx)
@@ -1074,19 +1081,6 @@ class _ChildEnv(dict[str, Value]):
         self.own[key] = value
 
 
-def pipeline_params(
-    fn: ast.FunctionDef | ast.AsyncFunctionDef,
-) -> list[tuple[ast.arg, ast.expr | None]]:
-    a = fn.args
-    positional = [*a.posonlyargs, *a.args]
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(
-        a.defaults
-    )
-    return list(zip(positional, defaults, strict=True)) + list(
-        zip(a.kwonlyargs, a.kw_defaults, strict=True)
-    )
-
-
 def _is_prefix(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
     return len(a) <= len(b) and b[: len(a)] == a
 
@@ -1094,8 +1088,3 @@ def _is_prefix(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
 def _head(stmt: ast.stmt) -> ast.AST:
     """The part of a statement to underline: its first line."""
     return stmt
-
-
-def _short(node: ast.AST) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portaflow.compiler import ir
-from portaflow.compiler.body import Abort, BodyCompiler, Ctx, Value, pipeline_params
+from portaflow.compiler.body import Abort, BodyCompiler, Ctx, Value
 from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
@@ -27,6 +27,7 @@ from portaflow.compiler.steps import (
     StepReader,
     decorator_args,
     decorator_kind,
+    signature_params,
     valid_cron,
 )
 from portaflow.compiler.types import TypeReader, compatible, literal_type
@@ -336,7 +337,7 @@ class _Analyzer:
             )
         params: list[ir.Param] = []
         env: dict[str, Value] = {}
-        for arg, default in pipeline_params(fn):
+        for arg, default in signature_params(fn):
             value = None
             if default is not None:
                 value = ev.literal(default)

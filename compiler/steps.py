@@ -112,7 +112,7 @@ class StaticEval:
         self.report(
             "PF300",
             node,
-            f"{what} must be a literal or a DSL config type, not `{_short(node)}`",
+            f"{what} must be a literal or a DSL config type, not `{short(node)}`",
             'write the value itself, e.g. `timeout="1h"` or `retries=Retry(max=3)`; '
             "decorator arguments are read without running the file",
         )
@@ -152,7 +152,7 @@ class StaticEval:
                 self.report(
                     "PF300",
                     kw.value,
-                    f"{type_name}.{kw.arg} must be a literal, not `{_short(kw.value)}`",
+                    f"{type_name}.{kw.arg} must be a literal, not `{short(kw.value)}`",
                     "decorator arguments are read without running the file; write the value itself",
                 )
                 ok = False
@@ -241,7 +241,22 @@ def _num(value: float | int) -> str:
     return repr(float(value))
 
 
-def _short(node: ast.AST) -> str:
+def signature_params(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> list[tuple[ast.arg, ast.expr | None]]:
+    """A function's named parameters in order, each with its default expression (None if none)."""
+    a = fn.args
+    positional = [*a.posonlyargs, *a.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(
+        a.defaults
+    )
+    return list(zip(positional, defaults, strict=True)) + list(
+        zip(a.kwonlyargs, a.kw_defaults, strict=True)
+    )
+
+
+def short(node: ast.AST) -> str:
+    """Source text of a node for a message, cut to 40 characters."""
     text = ast.unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -301,15 +316,8 @@ class StepReader:
                 f"step {fn.name!r} takes *args/**kwargs, which a pipeline cannot bind",
                 "declare each input as a named parameter with a type annotation",
             )
-        positional = [*a.posonlyargs, *a.args]
-        pos_defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(
-            a.defaults
-        )
-        params = list(zip(positional, pos_defaults, strict=True)) + list(
-            zip(a.kwonlyargs, a.kw_defaults, strict=True)
-        )
         out: list[ir.StepInput] = []
-        for arg, default in params:
+        for arg, default in signature_params(fn):
             value = ev.literal(default) if default is not None else None
             out.append(
                 ir.StepInput(
