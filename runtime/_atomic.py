@@ -16,7 +16,16 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_write_bytes", "atomic_write_text", "fsync_tree"]
+__all__ = [
+    "atomic_dir",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_tree",
+    "remove_stale_temporaries",
+]
+
+#: What every temporary name holds after the target's name: `.NAME.tmp-PID-XXXX`.
+_TMP_MARK = ".tmp-"
 
 
 def _tmp_prefix(target: Path) -> str:
@@ -24,18 +33,56 @@ def _tmp_prefix(target: Path) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs; a zombie (killed, not yet reaped) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or gone meanwhile
+        return True
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _writer_pid(name: str) -> int | None:
+    """The writer's pid in a temporary name `.NAME.tmp-PID-XXXX`, None for any other name."""
+    if not name.startswith("."):
+        return None
+    head, mark, tail = name.rpartition(_TMP_MARK)
+    if not mark or len(head) < 2:
+        return None
+    pid_text = tail.split("-", 1)[0]
+    return int(pid_text) if pid_text.isdigit() and "-" in tail else None
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete every temporary in `folder` whose writer no longer runs; returns what went.
+
+    A writer killed mid-write (SIGKILL, power loss) leaves its `.NAME.tmp-PID-XXXX`
+    file or folder behind; nothing ever reads it, so it is only wasted space. A
+    temporary of a process that still runs is kept: it may be being written now.
+    """
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = _writer_pid(entry.name)
+        if pid is None or _pid_alive(pid):
+            continue
+        _remove(entry)
+        removed.append(entry)
+    return removed
 
 
 def _remove_stale_siblings(target: Path) -> None:
     """Delete temporaries of `target` left by writers that no longer run (killed mid-write)."""
-    marker = f".{target.name}.tmp-"
+    marker = f".{target.name}{_TMP_MARK}"
     try:
         entries = list(target.parent.iterdir())
     except OSError:
@@ -43,8 +90,8 @@ def _remove_stale_siblings(target: Path) -> None:
     for entry in entries:
         if not entry.name.startswith(marker):
             continue
-        pid_text = entry.name[len(marker) :].split("-", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        pid = _writer_pid(entry.name)
+        if pid is None or _pid_alive(pid):
             continue
         _remove(entry)
 

@@ -60,6 +60,7 @@ __all__ = [
     "describe_type",
     "is_artifact",
     "load_artifact",
+    "load_artifact_with_info",
     "materializer",
     "read_artifact",
     "save_artifact",
@@ -578,19 +579,36 @@ def is_artifact(path: Path) -> bool:
 def verify_artifact(path: Path) -> ArtifactInfo:
     """`read_artifact`, plus recompute the sha256 of the data files; raises if it differs."""
     info = read_artifact(path)
-    sha256, _ = _digest(info.path, list(info.files))
+    try:
+        sha256, _ = _digest(info.path, list(info.files))
+    except OSError as exc:
+        raise NotAnArtifactError(f"{path} cannot be read to check it ({exc})") from exc
     if sha256 != info.sha256:
-        raise NotAnArtifactError(f"{path} is corrupt: its data files no longer match their sha256")
+        raise NotAnArtifactError(
+            f"{path} changed since it was written: its data files no longer match the sha256 "
+            f"in its {SIDECAR}"
+        )
     return info
 
 
-def load_artifact(path: Path) -> Any:
-    """Load the value saved in the artifact directory `path` with the materializer it names."""
-    info = read_artifact(path)
+def load_artifact(path: Path, *, verify: bool = True) -> Any:
+    """Load the value saved in the artifact directory `path` with the materializer it names.
+
+    With `verify` (the default) the data files are first checked against the
+    sidecar's sha256, so a changed or damaged artifact is never loaded
+    (NotAnArtifactError). The check reads each file once; the load that follows
+    finds its bytes in the page cache.
+    """
+    return load_artifact_with_info(path, verify=verify)[0]
+
+
+def load_artifact_with_info(path: Path, *, verify: bool = True) -> tuple[Any, ArtifactInfo]:
+    """`load_artifact`, also returning the sidecar it checked."""
+    info = verify_artifact(path) if verify else read_artifact(path)
     mat = _materializer_named(info.materializer, info.materializer_module)
     value = mat.load(info.path)
     _warn_on_version_drift(info)
-    return value
+    return value, info
 
 
 def _minor(version: str) -> str:

@@ -70,6 +70,7 @@ from portaflow.materializers import (
     canonical_json,
     is_artifact,
     load_artifact,
+    load_artifact_with_info,
     read_artifact,
     save_artifact,
     to_json_value,
@@ -342,8 +343,8 @@ def _artifact_record(info: ArtifactInfo) -> dict[str, Any]:
 
 def _load_input(name: str, path: Path) -> tuple[Any, ArtifactInfo]:
     try:
-        info = read_artifact(path)
-        return load_artifact(path), info
+        # Checked against its sha256 as it is loaded: a changed artifact is never an input.
+        return load_artifact_with_info(path)
     except NotAnArtifactError as exc:
         raise TaskError(f"input {name!r}: {exc}.") from None
     except MaterializerError as exc:

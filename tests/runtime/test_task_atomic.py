@@ -129,7 +129,7 @@ def test_sidecar_is_the_commit_record(tmp_path: Path) -> None:
         read_artifact(tmp_path / "a")
     (tmp_path / "a" / "data.bin").write_bytes(b"PAYLOAD")  # same size, other bytes
     assert is_artifact(tmp_path / "a")
-    with pytest.raises(NotAnArtifactError, match="corrupt"):
+    with pytest.raises(NotAnArtifactError, match="changed since it was written"):
         verify_artifact(tmp_path / "a")
     (tmp_path / "a" / SIDECAR).write_text("{not json")
     assert not is_artifact(tmp_path / "a")
@@ -229,3 +229,41 @@ def test_sigterm_mid_write_cleans_up_and_records_termination(
     record = json.loads(meta.read_text())
     assert record["state"] == "terminated" and record["exit_code"] == 143
     assert not target.exists() and _leftovers(tmp_path) == []
+
+
+def test_an_artifact_whose_bytes_changed_is_never_loaded(tmp_path: Path) -> None:
+    save_artifact(b"payload", tmp_path / "a")
+    (tmp_path / "a" / "data.bin").write_bytes(b"PAYLOAD")  # same size: only the sha256 tells
+    with pytest.raises(NotAnArtifactError, match="changed since it was written"):
+        load_artifact(tmp_path / "a")
+    assert load_artifact(tmp_path / "a", verify=False) == b"PAYLOAD"
+
+
+def test_a_task_refuses_an_input_whose_bytes_changed(project: Project, tmp_path: Path) -> None:
+    project.module("steps", STEPS)
+    save_artifact("text", tmp_path / "in")
+    assert project.ok("--step=steps:size", f"--input=data={tmp_path / 'in'}")
+    (tmp_path / "in" / "data.json").write_text('"TEXT"')
+    result = project.run("--step=steps:size", f"--input=data={tmp_path / 'in'}")
+    assert result.code == 2, result.stderr
+    assert "changed since it was written" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_stale_temporaries_are_swept_from_a_folder(tmp_path: Path) -> None:
+    zombie = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child never exited"
+        time.sleep(0.02)
+    live = tmp_path / f".out.tmp-{os.getpid()}-abc"
+    dead = tmp_path / ".out.tmp-999999999-abc"
+    killed = tmp_path / f".value.json.tmp-{zombie.pid}-x1"  # exited, not reaped yet
+    keep = [tmp_path / "out", tmp_path / ".hidden", tmp_path / "a.tmp-1-x"]
+    for folder in (live, dead, *keep):
+        folder.mkdir()
+    killed.write_text("half")
+    removed = _atomic.remove_stale_temporaries(tmp_path)
+    zombie.wait()
+    assert sorted(removed) == sorted([dead, killed])
+    assert live.exists() and all(p.exists() for p in keep)
