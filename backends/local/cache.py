@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from portaflow.compiler import ir
+from portaflow.materializers import NotAnArtifactError, verify_artifact
 
 from .plan import ArtifactList, ArtifactRef, ParamValue, Unknown, Value
 
@@ -52,9 +53,31 @@ def cache_key(step: ir.StepDef, image: str | None, inputs: Mapping[str, Value]) 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def outputs_exist(outputs: Mapping[str, Any]) -> bool:
-    """Whether every stored output of a cached execution is still on disk."""
-    for out in outputs.values():
-        if out.get("kind") == "artifact" and not Path(out["uri"]).is_dir():
-            return False
-    return True
+def why_not_reusable(step: ir.StepDef, outputs: Any) -> str | None:
+    """Why the recorded outputs of an earlier execution cannot be reused; None when they can.
+
+    Every declared output must be recorded, and every artifact must still be the
+    one recorded, byte for byte: its sidecar readable, naming the recorded sha256,
+    and its data files hashing to it. This reads each artifact once, when the
+    cached result is taken, so a changed or damaged one is never a cache hit.
+    """
+    if not isinstance(outputs, Mapping):
+        return "its record in the store is damaged"
+    for o in step.outputs:
+        got = outputs.get(o.name)
+        if not isinstance(got, Mapping) or got.get("kind") != o.type.kind:
+            return f"its record in the store has no {o.type.kind} output {o.name!r}"
+        if o.type.kind == "parameter":
+            if "value" not in got:
+                return f"its record in the store has no value for output {o.name!r}"
+            continue
+        uri, recorded = got.get("uri"), got.get("sha256")
+        if not isinstance(uri, str) or not isinstance(recorded, str):
+            return f"its record in the store has no location or sha256 for artifact {o.name!r}"
+        try:
+            info = verify_artifact(Path(uri))
+        except NotAnArtifactError as exc:
+            return f"artifact {o.name!r}: {exc}"
+        if info.sha256 != recorded:
+            return f"artifact {o.name!r} at {uri} was replaced since the run recorded it"
+    return None

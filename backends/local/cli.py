@@ -3,8 +3,10 @@
 compiler/cli.py loads these click objects lazily by name. The compiler is
 imported inside `run` only, so `portaflow runs list` starts fast. Output:
 progress on stderr (live table on a terminal, lines otherwise), results on
-stdout; user errors are one paragraph on stderr and exit status 1 (2 for
-usage errors), never a traceback.
+stdout; user errors are one paragraph on stderr, never a traceback. Exit
+status, as the README says: 0 ok; 1 errors in the input (the pipeline file, the
+store, an unknown run) or a failed run; 2 usage errors (the command line:
+flags, `--param` values, `--store`, `--stack`).
 """
 
 from __future__ import annotations
@@ -20,20 +22,40 @@ from typing import Any, NoReturn
 
 import click
 
+from .housekeeping import INTERRUPTED, shown_status
 from .params import ParamError, parse_assignments
 from .plan import CACHED, FAILED, SKIPPED, SUCCEEDED, UNKNOWN, UPSTREAM_FAILED, WOULD_RUN
 from .progress import make_reporter
 from .result import RunError, RunResult
 from .runner import run_pipeline
-from .store import STAGES, Store, StoreError
+from .store import STAGES, Store, StoreError, prepare_location
 
 #: Lines of a failed step's log shown in the summary.
 LOG_TAIL_LINES = 15
+#: Bytes read from the end of a failed step's log for the summary (a log may be huge).
+LOG_TAIL_BYTES = 64 * 1024
+#: Characters of one log line shown in the summary; the rest is cut.
+LOG_LINE_CHARS = 300
+
+#: Exit status of errors in the input (the pipeline, the store...) and of a failed run.
+EXIT_INPUT = 1
+#: Exit status of usage errors: the command line itself is wrong.
+EXIT_USAGE = 2
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
+
+
+class _Guarded(click.Group):
+    """A command group whose store errors end as one line and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            _fail(str(exc))
 
 
 def _find_root(start: Path) -> Path:
@@ -47,7 +69,9 @@ def _find_root(start: Path) -> Path:
 
 def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
     """--store, else env PORTAFLOW_STORE, else the stack's `store`, else <root>/.portaflow."""
-    if store:
+    if store is not None:
+        if not store.strip() or "\0" in store:
+            _fail(f"--store {store!r}: give the path of a folder", EXIT_USAGE)
         return Path(store)
     if os.environ.get("PORTAFLOW_STORE"):
         return Path(os.environ["PORTAFLOW_STORE"])
@@ -58,7 +82,7 @@ def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
         try:
             configured = load_stack(root, stack).get("store")
         except StackError as exc:
-            _fail(str(exc))
+            _fail(str(exc), EXIT_USAGE)
     except ImportError:  # a compiler without stacks: the defaults still work
         pass
     if configured:
@@ -166,13 +190,17 @@ def run_cmd(
     start = Path(file).parent if file else Path.cwd()
     project = Path(root).resolve() if root else _find_root(start)
     location = _store_location(project, store, stack)
+    problem = prepare_location(location)
+    if problem is not None:
+        from_flags = store is not None or bool(os.environ.get("PORTAFLOW_STORE"))
+        _fail(problem, EXIT_USAGE if from_flags else EXIT_INPUT)
     ir_pipeline = _load(file, project, pipeline) if file else None
     try:
         values = (
             parse_assignments(ir_pipeline, params) if ir_pipeline is not None and params else {}
         )
     except ParamError as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_USAGE)
     if resume is not None and ir_pipeline is None:
         root_of_run = _run_root(location, resume)
         if root_of_run is not None and root is None:
@@ -218,7 +246,7 @@ def _load(file: str, root: Path, pipeline: str | None) -> Any:
 
         try:
             return irjson.loads(path.read_text("utf-8"))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             _fail(f"{file} is not a portaflow IR file: {exc}")
     from portaflow.compiler import CompileError, compile_file
 
@@ -234,11 +262,11 @@ def _run_root(location: Path, run_id: str) -> Path | None:
     """The project root a run was started in (resuming without FILE runs the steps from there)."""
     if not (location / "portaflow.db").is_file():
         return None
-    with Store(location) as st:
-        try:
+    try:
+        with Store(location) as st:
             return Path(st.get_run(run_id)["root"])
-        except StoreError:
-            return None
+    except StoreError:
+        return None  # said again, with what to do, when the run starts
 
 
 def _counts(result: RunResult) -> str:
@@ -269,11 +297,24 @@ def _print_summary(result: RunResult, seconds: float, file: str | None) -> None:
 
 
 def _tail(path: Path, n: int) -> list[str]:
+    """The last `n` lines of a log, reading at most its last LOG_TAIL_BYTES; long lines cut."""
     try:
-        lines = path.read_text("utf-8", errors="replace").splitlines()
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - LOG_TAIL_BYTES)
+            fh.seek(start)
+            data = fh.read(LOG_TAIL_BYTES)
     except OSError:
         return []
-    return lines[-n:]
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # the first line read is most likely the end of a longer one
+    out = []
+    for line in lines[-n:]:
+        if len(line) > LOG_LINE_CHARS:
+            line = line[:LOG_LINE_CHARS] + f"... ({len(line) - LOG_LINE_CHARS} more characters)"
+        out.append(line)
+    return out
 
 
 def _print_plan(result: RunResult) -> None:
@@ -310,7 +351,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 # --------------------------------------------------------------------------- runs
 
 
-@click.group(name="runs")
+@click.group(name="runs", cls=_Guarded)
 def runs_group() -> None:
     """List and inspect local runs (from the local store)."""
 
@@ -318,6 +359,8 @@ def runs_group() -> None:
 def _open(root: str | None, store: str | None, stack: str | None) -> Store:
     project = Path(root).resolve() if root else _find_root(Path.cwd())
     location = _store_location(project, store, stack)
+    if location.exists() and not location.is_dir():
+        _fail(f"the store {location} is not a folder", EXIT_USAGE if store else EXIT_INPUT)
     if not (location / "portaflow.db").is_file():
         _fail(
             f"no local store at {location}: nothing has run here yet (`portaflow run FILE` creates it)"
@@ -365,6 +408,8 @@ def runs_list(
     """List recent runs, newest first."""
     with _open(root, store, stack) as st:
         runs = st.list_runs(pipeline=pipeline, limit=limit)
+        for r in runs:
+            r["status"] = shown_status(st, r)
         if as_json:
             click.echo(
                 json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in runs], indent=2)
@@ -410,13 +455,19 @@ def runs_show(
             run = st.get_run(run_id)
         except StoreError as exc:
             _fail(str(exc))
+        run["status"] = shown_status(st, run)
+        if run["status"] == INTERRUPTED and not run["message"]:
+            run["message"] = (
+                "its runner was killed before the run ended; "
+                f"continue it with: portaflow run --resume {run['id']}"
+            )
         execs = st.executions(run["id"])
         artifacts = st.artifacts(run["id"])
         metrics = st.metrics(run["id"])
         if as_json:
             doc = {k: v for k, v in run.items() if k != "ir"}
             doc.update(
-                params=json.loads(run["params"]),
+                params=_json_or_text(run["params"]),
                 executions=execs,
                 artifacts=artifacts,
                 metrics=metrics,
@@ -438,6 +489,8 @@ def runs_show(
         for e in execs:
             cache = f"hit ({e['cached_from']})" if e["cache_hit"] else ""
             note = cache or (e["message"] or "")
+            if e["damaged"]:
+                note = f"damaged record ({', '.join(e['damaged'])} unreadable); {note}".rstrip("; ")
             rows.append(
                 [
                     e["key"],
@@ -469,7 +522,14 @@ def runs_show(
 # --------------------------------------------------------------------------- models
 
 
-@click.group(name="models")
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+@click.group(name="models", cls=_Guarded)
 def models_group() -> None:
     """List, show and promote model versions (a pipeline with `model=Model(name=...)`
     registers a new version on every successful run)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,10 +20,19 @@ class ParamError(ValueError):
     """A parameter that is unknown, missing or of the wrong type; the message says which."""
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, but they are not JSON."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
 def parse_assignments(pipeline: ir.Pipeline, pairs: Iterable[str]) -> dict[str, ir.JSONValue]:
     """`["n=3", "regions=[\"eu\"]"]` -> typed values, by the pipeline's declared parameter types."""
     declared = {p.name: p for p in pipeline.params}
     out: dict[str, ir.JSONValue] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         name = name.strip()
@@ -30,6 +40,12 @@ def parse_assignments(pipeline: ir.Pipeline, pairs: Iterable[str]) -> dict[str, 
             raise ParamError(
                 f"--param {pair!r}: write it as NAME=VALUE, e.g. --param n_estimators=200"
             )
+        if name in given:
+            raise ParamError(
+                f"--param {name} is given twice ({given[name]!r} and {pair!r}); give each "
+                "parameter once"
+            )
+        given[name] = pair
         param = declared.get(name)
         if param is None:
             raise ParamError(_unknown(name, pipeline))
@@ -42,7 +58,18 @@ def parse_value(param: ir.Param, text: str) -> ir.JSONValue:
     tp = param.type.type
     value: Any
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _NotJson as exc:
+        if accepts(tp, text) and not accepts(tp, 0.5):  # a str parameter: the text as written
+            return text
+        raise ParamError(
+            f"--param {param.name}={_clip(text)}: {exc} is not a JSON number, and a pipeline "
+            "parameter travels as JSON; give a finite number (or a str parameter for the text)"
+        ) from None
+    except RecursionError:
+        raise ParamError(
+            f"--param {param.name}: the value is nested too deeply to be read as JSON"
+        ) from None
     except json.JSONDecodeError:
         if not accepts(tp, text):
             raise ParamError(
@@ -64,6 +91,11 @@ def resolve(pipeline: ir.Pipeline, given: Mapping[str, ir.JSONValue]) -> dict[st
         param = declared.get(name)
         if param is None:
             raise ParamError(_unknown(name, pipeline))
+        if not _finite(value):
+            raise ParamError(
+                f"parameter {name}: NaN and Infinity are not JSON numbers, and a pipeline "
+                "parameter travels as JSON; give a finite number"
+            )
         if not accepts(param.type.type, value):
             raise ParamError(f"parameter {name}: expected {param.type.type}, got {value!r}")
     out: dict[str, ir.JSONValue] = {}
@@ -125,6 +157,24 @@ def _coerce(tp: str, value: ir.JSONValue) -> ir.JSONValue:
     if tp.strip() == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def _finite(value: Any) -> bool:
+    """Whether a value holds no NaN or infinity, at any depth (iteratively: no recursion limit)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return True
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _split(text: str, sep: str) -> list[str]:

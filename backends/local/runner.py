@@ -11,7 +11,6 @@ succeeds. One thread owns all state; subprocess waiters only post outcomes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -19,13 +18,14 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from portaflow.compiler import ir, irjson
 
 from . import params as params_mod
-from .cache import cache_key, outputs_exist
+from .cache import cache_key, why_not_reusable
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
+from .housekeeping import holding, sweep_interrupted, sweep_run
 from .plan import (
     CACHED,
     CANCELLED,
@@ -151,6 +151,8 @@ class _Runner:
         self.queue: list[Node] = []
         self.retry_at: dict[str, float] = {}
         self.seen: dict[str, str] = {}
+        #: Why an execution runs although an earlier result existed (shown by `runs show`).
+        self.notes: dict[str, str] = {}
 
     # ----------------------------------------------------------------- setup
 
@@ -168,7 +170,16 @@ class _Runner:
                 )
             if given:
                 raise RunError("--resume continues a run with its own parameters; drop --param")
-            values = dict(json.loads(row["params"]))
+            try:
+                values = dict(json.loads(row["params"]))
+            except (TypeError, ValueError):
+                raise RunError(
+                    f"run {self.run_id}: its parameters in the store are damaged; start a new run"
+                ) from None
+            # A run started with --no-cache continues without the cache.
+            self.use_cache = (
+                self.use_cache and self.store.run_options(row).get("cache") is not False
+            )
         else:
             if pipeline is None:
                 raise RunError("nothing to run: give a pipeline or --resume RUN_ID")
@@ -193,27 +204,32 @@ class _Runner:
                     root=str(self.root),
                     params=values,
                     ir_json=irjson.dumps(pipeline),
+                    options={"cache": self.use_cache},
                 )
-            return self._loop(values)
+            # What killed runs (this one, when resumed) left half-written is deleted.
+            sweep_interrupted(self.store, besides=resume)
+            try:
+                return self._loop(values)
+            finally:
+                sweep_run(self.store, self.run_id)  # steps killed on timeout or Ctrl-C
 
     @contextlib.contextmanager
     def _lock(self, run_id: str) -> Iterator[None]:
         """Hold the run's lock file: the kernel drops it when this process dies, however it dies."""
-        lock_dir = self.store.runs_dir / ".locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        handle = _try_lock(lock_dir / f"{run_id}.lock")
-        if handle is None:
-            raise RunError(f"run {run_id} is still being executed by another portaflow process")
-        try:
+        with holding(self.store, run_id) as held:
+            if not held:
+                raise RunError(f"run {run_id} is still being executed by another portaflow process")
             yield
-        finally:
-            handle.close()
 
     def _prepare_resume(self) -> None:
         for r in self.store.executions(self.run_id):
             self.attempts[r["key"]] = self.attempt_base[r["key"]] = int(r["attempt"] or 0)
-            if r["state"] in OK_STATES and r["outputs"] is not None and outputs_exist(r["outputs"]):
-                self.previous[r["key"]] = r
+            if r["state"] in OK_STATES and not r["damaged"]:
+                self.previous[r["key"]] = r  # its artifacts are checked when it is reused
+            elif r["state"] in OK_STATES:
+                self.notes[r["key"]] = (
+                    "finished before the resume, but its record in the store is damaged; ran again"
+                )
             elif r["state"] == RUNNING and r["pid"]:
                 # A step of a runner that was killed may still run: stop it before redoing its work.
                 if _is_our_step(int(r["pid"]), self.run_id):
@@ -309,21 +325,24 @@ class _Runner:
         self.records[node.key] = {"cache_key": key}
         prev = self.previous.get(node.key)
         if prev is not None and prev["cache_key"] == key:
-            node.message = "finished before the resume"
-            self.plan.finish(node.key, prev["state"], outputs=stored_values(prev["outputs"]))
-            self.records[node.key].update(reused=True, row=prev)
-            return
+            rejected = why_not_reusable(step, prev["outputs"])
+            if rejected is None:
+                node.message = "finished before the resume"
+                self.plan.finish(node.key, prev["state"], outputs=stored_values(prev["outputs"]))
+                self.records[node.key].update(reused=True, row=prev)
+                return
+            self.notes[node.key] = f"finished before the resume, but {rejected}; ran again"
         hit = None
         if key is not None and self.use_cache and step.config.cache:
-            hit = self.store.find_cached(key)
-            if hit is not None and not outputs_exist(hit["outputs"] or {}):
-                hit = None
+            hit = self._verified_hit(step, key, node.key)
         if hit is not None:
+            self.notes.pop(node.key, None)
             self._cache_hit(node, hit)
         elif self.dry_run:
             why = "cache off" if not (self.use_cache and step.config.cache) else "no earlier result"
             if key is None:
                 why = "inputs known only at run time"
+            why = self.notes.get(node.key, why)
             node.message = f"{node.message}; {why}" if node.message else why
             self.plan.finish(
                 node.key,
@@ -333,6 +352,22 @@ class _Runner:
             )
         else:
             self.queue.append(node)
+
+    def _verified_hit(self, step: ir.StepDef, key: str, node_key: str) -> dict[str, Any] | None:
+        """The newest earlier execution with this key whose outputs are intact, byte for byte.
+
+        A rejected one is never reused; the note says why the step runs again.
+        """
+        for row in self.store.cached_candidates(key):
+            origin = row["cached_from"] or f"{row['run_id']}/{row['key']}"
+            if row["damaged"]:
+                rejected: str | None = "its record in the store is damaged"
+            else:
+                rejected = why_not_reusable(step, row["outputs"])
+            if rejected is None:
+                return row
+            self.notes.setdefault(node_key, f"cached result {origin} not reused: {rejected}")
+        return None
 
     def _cache_hit(self, node: Node, hit: dict[str, Any]) -> None:
         origin = hit["cached_from"] or f"{hit['run_id']}/{hit['key']}"
@@ -444,7 +479,7 @@ class _Runner:
             log_path=str(log_path),
             pid=pid,
             inputs=inputs_json(node),
-            message=None,
+            message=self.notes.get(node.key),
         )
         self.store.start_attempt(self.run_id, node.key, attempt, started)
         self.seen[node.key] = RUNNING
@@ -484,10 +519,15 @@ class _Runner:
                 exit_code=outcome.exit_code,
                 outputs=outputs,
                 metadata=metadata,
-                message=None,
+                message=self.notes.get(node.key),
             )
             self._record_lineage(node, outputs, metadata)
-            self.plan.finish(node.key, SUCCEEDED, outputs=stored_values(outputs))
+            self.plan.finish(
+                node.key,
+                SUCCEEDED,
+                outputs=stored_values(outputs),
+                message=self.notes.get(node.key, ""),
+            )
             self.seen[node.key] = SUCCEEDED
             self.reporter.changed(node, attempt=attempt, log_path=rec["log_path"])
             return
@@ -627,16 +667,6 @@ class _Runner:
         if failed:
             text += f"; failed: {', '.join(failed)}"
         return f"{status}: {text}"
-
-
-def _try_lock(path: Path) -> IO[str] | None:
-    handle = open(path, "a")  # held open for the whole run
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    return handle
 
 
 def _is_our_step(pid: int, run_id: str) -> bool:

@@ -10,17 +10,27 @@ between. The schema carries its version in `PRAGMA user_version`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 #: Version of the schema below; bump it and add a migration on any change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Migrations from version N-1 to N (index N-2): the schema of version 1 plus these is current.
+_MIGRATIONS = (
+    # 2: the options a run started with (`--no-cache`), so a resume keeps them.
+    "ALTER TABLE runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",
+)
+
+#: Columns holding JSON text, by table, decoded on read.
+_JSON_COLUMNS = ("inputs", "outputs", "metadata")
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -34,6 +44,7 @@ CREATE TABLE runs (
     created     REAL NOT NULL,
     finished    REAL,
     message     TEXT
+    -- version 2 adds: options TEXT NOT NULL DEFAULT '{}'  (JSON object: {"cache": bool})
 );
 CREATE TABLE executions (
     run_id      TEXT NOT NULL REFERENCES runs(id),
@@ -121,7 +132,48 @@ Row = dict[str, Any]
 
 
 class StoreError(Exception):
-    """The store cannot be used (newer schema, unknown run or model...)."""
+    """The store cannot be used (newer schema, damaged file, unknown run or model...)."""
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _explained(exc: sqlite3.Error, db_path: Path) -> StoreError:
+    """One sentence for an SQLite failure: what is wrong with which file, and what to do."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and any(
+        sign in text for sign in ("not a database", "malformed", "corrupt")
+    ):
+        return StoreError(
+            f"the local store database {db_path} is damaged ({text}); move it aside "
+            f"(mv {db_path} {db_path}.damaged) and run again to start a new one: the artifacts "
+            f"beside it stay on disk, but the records of earlier runs and the cache are lost"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the local store database {db_path} stayed locked by another process ({text}); "
+            "try again when the other portaflow command has finished"
+        )
+    return StoreError(
+        f"cannot use the local store database {db_path} ({text}); check that the folder is "
+        "writable and the disk not full"
+    )
+
+
+def _guarded(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Turn any SQLite failure inside a Store method into one StoreError naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            store = args[0]
+            assert isinstance(store, Store)
+            raise _explained(exc, store.db_path) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +185,20 @@ class ArtifactInfo:
     materializer: str | None
     sha256: str | None
     size: int | None
+
+
+def prepare_location(location: Path) -> str | None:
+    """Create the store folder if needed; what makes it unusable, or None when it is fine."""
+    location = Path(location)
+    if location.exists() and not location.is_dir():
+        return f"the store {location} is not a folder"
+    try:
+        location.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the store folder {location}: {exc.strerror or exc}"
+    if not os.access(location, os.W_OK | os.X_OK):
+        return f"the store folder {location} is not writable"
+    return None
 
 
 def default_location(root: Path) -> Path:
@@ -148,18 +214,30 @@ class Store:
         self.location = Path(location).resolve()
         self.artifacts_dir = self.location / "artifacts"
         self.runs_dir = self.location / "runs"
-        self.location.mkdir(parents=True, exist_ok=True)
         self.db_path = self.location / "portaflow.db"
+        problem = prepare_location(self.location)
+        if problem is not None:
+            raise StoreError(problem)
         # Autocommit mode: transactions are explicit (`_tx`), so none stays open by accident.
-        self._db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is durable against a killed process in WAL mode; only power loss may drop
-        # the last commits, and never corrupts.
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+        try:
+            self._db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _explained(exc, self.db_path) from None
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable against a killed process in WAL mode; only power loss may drop
+            # the last commits, and never corrupts.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _explained(exc, self.db_path) from None
+        except StoreError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -194,7 +272,10 @@ class Store:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                version = 1
+            for statement in _MIGRATIONS[version - 1 :]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return [dict(r) for r in self._db.execute(sql, args).fetchall()]
@@ -205,6 +286,7 @@ class Store:
 
     # ----------------------------------------------------------------- runs
 
+    @_guarded
     def create_run(
         self,
         *,
@@ -214,14 +296,31 @@ class Store:
         root: str,
         params: Mapping[str, Any],
         ir_json: str,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
+        """A new run, `running`; `options` are the runner's settings a resume keeps ({"cache"})."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (id, pipeline, source, root, status, params, ir, created)"
-                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-                (run_id, pipeline, source, root, _dump(params), ir_json, time.time()),
+                "INSERT INTO runs (id, pipeline, source, root, status, params, ir, created, options)"
+                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                (
+                    run_id,
+                    pipeline,
+                    source,
+                    root,
+                    _dump(params),
+                    ir_json,
+                    time.time(),
+                    _dump(dict(options or {})),
+                ),
             )
 
+    def run_options(self, run: Row) -> dict[str, Any]:
+        """The options a run started with; {} when its record of them is unreadable."""
+        value = _loads(run.get("options"))
+        return value if isinstance(value, dict) else {}
+
+    @_guarded
     def set_run_status(self, run_id: str, status: str, message: str | None = None) -> None:
         finished = None if status == "running" else time.time()
         with self._tx() as db:
@@ -230,6 +329,7 @@ class Store:
                 (status, message, finished, run_id),
             )
 
+    @_guarded
     def get_run(self, run_id: str) -> Row:
         row = self._row("SELECT * FROM runs WHERE id = ?", (run_id,))
         if row is None:
@@ -239,6 +339,7 @@ class Store:
             raise StoreError(f"no run {run_id!r} in {self.location} (see `portaflow runs list`)")
         return row
 
+    @_guarded
     def list_runs(self, *, pipeline: str | None = None, limit: int = 50) -> list[Row]:
         sql = "SELECT * FROM runs"
         args: list[Any] = []
@@ -249,8 +350,13 @@ class Store:
         args.append(limit)
         return self._rows(sql, args)
 
+    @_guarded
+    def runs_with_status(self, status: str) -> list[Row]:
+        return self._rows("SELECT id, status FROM runs WHERE status = ? ORDER BY id", (status,))
+
     # ----------------------------------------------------------------- executions
 
+    @_guarded
     def save_execution(self, run_id: str, key: str, **fields: Any) -> None:
         """Insert or update one execution; JSON fields are given as Python values.
 
@@ -277,6 +383,7 @@ class Store:
                 (run_id, key, *fields.values()),
             )
 
+    @_guarded
     def forget_unfinished(self, run_id: str) -> None:
         """Drop a resumed run's executions that did not succeed; they are planned again."""
         with self._tx() as db:
@@ -285,6 +392,7 @@ class Store:
                 (run_id,),
             )
 
+    @_guarded
     def start_attempt(self, run_id: str, key: str, attempt: int, started: float) -> None:
         with self._tx() as db:
             db.execute(
@@ -292,6 +400,7 @@ class Store:
                 (run_id, key, attempt, started),
             )
 
+    @_guarded
     def finish_attempt(
         self,
         run_id: str,
@@ -308,30 +417,40 @@ class Store:
                 (finished, exit_code, message, run_id, key, attempt),
             )
 
+    @_guarded
     def executions(self, run_id: str) -> list[Row]:
+        """Every execution of a run; a row whose JSON is unreadable says so in `damaged`."""
         rows = self._rows("SELECT * FROM executions WHERE run_id = ? ORDER BY rowid", (run_id,))
         for r in rows:
-            for name in ("inputs", "outputs", "metadata"):
-                r[name] = json.loads(r[name]) if r[name] else None
+            _decode(r)
         return rows
 
+    @_guarded
     def attempts(self, run_id: str) -> list[Row]:
         return self._rows(
             "SELECT * FROM attempts WHERE run_id = ? ORDER BY key, attempt", (run_id,)
         )
 
-    def find_cached(self, cache_key: str) -> Row | None:
-        """The newest successful execution with this cache key, if any."""
-        row = self._row(
+    @_guarded
+    def cached_candidates(self, cache_key: str, limit: int = 5) -> list[Row]:
+        """Successful executions with this cache key, newest first (damaged ones say so)."""
+        rows = self._rows(
             "SELECT * FROM executions WHERE cache_key = ? AND state IN ('succeeded', 'cached')"
-            " ORDER BY finished DESC LIMIT 1",
-            (cache_key,),
+            " ORDER BY finished DESC LIMIT ?",
+            (cache_key, limit),
         )
-        if row is not None:
-            for name in ("inputs", "outputs", "metadata"):
-                row[name] = json.loads(row[name]) if row[name] else None
-        return row
+        for r in rows:
+            _decode(r)
+        return rows
 
+    def find_cached(self, cache_key: str) -> Row | None:
+        """The newest successful execution with this cache key whose record is readable."""
+        for row in self.cached_candidates(cache_key):
+            if not row["damaged"]:
+                return row
+        return None
+
+    @_guarded
     def record_results(
         self,
         run_id: str,
@@ -367,6 +486,7 @@ class Store:
                     (run_id, key, name, _dump(value)),
                 )
 
+    @_guarded
     def artifacts(self, run_id: str, direction: str = "output") -> list[Row]:
         return self._rows(
             "SELECT l.execution, l.name, a.* FROM lineage l JOIN artifacts a ON a.id = l.artifact_id"
@@ -374,6 +494,7 @@ class Store:
             (run_id, direction),
         )
 
+    @_guarded
     def lineage(self, run_id: str) -> list[Row]:
         return self._rows(
             "SELECT l.execution, l.direction, l.name, a.uri, a.sha256 FROM lineage l"
@@ -382,17 +503,20 @@ class Store:
             (run_id,),
         )
 
+    @_guarded
     def metrics(self, run_id: str) -> list[Row]:
         rows = self._rows(
             "SELECT execution, name, value FROM metrics WHERE run_id = ? ORDER BY execution, name",
             (run_id,),
         )
         for r in rows:
-            r["value"] = json.loads(r["value"])
+            value = _loads(r["value"])
+            r["value"] = r["value"] if value is None and r["value"] != "null" else value
         return rows
 
     # ----------------------------------------------------------------- models
 
+    @_guarded
     def register_model_version(
         self, *, model: str, description: str | None, tags: Sequence[str], run_id: str
     ) -> int:
@@ -423,6 +547,7 @@ class Store:
             )
         return version
 
+    @_guarded
     def list_models(self) -> list[Row]:
         return self._rows(
             "SELECT m.name, m.description, COUNT(v.version) AS versions, MAX(v.version) AS latest,"
@@ -431,6 +556,7 @@ class Store:
             " FROM models m LEFT JOIN model_versions v ON v.model = m.name GROUP BY m.name ORDER BY m.name"
         )
 
+    @_guarded
     def model_versions(self, model: str) -> list[Row]:
         if self._row("SELECT name FROM models WHERE name = ?", (model,)) is None:
             raise StoreError(f"no model {model!r} (see `portaflow models list`)")
@@ -449,6 +575,7 @@ class Store:
             v["metrics"] = self.metrics(v["run_id"])
         return versions
 
+    @_guarded
     def promote(self, model: str, version: int, stage: str) -> None:
         """Set a version's stage; promoting to production archives the previous production one."""
         if stage not in STAGES:
@@ -475,3 +602,25 @@ class Store:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _loads(text: Any) -> Any:
+    """JSON text decoded; None for NULL, and for text that is not JSON (a damaged row)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _decode(row: Row) -> None:
+    """Decode an execution row's JSON columns in place; `damaged` lists the unreadable ones."""
+    damaged = []
+    for name in _JSON_COLUMNS:
+        text = row.get(name)
+        value = _loads(text)
+        if text is not None and value is None and text != "null":
+            damaged.append(name)
+        row[name] = value
+    row["damaged"] = damaged

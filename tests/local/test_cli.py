@@ -126,11 +126,12 @@ def test_failed_run_names_the_step_its_log_and_how_to_resume(proj: Path) -> None
 
 
 def test_param_errors_are_one_clear_line(proj: Path) -> None:
+    # A wrong --param is an error in the command line: a usage error, exit 2.
     unknown = _run("pipeline.py", "--param", "cont=3")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "has no parameter 'cont'; did you mean 'count'?" in unknown.output
     typed = _run("pipeline.py", "--param", "count=three")
-    assert typed.exit_code == 1 and "not valid JSON for type int" in typed.output
+    assert typed.exit_code == 2 and "not valid JSON for type int" in typed.output
     typed = _run("pipeline.py", "--param", "count=[1]")
     assert "expected int, got a list" in typed.output
     text = _run("pipeline.py", "--param", "label=hello world", "--dry-run")
