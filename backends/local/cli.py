@@ -410,6 +410,7 @@ def runs_list(
         runs = st.list_runs(pipeline=pipeline, limit=limit)
         for r in runs:
             r["status"] = shown_status(st, r)
+            r["options"] = _json_or_text(r.get("options") or "{}")
         if as_json:
             click.echo(
                 json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in runs], indent=2)
@@ -468,6 +469,7 @@ def runs_show(
             doc = {k: v for k, v in run.items() if k != "ir"}
             doc.update(
                 params=_json_or_text(run["params"]),
+                options=_json_or_text(run.get("options") or "{}"),
                 executions=execs,
                 artifacts=artifacts,
                 metrics=metrics,

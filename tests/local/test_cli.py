@@ -179,3 +179,56 @@ def test_help_texts(proj: Path) -> None:
 def test_runs_without_a_store_says_so(proj: Path) -> None:
     result = CliRunner().invoke(runs_group, ["list"])
     assert result.exit_code == 1 and "nothing has run here yet" in result.output
+
+
+def test_exit_codes_follow_the_readme(proj: Path) -> None:
+    """0 ok; 1 errors in the input (file, store, run) or a failed run; 2 usage errors."""
+    usage = [
+        [],  # neither FILE nor --resume
+        ["pipeline.py", "--workers", "0"],
+        ["--resume", "some-run", "--param", "count=1"],
+        ["pipeline.py", "--param", "count"],
+        ["pipeline.py", "--stack", "no-such-stack"],
+    ]
+    for args in usage:
+        result = _run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+    missing = _run("no-such-file.py")
+    assert missing.exit_code == 1 and "no such file: no-such-file.py" in missing.output
+    assert _run("pipeline.py", "-q").exit_code == 0
+    unknown_run = _run("--resume", "no-such-run")
+    assert unknown_run.exit_code == 1 and "no run 'no-such-run'" in unknown_run.output
+    for group, args, code in (
+        (runs_group, ["show", "no-such-run"], 1),
+        (runs_group, ["list", "--limit", "many"], 2),
+        (models_group, ["show", "no-such-model"], 1),
+        (models_group, ["promote", "squares", "first"], 2),
+        (models_group, ["promote", "squares", "7"], 1),
+    ):
+        result = CliRunner().invoke(group, args)
+        assert result.exit_code == code, (args, result.output)
+        assert isinstance(result.exception, SystemExit)
+
+
+def test_the_failure_summary_reads_only_the_end_of_a_huge_log(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from portaflow.backends.local.cli import LOG_LINE_CHARS, LOG_TAIL_BYTES, _tail
+
+    log = tmp_path / "step.log"
+    with log.open("wb") as fh:
+        fh.truncate(512 * 1024 * 1024)  # 512 MiB of (sparse) log before the end
+        fh.seek(0, 2)
+        fh.write(b"\nline one\n" + b"x" * 10_000 + b"\nRuntimeError: boom\n")
+    tracemalloc.start()
+    try:
+        lines = _tail(log, 15)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * LOG_TAIL_BYTES
+    assert lines[-1] == "RuntimeError: boom"
+    assert lines[-2] == "x" * LOG_LINE_CHARS + f"... ({10_000 - LOG_LINE_CHARS} more characters)"
+    assert lines[-3] == "line one"
+    assert _tail(tmp_path / "no-such.log", 15) == []

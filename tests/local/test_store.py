@@ -142,6 +142,11 @@ def test_params_are_parsed_by_their_declared_type() -> None:
         ("regions=[1]", "expected list[str]"),
         ("nn=3", "no parameter 'nn'; did you mean 'n'?"),
         ("n", "write it as NAME=VALUE"),
+        ("lr=NaN", "NaN is not a JSON number"),
+        ("lr=-Infinity", "-Infinity is not a JSON number"),
+        ("regions=[NaN]", "NaN is not a JSON number"),
+        ('cfg={"a": Infinity}', "Infinity is not a JSON number"),
+        ("n=" + "[" * 100_000, "nested too deeply"),
     ],
 )
 def test_param_errors_say_what_is_wrong(pair: str, message: str) -> None:
@@ -156,3 +161,13 @@ def test_resolve_fills_defaults_and_requires_the_rest() -> None:
     assert resolve(p, {"n": 2})["regions"] == ["eu"]
     with pytest.raises(ParamError, match="expected int"):
         resolve(p, {"n": "2"})
+
+
+def test_nan_is_text_for_a_str_parameter_and_refused_everywhere_else() -> None:
+    p = _params_pipeline()
+    assert parse_assignments(p, ["name=NaN"]) == {"name": "NaN"}
+    with pytest.raises(ParamError, match="given twice"):
+        parse_assignments(p, ["n=1", "n=2"])
+    for value in (float("nan"), float("inf"), [1.0, float("-inf")], {"a": float("nan")}):
+        with pytest.raises(ParamError, match="NaN and Infinity are not JSON numbers"):
+            resolve(p, {"lr": value} if not isinstance(value, dict) else {"cfg": value})

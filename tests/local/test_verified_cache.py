@@ -1,0 +1,151 @@
+"""A cache hit is verified: an artifact that changed, or lost its sidecar, or a damaged record
+of it, is never reused; the step runs again and the store says why."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from irkit import Builder, lit, out, param, step
+from localkit import Runner, assert_ok, counts
+from portaflow.materializers import SIDECAR, verify_artifact
+
+CONST = step("steps:const", {"value": "int"}, {"output": "int"})
+BLOB = step("steps:blob", {"x": "int"}, {"output": "bytes"})
+BLOB_SIZE = step("steps:blob_size", {"data": "bytes"}, {"output": "int"})
+FLAKY = step("steps:flaky", {"fails": "int"}, {"output": "int"})
+SQUARE = step("steps:square", {"x": "int"}, {"output": "int"})
+
+
+def _pipeline():
+    b = Builder(params={"x": ("int", 3)})
+    b.task("const", CONST, {"value": param("x")})
+    b.task("blob", BLOB, {"x": out("const")})
+    b.task("blob_size", BLOB_SIZE, {"data": out("blob")})
+    return b.build()
+
+
+def _blob_dir(result) -> Path:
+    return Path(result.execution("blob").outputs["output"]["artifact"])
+
+
+def _message(store_dir: Path, run_id: str, key: str) -> str:
+    db = sqlite3.connect(store_dir / "portaflow.db")
+    try:
+        row = db.execute(
+            "SELECT message FROM executions WHERE run_id = ? AND key = ?", (run_id, key)
+        ).fetchone()
+    finally:
+        db.close()
+    return str(row[0])
+
+
+def _same_size_other_bytes(folder: Path) -> None:
+    data = folder / "data.bin"
+    data.write_bytes(bytes(b ^ 0xFF for b in data.read_bytes()))
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (_same_size_other_bytes, "changed since it was written"),
+        (lambda d: (d / SIDECAR).unlink(), f"has no {SIDECAR}"),
+        (lambda d: (d / SIDECAR).write_text("{half a sid"), f"unreadable {SIDECAR}"),
+        (lambda d: (d / "data.bin").unlink(), "data file data.bin is missing"),
+    ],
+    ids=["bytes-changed", "sidecar-missing", "sidecar-unreadable", "data-missing"],
+)
+def test_a_damaged_artifact_is_never_a_cache_hit(
+    run: Runner, project: Path, damage, why: str
+) -> None:
+    first = run(_pipeline())
+    assert_ok(first)
+    damage(_blob_dir(first))
+    second = run(_pipeline())
+    assert_ok(second)
+    blob = second.execution("blob")
+    assert blob.state == "succeeded" and counts(project, "blob") == 2
+    assert why in blob.message and f"cached result {first.run_id}/blob not reused" in blob.message
+    # what `runs show` prints as the note of the execution
+    assert why in _message(project / ".portaflow", second.run_id, "blob")
+    # the rewritten artifact holds the same bytes, so the step after it is still reused
+    assert second.execution("blob_size").state == "cached"
+    verify_artifact(_blob_dir(second))
+
+
+def test_an_artifact_replaced_by_another_one_is_not_a_cache_hit(run: Runner, project: Path) -> None:
+    from portaflow.materializers import save_artifact
+
+    first = run(_pipeline())
+    save_artifact(b"another value", _blob_dir(first))  # a valid artifact, not the recorded one
+    second = run(_pipeline())
+    assert second.execution("blob").state == "succeeded"
+    assert "was replaced since the run recorded it" in second.execution("blob").message
+
+
+def test_a_damaged_record_is_never_a_cache_hit(run: Runner, project: Path) -> None:
+    first = run(_pipeline())
+    db = sqlite3.connect(project / ".portaflow" / "portaflow.db")
+    db.execute('UPDATE executions SET outputs = \'{"output": {"kind": "art\' WHERE key = \'blob\'')
+    db.execute("UPDATE executions SET outputs = '{}' WHERE key = 'const'")
+    db.commit()
+    db.close()
+    second = run(_pipeline())
+    assert_ok(second)
+    assert second.by_state("succeeded") == ["const", "blob"]
+    assert "its record in the store is damaged" in second.execution("blob").message
+    assert "has no parameter output 'output'" in second.execution("const").message
+    assert counts(project, "blob") == 2
+    assert first.execution("blob_size").outputs == second.execution("blob_size").outputs
+
+
+def test_dry_run_says_why_a_cached_result_is_not_reused(run: Runner) -> None:
+    first = run(_pipeline())
+    _same_size_other_bytes(_blob_dir(first))
+    plan = run(_pipeline(), dry_run=True)
+    assert plan.execution("const").state == "cached"
+    assert plan.execution("blob").state == "would_run"
+    assert "changed since it was written" in plan.execution("blob").message
+
+
+def _failing_pipeline():
+    b = Builder()
+    b.task("const", CONST, {"value": lit(3)})
+    b.task("blob", BLOB, {"x": out("const")})
+    b.task("flaky", FLAKY, {"fails": lit(1)}, after=["blob"])
+    b.task("square", SQUARE, {"x": out("const")}, after=["flaky"])
+    return b.build()
+
+
+def test_resume_reruns_a_step_whose_artifact_changed(run: Runner, project: Path) -> None:
+    failed = run(_failing_pipeline())
+    assert failed.status == "failed" and failed.execution("flaky").state == "failed"
+    _same_size_other_bytes(_blob_dir(failed))
+    resumed = run(None, resume=failed.run_id)
+    assert_ok(resumed)
+    assert resumed.execution("const").reused
+    blob = resumed.execution("blob")
+    assert blob.state == "succeeded" and not blob.reused
+    assert blob.message.startswith("finished before the resume, but artifact 'output'")
+    assert "changed since it was written" in blob.message
+    assert counts(project, "blob") == 2
+    verify_artifact(_blob_dir(resumed))
+
+
+def test_resume_keeps_the_original_no_cache(run: Runner, project: Path) -> None:
+    (project / "flaky-attempts").write_text("1")  # so flaky succeeds at once
+    assert_ok(run(_failing_pipeline()))  # every step now has a cache entry
+    (project / "flaky-attempts").unlink()
+    failed = run(_failing_pipeline(), cache=False)
+    assert failed.execution("flaky").state == "failed"
+    assert counts(project, "const") == 2
+    resumed = run(None, resume=failed.run_id)  # no cache=False given again
+    assert_ok(resumed)
+    # flaky and square would be cache hits of the first run; the run said --no-cache
+    assert resumed.by_state("cached") == []
+    ran = [e.key for e in resumed.executions if e.state == "succeeded" and not e.reused]
+    assert ran == ["flaky", "square"]
+    assert (project / "flaky-attempts").read_text() == "2"
+    assert counts(project, "square") == 2
