@@ -181,6 +181,9 @@ def test_later_runs_sweep_what_killed_writes_left(proj: Path) -> None:
             assert sweep_interrupted(st) == []  # the run swept them all already
     assert not any(p.exists() for p in left["p-dead"])
     assert all(p.exists() for p in left["p-live"]) and kept.is_dir()
+    # a resume holds the run's lock and sweeps the run it continues
+    with Store(proj / ".portaflow") as st, holding(st, "p-live"):
+        assert sorted(sweep_interrupted(st, besides="p-live")) == sorted(left["p-live"])
 
 
 def test_an_old_store_is_migrated(tmp_path: Path) -> None:
