@@ -66,7 +66,7 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     file or folder behind; nothing ever reads it, so it is only wasted space. A
     temporary of a process that still runs is kept: it may be being written now.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
