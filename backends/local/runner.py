@@ -505,6 +505,9 @@ class _Runner:
                 message = str(exc)
         elif message is None:
             message = exit_text(outcome.exit_code)
+            refused = _refusal(rec["metadata"], outcome.exit_code)
+            if refused:
+                message = f"{message}: {refused}"
         ok = outcome.ok and message is None
         rec["finished"] = outcome.finished
         self.store.finish_attempt(
@@ -667,6 +670,28 @@ class _Runner:
         if failed:
             text += f"; failed: {', '.join(failed)}"
         return f"{status}: {text}"
+
+
+#: Exit statuses of `portaflow.task` for a refused invocation or input (2) or output (3).
+_REFUSALS = (2, 3)
+#: Characters of the task's own error kept in an execution's message.
+_REFUSAL_CHARS = 400
+
+
+def _refusal(metadata_path: Path, exit_code: int | None) -> str | None:
+    """The task runtime's one-paragraph error when it refused an input or output, else None.
+
+    A step that raised has its traceback in the log; a refusal (an input whose bytes
+    changed since it was written, an output that is not JSON...) is said here, so that
+    `portaflow runs show` tells why without opening the log.
+    """
+    if exit_code not in _REFUSALS:
+        return None
+    record = read_json(metadata_path)
+    error = record.get("error") if isinstance(record, dict) else None
+    if not isinstance(error, str) or not error:
+        return None
+    return error if len(error) <= _REFUSAL_CHARS else error[: _REFUSAL_CHARS - 3] + "..."
 
 
 def _is_our_step(pid: int, run_id: str) -> bool:

@@ -149,3 +149,61 @@ def test_resume_keeps_the_original_no_cache(run: Runner, project: Path) -> None:
     assert ran == ["flaky", "square"]
     assert (project / "flaky-attempts").read_text() == "2"
     assert counts(project, "square") == 2
+
+
+HOLD = step("steps:hold", {}, {"output": "int"})
+
+
+@pytest.mark.slow
+def test_an_input_changed_mid_run_is_refused_and_resume_rewrites_it(project: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from portaflow.backends.local import Store
+    from portaflow.compiler import irjson
+
+    b = Builder()
+    b.task("blob", BLOB, {"x": lit(4)})
+    b.task("hold", HOLD, after=["blob"])
+    b.task("blob_size", BLOB_SIZE, {"data": out("blob")}, after=["hold"])
+    ir_file = project / "pipeline.ir.json"
+    ir_file.write_text(irjson.dumps(b.build()))
+    (project / "hold").write_text("")
+    store_dir = project / ".portaflow"
+    cli = [sys.executable, "-m", "portaflow.backends.local", "run", "--root", str(project)]
+    runner = subprocess.Popen(
+        [*cli, str(ir_file), "--store", str(store_dir), "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while counts(project, "hold") == 0:  # blob is written, hold runs
+            assert time.monotonic() < deadline and runner.poll() is None, "hold never started"
+            time.sleep(0.05)
+        with Store(store_dir) as st:
+            run_id = st.list_runs()[0]["id"]
+            (blob_dir,) = [Path(a["uri"]) for a in st.artifacts(run_id) if a["execution"] == "blob"]
+        _same_size_other_bytes(blob_dir)
+        (project / "hold").unlink()
+        out_text, _ = runner.communicate(timeout=120)
+    finally:
+        runner.kill()
+    assert runner.returncode == 1, out_text
+    why = "changed since it was written"
+    assert "✗ blob_size: exit code 2: input 'data'" in out_text and why in out_text
+    assert why in _message(store_dir, run_id, "blob_size")  # what `runs show` prints
+
+    resumed = subprocess.run(
+        [*cli, "--resume", run_id, "--store", str(store_dir), "--plain"],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"finished before the resume, but artifact 'output': {blob_dir} {why}" in (
+        _message(store_dir, run_id, "blob")
+    )
+    assert counts(project, "blob") == 2
+    verify_artifact(blob_dir)
