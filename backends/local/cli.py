@@ -24,18 +24,11 @@ import click
 
 from .housekeeping import INTERRUPTED, shown_status
 from .params import ParamError, parse_assignments
-from .plan import CACHED, FAILED, SKIPPED, SUCCEEDED, UNKNOWN, UPSTREAM_FAILED, WOULD_RUN
 from .progress import make_reporter
-from .result import RunError, RunResult
+from .report import print_plan, print_summary, table
+from .result import RunError
 from .runner import run_pipeline
 from .store import STAGES, Store, StoreError, prepare_location
-
-#: Lines of a failed step's log shown in the summary.
-LOG_TAIL_LINES = 15
-#: Bytes read from the end of a failed step's log for the summary (a log may be huge).
-LOG_TAIL_BYTES = 64 * 1024
-#: Characters of one log line shown in the summary; the rest is cut.
-LOG_LINE_CHARS = 300
 
 #: Exit status of errors in the input (the pipeline, the store...) and of a failed run.
 EXIT_INPUT = 1
@@ -226,9 +219,9 @@ def run_cmd(
     except (RunError, StoreError) as exc:
         _fail(str(exc))
     if dry_run:
-        _print_plan(result)
+        print_plan(result)
         return
-    _print_summary(result, time.time() - t0, file)
+    print_summary(result, time.time() - t0, file)
     if not result.ok:
         sys.exit(1)
 
@@ -267,85 +260,6 @@ def _run_root(location: Path, run_id: str) -> Path | None:
             return Path(st.get_run(run_id)["root"])
     except StoreError:
         return None  # said again, with what to do, when the run starts
-
-
-def _counts(result: RunResult) -> str:
-    order = (SUCCEEDED, CACHED, FAILED, UPSTREAM_FAILED, SKIPPED, WOULD_RUN, UNKNOWN)
-    counts = {s: len(result.by_state(s)) for s in order}
-    return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
-
-
-def _print_summary(result: RunResult, seconds: float, file: str | None) -> None:
-    click.echo(f"run {result.run_id} {result.status} in {seconds:.1f}s: {_counts(result)}")
-    for e in result.failed:
-        click.echo(f"  ✗ {e.key}: {e.message}")
-        if e.log_path:
-            click.echo(f"    log: {e.log_path}")
-            for line in _tail(Path(e.log_path), LOG_TAIL_LINES):
-                click.echo(f"    | {line}")
-    if result.model_version is not None:
-        name, version = result.model_version
-        click.echo(f"model {name} version {version} registered (portaflow models show {name})")
-    if result.status in ("failed", "cancelled"):
-        again = (
-            f"portaflow run {file} --resume {result.run_id}"
-            if file
-            else f"portaflow run --resume {result.run_id}"
-        )
-        click.echo(f"resume with: {again}")
-    click.echo(f"details: portaflow runs show {result.run_id}")
-
-
-def _tail(path: Path, n: int) -> list[str]:
-    """The last `n` lines of a log, reading at most its last LOG_TAIL_BYTES; long lines cut."""
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            start = max(0, size - LOG_TAIL_BYTES)
-            fh.seek(start)
-            data = fh.read(LOG_TAIL_BYTES)
-    except OSError:
-        return []
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if start > 0 and lines:
-        lines = lines[1:]  # the first line read is most likely the end of a longer one
-    out = []
-    for line in lines[-n:]:
-        if len(line) > LOG_LINE_CHARS:
-            line = line[:LOG_LINE_CHARS] + f"... ({len(line) - LOG_LINE_CHARS} more characters)"
-        out.append(line)
-    return out
-
-
-def _print_plan(result: RunResult) -> None:
-    click.echo(f"plan of {result.pipeline} (dry run: nothing executed)")
-    labels = {CACHED: "cached", WOULD_RUN: "run", SKIPPED: "skip", UNKNOWN: "fan-out?"}
-    rows = []
-    for e in result.executions:
-        inputs = " ".join(f"{k}={_short(v)}" for k, v in e.inputs.items())
-        rows.append([labels.get(e.state, e.state), e.key, inputs, e.message])
-    _table(["", "task", "inputs", "note"], rows)
-    click.echo(_counts(result) or "nothing to do")
-
-
-def _short(value: dict[str, Any]) -> str:
-    if "param" in value:
-        text = json.dumps(value["param"], ensure_ascii=False)
-        return text if len(text) <= 40 else text[:37] + "..."
-    if "artifact" in value:
-        return f"<{Path(value['artifact']).parent.name}/{Path(value['artifact']).name}>"
-    if "artifacts" in value:
-        return f"<{len(value['artifacts'])} artifacts>"
-    return "<unknown until run>"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> None:
-    """Columns aligned with two spaces; the last column is never padded."""
-    cells = [headers, *rows]
-    widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
-    for r in cells:
-        text = "  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths[:-1], strict=True))
-        click.echo((text + "  " + str(r[-1])).rstrip())
 
 
 # --------------------------------------------------------------------------- runs
@@ -435,7 +349,7 @@ def runs_list(
                     tasks,
                 ]
             )
-        _table(["run", "pipeline", "status", "started", "took", "tasks"], rows)
+        table(["run", "pipeline", "status", "started", "took", "tasks"], rows)
 
 
 @runs_group.command(name="show")
@@ -503,10 +417,10 @@ def runs_show(
                     note,
                 ]
             )
-        _table(["task", "state", "try", "took", "log", "note"], rows)
+        table(["task", "state", "try", "took", "log", "note"], rows)
         if artifacts:
             click.echo("")
-            _table(
+            table(
                 ["artifact", "type", "size", "uri"],
                 [
                     [f"{a['execution']}.{a['name']}", a["type"] or "", _size(a["size"]), a["uri"]]
@@ -515,7 +429,7 @@ def runs_show(
             )
         if metrics:
             click.echo("")
-            _table(
+            table(
                 ["metric", "value"],
                 [[f"{m['execution']}.{m['name']}", json.dumps(m["value"])] for m in metrics],
             )
@@ -548,7 +462,7 @@ def models_list(root: str | None, store: str | None, stack: str | None) -> None:
         if not models:
             click.echo("no models yet: add model=Model(name=...) to a @pipeline and run it")
             return
-        _table(
+        table(
             ["model", "versions", "latest", "production"],
             [
                 [

@@ -20,110 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-#: Version of the schema below; bump it and add a migration on any change.
-SCHEMA_VERSION = 2
-
-#: Migrations from version N-1 to N (index N-2): the schema of version 1 plus these is current.
-_MIGRATIONS = (
-    # 2: the options a run started with (`--no-cache`), so a resume keeps them.
-    "ALTER TABLE runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",
-)
+from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 #: Columns holding JSON text, by table, decoded on read.
 _JSON_COLUMNS = ("inputs", "outputs", "metadata")
-
-_SCHEMA = """
-CREATE TABLE runs (
-    id          TEXT PRIMARY KEY,
-    pipeline    TEXT NOT NULL,
-    source      TEXT NOT NULL,
-    root        TEXT NOT NULL,
-    status      TEXT NOT NULL,          -- running | succeeded | failed | cancelled
-    params      TEXT NOT NULL,          -- JSON object
-    ir          TEXT NOT NULL,          -- canonical IR JSON the run executes
-    created     REAL NOT NULL,
-    finished    REAL,
-    message     TEXT
-    -- version 2 adds: options TEXT NOT NULL DEFAULT '{}'  (JSON object: {"cache": bool})
-);
-CREATE TABLE executions (
-    run_id      TEXT NOT NULL REFERENCES runs(id),
-    key         TEXT NOT NULL,          -- task id plus loop indices: "score[1]"
-    task        TEXT NOT NULL,
-    step        TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    attempt     INTEGER NOT NULL DEFAULT 0,
-    started     REAL,
-    finished    REAL,
-    cache_key   TEXT,
-    cache_hit   INTEGER NOT NULL DEFAULT 0,
-    cached_from TEXT,                   -- "run_id/key" of the execution reused
-    log_path    TEXT,
-    pid         INTEGER,
-    exit_code   INTEGER,
-    message     TEXT,
-    inputs      TEXT,                   -- JSON: resolved inputs
-    outputs     TEXT,                   -- JSON: name -> {"kind", "value" | "uri"...}
-    metadata    TEXT,                   -- JSON written by the task runtime
-    PRIMARY KEY (run_id, key)
-);
-CREATE INDEX executions_by_cache_key ON executions(cache_key, state);
-CREATE TABLE attempts (
-    run_id      TEXT NOT NULL,
-    key         TEXT NOT NULL,
-    attempt     INTEGER NOT NULL,
-    started     REAL NOT NULL,
-    finished    REAL,
-    exit_code   INTEGER,
-    message     TEXT,
-    PRIMARY KEY (run_id, key, attempt)
-);
-CREATE TABLE artifacts (
-    id          INTEGER PRIMARY KEY,
-    uri         TEXT NOT NULL UNIQUE,
-    type        TEXT,
-    materializer TEXT,
-    sha256      TEXT,
-    size        INTEGER,
-    created     REAL NOT NULL
-);
-CREATE TABLE lineage (
-    run_id      TEXT NOT NULL,
-    execution   TEXT NOT NULL,
-    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
-    direction   TEXT NOT NULL CHECK (direction IN ('input', 'output')),
-    name        TEXT NOT NULL,
-    PRIMARY KEY (run_id, execution, artifact_id, direction, name)
-);
-CREATE TABLE metrics (
-    run_id      TEXT NOT NULL,
-    execution   TEXT NOT NULL,
-    name        TEXT NOT NULL,
-    value       TEXT NOT NULL,          -- JSON
-    PRIMARY KEY (run_id, execution, name)
-);
-CREATE TABLE models (
-    name        TEXT PRIMARY KEY,
-    description TEXT,
-    tags        TEXT NOT NULL,          -- JSON list
-    created     REAL NOT NULL
-);
-CREATE TABLE model_versions (
-    model       TEXT NOT NULL REFERENCES models(name),
-    version     INTEGER NOT NULL,
-    run_id      TEXT NOT NULL,
-    stage       TEXT,                   -- NULL | staging | production | archived
-    created     REAL NOT NULL,
-    PRIMARY KEY (model, version)
-);
-CREATE TABLE model_artifacts (
-    model       TEXT NOT NULL,
-    version     INTEGER NOT NULL,
-    name        TEXT NOT NULL,          -- "execution.output"
-    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
-    PRIMARY KEY (model, version, name)
-);
-"""
 
 #: Stages a model version can be promoted to.
 STAGES = ("staging", "production", "archived")
@@ -269,11 +169,11 @@ class Store:
                     f"understands ({SCHEMA_VERSION}); upgrade portaflow"
                 )
             if version == 0:
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 version = 1
-            for statement in _MIGRATIONS[version - 1 :]:
+            for statement in MIGRATIONS[version - 1 :]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

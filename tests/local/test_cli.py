@@ -214,7 +214,7 @@ def test_exit_codes_follow_the_readme(proj: Path) -> None:
 def test_the_failure_summary_reads_only_the_end_of_a_huge_log(tmp_path: Path) -> None:
     import tracemalloc
 
-    from portaflow.backends.local.cli import LOG_LINE_CHARS, LOG_TAIL_BYTES, _tail
+    from portaflow.backends.local.report import LOG_LINE_CHARS, LOG_TAIL_BYTES, tail
 
     log = tmp_path / "step.log"
     with log.open("wb") as fh:
@@ -223,7 +223,7 @@ def test_the_failure_summary_reads_only_the_end_of_a_huge_log(tmp_path: Path) ->
         fh.write(b"\nline one\n" + b"x" * 10_000 + b"\nRuntimeError: boom\n")
     tracemalloc.start()
     try:
-        lines = _tail(log, 15)
+        lines = tail(log, 15)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -231,4 +231,4 @@ def test_the_failure_summary_reads_only_the_end_of_a_huge_log(tmp_path: Path) ->
     assert lines[-1] == "RuntimeError: boom"
     assert lines[-2] == "x" * LOG_LINE_CHARS + f"... ({10_000 - LOG_LINE_CHARS} more characters)"
     assert lines[-3] == "line one"
-    assert _tail(tmp_path / "no-such.log", 15) == []
+    assert tail(tmp_path / "no-such.log", 15) == []
