@@ -19,6 +19,7 @@ from portaflow.compiler import ir
 from portaflow.materializers import NotAnArtifactError, verify_artifact
 
 from .plan import ArtifactList, ArtifactRef, ParamValue, Unknown, Value
+from .store import Row, Store
 
 #: Bump when the recipe changes, so old entries stop matching.
 CACHE_VERSION = "1"
@@ -81,3 +82,23 @@ def why_not_reusable(step: ir.StepDef, outputs: Any) -> str | None:
         if info.sha256 != recorded:
             return f"artifact {o.name!r} at {uri} was replaced since the run recorded it"
     return None
+
+
+def verified_hit(store: Store, step: ir.StepDef, key: str) -> tuple[Row | None, str | None]:
+    """The newest earlier execution with this key whose outputs are intact, byte for byte.
+
+    Returns it (or None) and, when a newer one was rejected, why: a rejected
+    execution is never reused, and the note tells `portaflow runs show` why the
+    step ran again.
+    """
+    note = None
+    for row in store.cached_candidates(key):
+        origin = row["cached_from"] or f"{row['run_id']}/{row['key']}"
+        if row["damaged"]:
+            rejected: str | None = "its record in the store is damaged"
+        else:
+            rejected = why_not_reusable(step, row["outputs"])
+        if rejected is None:
+            return row, note
+        note = note or f"cached result {origin} not reused: {rejected}"
+    return None, note

@@ -77,6 +77,15 @@ def holding(store: Store, run_id: str) -> Iterator[bool]:
             handle.close()
 
 
+def is_our_step(pid: int, run_id: str) -> bool:
+    """Whether `pid` is still a task process of this run (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return run_id in cmdline
+
+
 def sweep_run(store: Store, run_id: str) -> list[Path]:
     """Delete the temporaries of dead writers under a run's folders; returns what went.
 
@@ -116,6 +125,7 @@ __all__ = [
     "INTERRUPTED",
     "holding",
     "is_live",
+    "is_our_step",
     "lock_file",
     "shown_status",
     "sweep_interrupted",

@@ -23,9 +23,9 @@ from typing import Any
 from portaflow.compiler import ir, irjson
 
 from . import params as params_mod
-from .cache import cache_key, why_not_reusable
+from .cache import cache_key, verified_hit, why_not_reusable
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
-from .housekeeping import holding, sweep_interrupted, sweep_run
+from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
 from .plan import (
     CACHED,
     CANCELLED,
@@ -54,12 +54,13 @@ from .taskio import (
     artifact_info,
     collect_outputs,
     exit_text,
-    input_args,
     inputs_json,
     logged_metrics,
     read_json,
     safe_name,
     stored_values,
+    task_argv,
+    task_refusal,
 )
 
 #: State shown while an attempt failed and the next one waits for its backoff.
@@ -232,7 +233,7 @@ class _Runner:
                 )
             elif r["state"] == RUNNING and r["pid"]:
                 # A step of a runner that was killed may still run: stop it before redoing its work.
-                if _is_our_step(int(r["pid"]), self.run_id):
+                if is_our_step(int(r["pid"]), self.run_id):
                     kill_tree(int(r["pid"]))
         self.store.forget_unfinished(self.run_id)
         self.store.set_run_status(self.run_id, "running")
@@ -334,7 +335,9 @@ class _Runner:
             self.notes[node.key] = f"finished before the resume, but {rejected}; ran again"
         hit = None
         if key is not None and self.use_cache and step.config.cache:
-            hit = self._verified_hit(step, key, node.key)
+            hit, rejected = verified_hit(self.store, step, key)
+            if rejected is not None:
+                self.notes.setdefault(node.key, rejected)
         if hit is not None:
             self.notes.pop(node.key, None)
             self._cache_hit(node, hit)
@@ -352,22 +355,6 @@ class _Runner:
             )
         else:
             self.queue.append(node)
-
-    def _verified_hit(self, step: ir.StepDef, key: str, node_key: str) -> dict[str, Any] | None:
-        """The newest earlier execution with this key whose outputs are intact, byte for byte.
-
-        A rejected one is never reused; the note says why the step runs again.
-        """
-        for row in self.store.cached_candidates(key):
-            origin = row["cached_from"] or f"{row['run_id']}/{row['key']}"
-            if row["damaged"]:
-                rejected: str | None = "its record in the store is damaged"
-            else:
-                rejected = why_not_reusable(step, row["outputs"])
-            if rejected is None:
-                return row
-            self.notes.setdefault(node_key, f"cached result {origin} not reused: {rejected}")
-        return None
 
     def _cache_hit(self, node: Node, hit: dict[str, Any]) -> None:
         origin = hit["cached_from"] or f"{hit['run_id']}/{hit['key']}"
@@ -416,31 +403,16 @@ class _Runner:
         attempt = self.attempts.get(node.key, 0) + 1
         self.attempts[node.key] = attempt
         exec_dir = self.store.runs_dir / self.run_id / safe_name(node.key)
-        art_dir = self.store.artifacts_dir / self.run_id / safe_name(node.key)
-        argv = [*self.task_command, "--step", step.ref, "--root", str(self.root)]
-        for name, value in node.inputs.items():
-            argv += input_args(name, value, exec_dir)
-        outputs: dict[str, Path] = {}
-        for o in step.outputs:
-            if o.type.kind == "artifact":
-                outputs[o.name] = art_dir / o.name
-                argv += ["--output", f"{o.name}={outputs[o.name]}"]
-            else:
-                outputs[o.name] = exec_dir / "outputs" / f"{o.name}.json"
-                argv += ["--output-param", f"{o.name}={outputs[o.name]}"]
-        metadata = exec_dir / "metadata.json"
-        with contextlib.suppress(FileNotFoundError):
-            metadata.unlink()
-        argv += [
-            "--metadata",
-            str(metadata),
-            "--code-hash",
-            step.code_hash,
-            "--task-id",
-            node.key,
-            "--run-id",
-            self.run_id,
-        ]
+        argv, outputs, metadata = task_argv(
+            self.task_command,
+            step,
+            node.inputs,
+            root=self.root,
+            exec_dir=exec_dir,
+            art_dir=self.store.artifacts_dir / self.run_id / safe_name(node.key),
+            key=node.key,
+            run_id=self.run_id,
+        )
         env = dict(os.environ)
         env.update(step.config.env)
         env.update(
@@ -505,7 +477,7 @@ class _Runner:
                 message = str(exc)
         elif message is None:
             message = exit_text(outcome.exit_code)
-            refused = _refusal(rec["metadata"], outcome.exit_code)
+            refused = task_refusal(rec["metadata"], outcome.exit_code)
             if refused:
                 message = f"{message}: {refused}"
         ok = outcome.ok and message is None
@@ -670,34 +642,3 @@ class _Runner:
         if failed:
             text += f"; failed: {', '.join(failed)}"
         return f"{status}: {text}"
-
-
-#: Exit statuses of `portaflow.task` for a refused invocation or input (2) or output (3).
-_REFUSALS = (2, 3)
-#: Characters of the task's own error kept in an execution's message.
-_REFUSAL_CHARS = 400
-
-
-def _refusal(metadata_path: Path, exit_code: int | None) -> str | None:
-    """The task runtime's one-paragraph error when it refused an input or output, else None.
-
-    A step that raised has its traceback in the log; a refusal (an input whose bytes
-    changed since it was written, an output that is not JSON...) is said here, so that
-    `portaflow runs show` tells why without opening the log.
-    """
-    if exit_code not in _REFUSALS:
-        return None
-    record = read_json(metadata_path)
-    error = record.get("error") if isinstance(record, dict) else None
-    if not isinstance(error, str) or not error:
-        return None
-    return error if len(error) <= _REFUSAL_CHARS else error[: _REFUSAL_CHARS - 3] + "..."
-
-
-def _is_our_step(pid: int, run_id: str) -> bool:
-    """Whether `pid` is still a task process of this run (pids get reused)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return run_id in cmdline

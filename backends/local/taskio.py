@@ -7,10 +7,13 @@ the step's log, parameter outputs, fan-in manifests and the metadata record.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from portaflow.compiler import ir
 
 from .plan import ArtifactList, ArtifactRef, Node, ParamValue, Unknown, Value, value_to_json
 from .store import ArtifactInfo
@@ -49,6 +52,62 @@ def collect_outputs(paths: Mapping[str, Path], kinds: Mapping[str, str]) -> dict
                 raise MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")
             out[name] = {"kind": "parameter", "value": json.loads(path.read_text("utf-8"))}
     return out
+
+
+#: Exit statuses of `portaflow.task` for a refused invocation or input (2) or output (3).
+_REFUSALS = (2, 3)
+#: Characters of the task's own error kept in an execution's message.
+_REFUSAL_CHARS = 400
+
+
+def task_argv(
+    command: Sequence[str],
+    step: ir.StepDef,
+    inputs: Mapping[str, Value],
+    *,
+    root: Path,
+    exec_dir: Path,
+    art_dir: Path,
+    key: str,
+    run_id: str,
+) -> tuple[list[str], dict[str, Path], Path]:
+    """The `portaflow.task` command line of one execution, its output paths and metadata path.
+
+    An earlier attempt's metadata record is removed, so a record found later is this attempt's.
+    """
+    argv = [*command, "--step", step.ref, "--root", str(root)]
+    for name, value in inputs.items():
+        argv += input_args(name, value, exec_dir)
+    outputs: dict[str, Path] = {}
+    for o in step.outputs:
+        if o.type.kind == "artifact":
+            outputs[o.name] = art_dir / o.name
+            argv += ["--output", f"{o.name}={outputs[o.name]}"]
+        else:
+            outputs[o.name] = exec_dir / "outputs" / f"{o.name}.json"
+            argv += ["--output-param", f"{o.name}={outputs[o.name]}"]
+    metadata = exec_dir / "metadata.json"
+    with contextlib.suppress(FileNotFoundError):
+        metadata.unlink()
+    argv += ["--metadata", str(metadata), "--code-hash", step.code_hash]
+    argv += ["--task-id", key, "--run-id", run_id]
+    return argv, outputs, metadata
+
+
+def task_refusal(metadata_path: Path, exit_code: int | None) -> str | None:
+    """The task runtime's one-paragraph error when it refused an input or output, else None.
+
+    A step that raised has its traceback in the log; a refusal (an input whose bytes
+    changed since it was written, an output that is not JSON...) is said here, so that
+    `portaflow runs show` tells why without opening the log.
+    """
+    if exit_code not in _REFUSALS:
+        return None
+    record = read_json(metadata_path)
+    error = record.get("error") if isinstance(record, dict) else None
+    if not isinstance(error, str) or not error:
+        return None
+    return error if len(error) <= _REFUSAL_CHARS else error[: _REFUSAL_CHARS - 3] + "..."
 
 
 def input_args(name: str, value: Value, exec_dir: Path) -> list[str]:
