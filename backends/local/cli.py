@@ -84,6 +84,11 @@ def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
     return root / ".portaflow"
 
 
+def _store_error_code(store: str | None) -> int:
+    """An unusable store named by --store or PORTAFLOW_STORE is a usage error; else an input one."""
+    return EXIT_USAGE if store is not None or os.environ.get("PORTAFLOW_STORE") else EXIT_INPUT
+
+
 _store_option = click.option(
     "--store",
     metavar="DIR",
@@ -185,8 +190,7 @@ def run_cmd(
     location = _store_location(project, store, stack)
     problem = prepare_location(location)
     if problem is not None:
-        from_flags = store is not None or bool(os.environ.get("PORTAFLOW_STORE"))
-        _fail(problem, EXIT_USAGE if from_flags else EXIT_INPUT)
+        _fail(problem, _store_error_code(store))
     ir_pipeline = _load(file, project, pipeline) if file else None
     try:
         values = (
@@ -274,7 +278,7 @@ def _open(root: str | None, store: str | None, stack: str | None) -> Store:
     project = Path(root).resolve() if root else _find_root(Path.cwd())
     location = _store_location(project, store, stack)
     if location.exists() and not location.is_dir():
-        _fail(f"the store {location} is not a folder", EXIT_USAGE if store else EXIT_INPUT)
+        _fail(f"the store {location} is not a folder", _store_error_code(store))
     if not (location / "portaflow.db").is_file():
         _fail(
             f"no local store at {location}: nothing has run here yet (`portaflow run FILE` creates it)"

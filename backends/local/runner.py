@@ -383,7 +383,8 @@ class _Runner:
             outputs=hit["outputs"],
             metadata=hit["metadata"],
         )
-        self._record_lineage(node, hit["outputs"], hit["metadata"] or {})
+        metadata = hit["metadata"] if isinstance(hit["metadata"], dict) else {}
+        self._record_lineage(node, hit["outputs"], metadata)
         self.seen[node.key] = CACHED
         self.reporter.changed(node, attempt=0)
 

@@ -115,6 +115,14 @@ def test_an_unusable_store_is_a_usage_error(proj: Path, store: str, why: str) ->
         assert why in line
 
 
+def test_an_unusable_store_from_the_environment_is_a_usage_error(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAFLOW_STORE", str(proj / "pyproject.toml"))
+    for command, args in ((run_cmd, ["pipeline.py"]), (runs_group, ["list"])):
+        assert "is not a folder" in _one_line_error(CliRunner().invoke(command, args), 2)
+
+
 def test_an_unwritable_store_is_one_clear_error(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         with pytest.raises(StoreError, match="cannot create the store folder"):

@@ -90,6 +90,7 @@ def test_a_damaged_record_is_never_a_cache_hit(run: Runner, project: Path) -> No
     db = sqlite3.connect(project / ".portaflow" / "portaflow.db")
     db.execute('UPDATE executions SET outputs = \'{"output": {"kind": "art\' WHERE key = \'blob\'')
     db.execute("UPDATE executions SET outputs = '{}' WHERE key = 'const'")
+    db.execute("UPDATE executions SET metadata = '\"not a record\"' WHERE key = 'blob_size'")
     db.commit()
     db.close()
     second = run(_pipeline())
@@ -99,6 +100,7 @@ def test_a_damaged_record_is_never_a_cache_hit(run: Runner, project: Path) -> No
     assert "has no parameter output 'output'" in second.execution("const").message
     assert counts(project, "blob") == 2
     assert first.execution("blob_size").outputs == second.execution("blob_size").outputs
+    assert second.execution("blob_size").state == "cached"  # odd metadata: still readable
 
 
 def test_dry_run_says_why_a_cached_result_is_not_reused(run: Runner) -> None:
