@@ -11,7 +11,9 @@
 
 Exit status: 0 success; 1 the step (or importing its module) raised, and its
 traceback is printed; 2 a bad invocation or input (flag, module, function,
-missing/unknown input, bad JSON, not an artifact); 3 the step's return value
+missing/unknown input, bad JSON, not an artifact, an artifact whose bytes no
+longer match the sha256 in its sidecar: every input is checked as it is
+loaded); 3 the step's return value
 could not become its outputs (shape, type, not JSON, not picklable); 143/130
 on SIGTERM/SIGINT. Every failure prints one paragraph
 `portaflow.task: error: ...` on stderr, and the metadata file is written

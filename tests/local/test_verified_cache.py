@@ -7,9 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from irkit import Builder, lit, out, param, step
 from localkit import Runner, assert_ok, counts
+from portaflow.backends.local.cli import runs_group
 from portaflow.materializers import SIDECAR, verify_artifact
 
 CONST = step("steps:const", {"value": "int"}, {"output": "int"})
@@ -68,8 +70,12 @@ def test_a_damaged_artifact_is_never_a_cache_hit(
     blob = second.execution("blob")
     assert blob.state == "succeeded" and counts(project, "blob") == 2
     assert why in blob.message and f"cached result {first.run_id}/blob not reused" in blob.message
-    # what `runs show` prints as the note of the execution
+    # `runs show` prints it as the note of the execution
     assert why in _message(project / ".portaflow", second.run_id, "blob")
+    shown = CliRunner().invoke(
+        runs_group, ["show", second.run_id, "--store", str(project / ".portaflow")]
+    )
+    assert shown.exit_code == 0 and why in shown.output
     # the rewritten artifact holds the same bytes, so the step after it is still reused
     assert second.execution("blob_size").state == "cached"
     verify_artifact(_blob_dir(second))
