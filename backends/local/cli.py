@@ -237,7 +237,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _load(file: str, root: Path, pipeline: str | None) -> Any:
     path = Path(file)
     if not path.is_file():
-        _fail(f"no such file: {file}")
+        _fail(f"{file} is not a regular file" if path.exists() else f"no such file: {file}")
     if path.suffix == ".json":  # an IR file, e.g. from `portaflow compile --target ir`
         from portaflow.compiler import irjson
 

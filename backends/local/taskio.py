@@ -50,7 +50,13 @@ def collect_outputs(paths: Mapping[str, Path], kinds: Mapping[str, str]) -> dict
         else:
             if not path.is_file():
                 raise MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")
-            out[name] = {"kind": "parameter", "value": json.loads(path.read_text("utf-8"))}
+            try:
+                value = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError, RecursionError) as exc:
+                raise MissingOutput(
+                    f"exited 0 but its parameter {name!r} at {path} is not readable JSON ({exc})"
+                ) from None
+            out[name] = {"kind": "parameter", "value": value}
     return out
 
 

@@ -127,3 +127,34 @@ def test_env_reaches_the_step(run: Runner, project: Path) -> None:
     assert_ok(result)
     assert result.execution("get").outputs["output"] == {"param": "hi"}
     assert "GREETING" not in os.environ
+
+
+def test_an_unreadable_parameter_output_fails_the_step_not_the_runner(
+    project: Path, tmp_path: Path
+) -> None:
+    import sys
+
+    from portaflow.backends.local import run_pipeline
+
+    fake = tmp_path / "fake_task.py"
+    fake.write_text(
+        "import sys\n"
+        "args = sys.argv[1:]\n"
+        "for flag, value in zip(args, args[1:]):\n"
+        "    if flag == '--output-param':\n"
+        "        path = value.split('=', 1)[1]\n"
+        "        import os; os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+        "        open(path, 'w').write('{half')\n"
+    )
+    b = Builder()
+    b.task("const", step("steps:const", {"value": "int"}, {"output": "int"}), {"value": lit(1)})
+    result = run_pipeline(
+        b.build(),
+        root=project,
+        store=project / ".portaflow",
+        isolation="process",
+        task_command=[sys.executable, str(fake)],
+    )
+    assert result.status == "failed"
+    assert "its parameter 'output'" in result.execution("const").message
+    assert "is not readable JSON" in result.execution("const").message

@@ -213,3 +213,9 @@ def test_an_old_store_is_migrated(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "portaflow.db")
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     db.close()
+
+
+def test_a_pipeline_path_that_is_not_a_file_is_one_clear_error(proj: Path) -> None:
+    os.mkfifo(proj / "pipe.py")  # reading it would block forever
+    line = _one_line_error(CliRunner().invoke(run_cmd, ["pipe.py"]), 1)
+    assert "pipe.py is not a regular file" in line
