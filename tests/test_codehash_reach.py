@@ -1,0 +1,544 @@
+"""The code hash covers exactly what a step can reach (issue #10, section 1).
+
+Each case is a small project whose step `a` reaches a helper through one shape
+(a scope that shadows the helper's name elsewhere, a star import, a package
+re-export, a module constant bound in some unusual way...). For every case, an
+edit that changes what `a` computes must change its hash, and an edit that
+does not (a comment, a docstring, formatting, an unrelated helper) must not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from portaflow.compiler import compile_file
+from portaflow.compiler.frontend import analyze
+
+PIPELINE_TAIL = """
+
+@pipeline
+def p(n: int = 1):
+    a(n)
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A project (pipeline.py is given without its `@pipeline`), and two edits of it."""
+
+    id: str
+    files: dict[str, str]
+    #: (file, old, new): changes what step `a` computes.
+    changes: tuple[tuple[str, str, str], ...]
+    #: (file, old, new): changes nothing `a` computes.
+    keeps: tuple[tuple[str, str, str], ...] = field(default=())
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if rel == "pipeline.py":
+            text = "from portaflow import pipeline, step\n" + text + PIPELINE_TAIL
+        path.write_text(text)
+
+
+def step_hash(root: Path, files: dict[str, str]) -> str:
+    _write(root, files)
+    p = compile_file(root / "pipeline.py", root=root)
+    (step,) = [s for s in p.steps if s.ref.endswith(":a")]
+    return step.code_hash
+
+
+def _edit(files: dict[str, str], rel: str, old: str, new: str) -> dict[str, str]:
+    assert old in files[rel], (rel, old)
+    return {**files, rel: files[rel].replace(old, new, 1)}
+
+
+UNRELATED = (
+    "\n\ndef unrelated(v):\n    return v * 7\n",
+    "\n\ndef unrelated(v):\n    return v * 8\n",
+)
+
+
+CASES = [
+    Case(
+        "nested-function-argument-named-like-the-helper",
+        {
+            "pipeline.py": """
+def helper(x):
+    return x + 1
+
+
+@step
+def a(x: int) -> int:
+    def inner(helper):
+        return helper
+    return helper(x) + inner(1)
+"""
+        },
+        (("pipeline.py", "return x + 1", "return x + 2"),),
+        (("pipeline.py", "return x + 1", "return  x+1  # one"),),
+    ),
+    Case(
+        "comprehension-variable-named-like-the-helper",
+        {
+            "pipeline.py": """
+def helper(x):
+    return x + 1
+
+
+@step
+def a(x: int) -> int:
+    ys = [helper for helper in range(3)]
+    return helper(x) + len(ys)
+"""
+        },
+        (("pipeline.py", "return x + 1", "return x + 2"),),
+        (("pipeline.py", "def helper(x):\n", 'def helper(x):\n    """Doc."""\n'),),
+    ),
+    Case(
+        "nonlocal-and-global-declarations",
+        {
+            "pipeline.py": """
+COUNT = 0
+
+
+@step
+def a(x: int) -> int:
+    total = 0
+
+    def add(v):
+        nonlocal total
+        total += v
+
+    def bump():
+        global COUNT
+        COUNT += 1
+        return COUNT
+
+    add(x)
+    return total + bump()
+"""
+        },
+        (("pipeline.py", "COUNT = 0", "COUNT = 5"),),
+        (("pipeline.py", "    total = 0\n", "    total = 0  # start\n"),),
+    ),
+    Case(
+        "class-methods-and-bases",
+        {
+            "pipeline.py": """
+class Base:
+    def scale(self, v):
+        return v * 2
+
+
+class Model(Base):
+    def predict(self, v):
+        return self.scale(v) + 1
+
+
+@step
+def a(x: int) -> int:
+    return Model().predict(x)
+"""
+            + UNRELATED[0]
+        },
+        (
+            ("pipeline.py", "return self.scale(v) + 1", "return self.scale(v) + 2"),
+            ("pipeline.py", "return v * 2", "return v * 3"),
+        ),
+        (("pipeline.py", *UNRELATED),),
+    ),
+    Case(
+        "module-level-instance-of-a-class",
+        {
+            "pipeline.py": """
+class Scaler:
+    def __call__(self, v):
+        return v * 2
+
+
+SCALER = Scaler()
+
+
+@step
+def a(x: int) -> int:
+    return SCALER(x)
+"""
+        },
+        (("pipeline.py", "return v * 2", "return v * 3"),),
+        (("pipeline.py", "SCALER = Scaler()", "SCALER = Scaler(  )"),),
+    ),
+    Case(
+        "star-import",
+        {
+            "pipeline.py": """
+from helpers import *
+
+
+@step
+def a(x: int) -> int:
+    return scale(x)
+""",
+            "helpers.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("helpers.py", "return x * 2", "return x * 3"),),
+        (("helpers.py", *UNRELATED), ("helpers.py", "def scale", "# a comment\ndef scale")),
+    ),
+    Case(
+        "star-import-of-a-star-import",
+        {
+            "pipeline.py": """
+from outer import *
+
+
+@step
+def a(x: int) -> int:
+    return scale(x)
+""",
+            "outer.py": "from inner import *\n",
+            "inner.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("inner.py", "return x * 2", "return x * 3"),),
+        (("inner.py", *UNRELATED),),
+    ),
+    Case(
+        "package-re-export-from-a-submodule",
+        {
+            "pipeline.py": """
+from pkg import helper
+
+
+@step
+def a(x: int) -> int:
+    return helper(x)
+""",
+            "pkg/__init__.py": "from .sub import helper\n",
+            "pkg/sub.py": "def helper(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("pkg/sub.py", "return x * 2", "return x * 3"),),
+        (("pkg/sub.py", *UNRELATED),),
+    ),
+    Case(
+        "package-attribute-through-a-re-export",
+        {
+            "pipeline.py": """
+import pkg
+
+
+@step
+def a(x: int) -> int:
+    return pkg.helper(x)
+""",
+            "pkg/__init__.py": "from pkg.sub import *\n",
+            "pkg/sub.py": "def helper(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("pkg/sub.py", "return x * 2", "return x * 3"),),
+        (("pkg/sub.py", *UNRELATED),),
+    ),
+    Case(
+        "tuple-unpacking",
+        {"pipeline.py": "\nLOW, HIGH = 1, 9\n\n\n@step\ndef a(x: int) -> int:\n    return HIGH\n"},
+        (("pipeline.py", "1, 9", "1, 10"), ("pipeline.py", "LOW, HIGH", "HIGH, LOW")),
+        (("pipeline.py", "1, 9", "(1, 9)  # bounds"),),
+    ),
+    Case(
+        "augmented-assignment",
+        {"pipeline.py": "\nN = 2\nN += 3\n\n\n@step\ndef a(x: int) -> int:\n    return N\n"},
+        (("pipeline.py", "N += 3", "N += 4"), ("pipeline.py", "N += 3", "N *= 3")),
+        (("pipeline.py", "N += 3", "N  +=  3"),),
+    ),
+    Case(
+        "subscript-and-attribute-assignment-later",
+        {
+            "pipeline.py": """
+import types
+
+CONF = {"k": 1}
+NS = types.SimpleNamespace()
+CONF["k"] = 2
+NS.v = 3
+
+
+@step
+def a(x: int) -> int:
+    return CONF["k"] + NS.v
+"""
+        },
+        (
+            ("pipeline.py", 'CONF["k"] = 2', 'CONF["k"] = 5'),
+            ("pipeline.py", "NS.v = 3", "NS.v = 4"),
+        ),
+        (("pipeline.py", 'CONF["k"] = 2', "CONF['k'] = 2"),),
+    ),
+    Case(
+        "mutating-call-and-del",
+        {
+            "pipeline.py": """
+TABLE = [1, 2, 3]
+TABLE.append(4)
+del TABLE[0]
+
+
+@step
+def a(x: int) -> int:
+    return sum(TABLE)
+"""
+        },
+        (
+            ("pipeline.py", "TABLE.append(4)", "TABLE.append(5)"),
+            ("pipeline.py", "del TABLE[0]", "del TABLE[1]"),
+        ),
+        (("pipeline.py", "TABLE.append(4)", "TABLE.append( 4 )"),),
+    ),
+    Case(
+        "try-except-alternatives",
+        {
+            "pipeline.py": """
+try:
+    LIMIT = int("3")
+except ValueError:
+    LIMIT = 5
+
+
+@step
+def a(x: int) -> int:
+    return LIMIT
+"""
+        },
+        (
+            ("pipeline.py", "LIMIT = 5", "LIMIT = 6"),
+            ("pipeline.py", "except ValueError", "except TypeError"),
+        ),
+        (("pipeline.py", "LIMIT = 5", "LIMIT = 5  # fallback"),),
+    ),
+    Case(
+        "if-else-alternatives",
+        {
+            "pipeline.py": """
+import sys
+
+if sys.platform == "linux":
+    MODE = "a"
+else:
+    MODE = "b"
+
+
+@step
+def a(x: int) -> str:
+    return MODE
+"""
+        },
+        (
+            ("pipeline.py", 'MODE = "b"', 'MODE = "c"'),
+            ("pipeline.py", '== "linux"', '== "darwin"'),
+        ),
+        (("pipeline.py", 'MODE = "b"', "MODE = 'b'"),),
+    ),
+    Case(
+        "with-and-for-at-module-level",
+        {
+            "pipeline.py": """
+import contextlib
+
+SQUARES = []
+with contextlib.nullcontext(4) as SIZE:
+    for i in range(SIZE):
+        SQUARES.append(i * i)
+
+
+@step
+def a(x: int) -> int:
+    return SQUARES[-1] + SIZE
+"""
+        },
+        (
+            ("pipeline.py", "nullcontext(4)", "nullcontext(5)"),
+            ("pipeline.py", "SQUARES.append(i * i)", "SQUARES.append(i + i)"),
+        ),
+        (("pipeline.py", "SQUARES = []", "SQUARES = []  # filled below"),),
+    ),
+    Case(
+        "function-declaring-a-global",
+        {
+            "pipeline.py": """
+MODE = "a"
+
+
+def configure():
+    global MODE
+    MODE = "b"
+
+
+configure()
+
+
+@step
+def a(x: int) -> str:
+    return MODE
+"""
+        },
+        (("pipeline.py", 'MODE = "b"', 'MODE = "c"'),),
+        (("pipeline.py", "    global MODE\n", "    global MODE  # set it\n"),),
+    ),
+    Case(
+        "registry-filled-by-decorators",
+        {
+            "pipeline.py": """
+REGISTRY = {}
+
+
+def register(f):
+    REGISTRY[f.__name__] = f
+    return f
+
+
+@register
+def double(v):
+    return v * 2
+
+
+@step
+def a(x: int) -> int:
+    return REGISTRY["double"](x)
+"""
+        },
+        (("pipeline.py", "return v * 2", "return v * 3"),),
+        (("pipeline.py", "def double(v):\n", 'def double(v):\n    """Twice."""\n'),),
+    ),
+    Case(
+        "default-values",
+        {
+            "pipeline.py": """
+FACTOR = 2
+OFFSET = 1
+
+
+def helper(v, k=FACTOR):
+    return v * k
+
+
+@step
+def a(x: int, off: int = OFFSET) -> int:
+    return helper(x) + off
+"""
+        },
+        (("pipeline.py", "FACTOR = 2", "FACTOR = 3"), ("pipeline.py", "OFFSET = 1", "OFFSET = 2")),
+        (("pipeline.py", "FACTOR = 2", "FACTOR = 2  # twice"),),
+    ),
+    Case(
+        "module-attribute-chains-stay-narrow",
+        {
+            "pipeline.py": """
+import helpers
+
+
+@step
+def a(x: int) -> int:
+    return helpers.scale(x)
+""",
+            "helpers.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("helpers.py", "return x * 2", "return x * 3"),),
+        (("helpers.py", *UNRELATED),),
+    ),
+    Case(
+        "function-local-import",
+        {
+            "pipeline.py": """
+@step
+def a(x: int) -> int:
+    from helpers import scale as s
+    return s(x)
+""",
+            "helpers.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
+        },
+        (("helpers.py", "return x * 2", "return x * 3"),),
+        (("helpers.py", *UNRELATED),),
+    ),
+    Case(
+        "new-code-above-the-step",
+        {"pipeline.py": "\n\n@step\ndef a(x: int) -> int:\n    return x\n"},
+        (("pipeline.py", "return x\n", "return -x\n"),),
+        (
+            ("pipeline.py", "\n\n@step", "\n\ndef other():\n    return 1\n\n\n@step"),
+            ("pipeline.py", "\n\n@step", '\n"""Module docstring."""\n\n@step'),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_change_in_reach_changes_the_hash(tmp_path: Path, case: Case) -> None:
+    base = step_hash(tmp_path, case.files)
+    for rel, old, new in case.changes:
+        assert step_hash(tmp_path, _edit(case.files, rel, old, new)) != base, (rel, old, new)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.keeps], ids=[c.id for c in CASES if c.keeps]
+)
+def test_cosmetic_or_unrelated_changes_keep_the_hash(tmp_path: Path, case: Case) -> None:
+    base = step_hash(tmp_path, case.files)
+    for rel, old, new in case.keeps:
+        assert step_hash(tmp_path, _edit(case.files, rel, old, new)) == base, (rel, old, new)
+
+
+DYNAMIC = {
+    "getattr": ("import helpers\n", "getattr(helpers, name)(x)"),
+    "importlib": ("import importlib\n", 'importlib.import_module("helpers").scale(x)'),
+    "exec": ("", 'exec("y = 1", {}) or x'),
+    "globals": ("", 'globals()["hel" + "per"](x)'),
+}
+
+
+def _dynamic_files(kind: str) -> dict[str, str]:
+    head, expr = DYNAMIC[kind]
+    return {
+        "pipeline.py": head
+        + "\n\ndef helper(v):\n    return v\n\n\n@step\ndef a(x: int, name: str = 'scale') -> int:\n"
+        f"    return {expr}\n",
+        "helpers.py": "def scale(x):\n    return x * 2\n",
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(DYNAMIC))
+def test_dynamic_reach_widens_to_the_module_and_warns(tmp_path: Path, kind: str) -> None:
+    files = _dynamic_files(kind)
+    base = step_hash(tmp_path, files)
+    # An edit anywhere in the step's module changes the hash: it is hashed whole.
+    assert step_hash(tmp_path, _edit(files, "pipeline.py", "return v\n", "return -v\n")) != base
+    if kind == "getattr":  # ...and so is the module it reads a computed attribute of
+        assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
+    _write(tmp_path, files)
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    warnings = [d for d in result.diagnostics if d.code == "PF910"]
+    assert len(warnings) == 1, [d.render() for d in result.diagnostics]
+    w = warnings[0]
+    assert w.severity == "warning" and w.path.endswith("pipeline.py")
+    # +2: 1-based, after the `from portaflow import ...` line `_write` puts first
+    line = files["pipeline.py"].splitlines().index(f"    return {DYNAMIC[kind][1]}") + 2
+    assert (w.line, w.col) == (line, 12)
+    assert "covers all of pipeline.py" in w.message
+
+
+def test_a_getattr_with_a_literal_name_or_a_local_getattr_is_not_dynamic(tmp_path: Path) -> None:
+    files = {
+        "pipeline.py": "import helpers\n\n\n@step\ndef a(x: int) -> int:\n"
+        '    return getattr(helpers, "scale")(x)\n',
+        "helpers.py": "def scale(x):\n    return x * 2\n",
+    }
+    _write(tmp_path, files)
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    assert result.pipeline is not None and not result.diagnostics
+    shadowed = {
+        "pipeline.py": "def getattr(o, n):\n    return o\n\n\n@step\ndef a(x: int, n: str = 'k') -> int:\n"
+        "    return getattr(x, n)\n"
+    }
+    _write(tmp_path, shadowed)
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    assert result.pipeline is not None and not result.diagnostics
