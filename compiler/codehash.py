@@ -227,18 +227,26 @@ class CodeHasher:
             f = self._facts[key] = _scan(node, keep_decorators=keep_decorators)
         return f
 
-    def scope_names(self, mod: Module, node: reach.Def, *, root: bool) -> frozenset[str]:
+    def scope_names(self, mod: Module, node: reach.Def, f: _Facts, *, root: bool) -> frozenset[str]:
         """Module-level names a definition reads: its scopes' globals and its header's names."""
         key = id(node) * 2 + root
         names = self._scopes.get(key)
         if names is None:
-            table = self.index(mod).tables.get(id(node))
-            if table is None:  # no symbol table (unparseable text): every name counts
-                found = {r[0] for r in self.facts(node, keep_decorators=not root).refs}
+            idx = self.index(mod)
+            if not idx.stars and not f.dynamic and not any(r[0] in idx.bindings for r in f.refs):
+                # Nothing it names is bound in the module: no scope analysis needed.
+                names = self._scopes[key] = frozenset()
+                return names
+            table = idx.table(mod, node)
+            if table is None:  # no symbol table (the text does not compile): all names count
+                found = {r[0] for r in f.refs}
             else:
                 found = set(reach.module_globals(table))
                 for expr in _header_exprs(node, decorators=not root):
-                    found.update(n.id for n in ast.walk(expr) if isinstance(n, ast.Name))
+                    if isinstance(expr, ast.Name):  # the common `x: int`
+                        found.add(expr.id)
+                    else:
+                        found.update(n.id for n in ast.walk(expr) if isinstance(n, ast.Name))
             names = self._scopes[key] = frozenset(found)
         return names
 
@@ -331,7 +339,7 @@ class _Walk:
         elif isinstance(node, reach._DEFS):
             f = self.h.facts(node, keep_decorators=not root)
             dumps.append(f.dump)
-            self._follow(mod, f, self.h.scope_names(mod, node, root=root))
+            self._follow(mod, f, self.h.scope_names(mod, node, f, root=root))
         else:
             f = self.h.facts(node)
             dumps.append(f.dump)

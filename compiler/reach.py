@@ -65,10 +65,18 @@ class ModuleIndex:
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     #: `from m import *` statements, in source order, with their headers.
     stars: list[Binding] = field(default_factory=list)
-    #: Top-level definition -> its symbol table (matched by name and order).
-    tables: dict[int, symtable.SymbolTable] = field(default_factory=dict)
+    #: Top-level definition -> its symbol table (matched by name and order); built
+    #: on first need by `table()`, since most steps read no module-level name.
+    tables: dict[int, symtable.SymbolTable] | None = None
     #: Names called while the module runs (decorators, call statements), with the statement.
     calls: list[tuple[str, Binding]] = field(default_factory=list)
+
+    def table(self, mod: Module, node: ast.AST) -> symtable.SymbolTable | None:
+        """The symbol table of a top-level definition (None if the text does not compile)."""
+        if self.tables is None:
+            self.tables = {}
+            _match_tables(mod, self)
+        return self.tables.get(id(node))
 
     def add(self, name: str, binding: Binding) -> None:
         found = self.bindings.setdefault(name, [])
@@ -85,21 +93,39 @@ _IMPLICIT = frozenset(
 def index_module(mod: Module) -> ModuleIndex:
     idx = ModuleIndex()
     _walk(mod.tree.body, (), idx)
-    _match_tables(mod, idx)
-    _import_time_mutations(idx)
+    # Only a function with a `global` statement, or one run while the module runs
+    # (`@register`, `setup()`), can bind or change a module-level name from inside:
+    # only then are the symbol tables needed before a step asks for its own.
+    called = {fname for fname, _call in idx.calls}
+    if any(
+        isinstance(b.node, _DEFS) and b.node.name == fname
+        for fname in called
+        for b in idx.bindings.get(fname, ())
+    ) or any("global" in line for line in mod.lines):
+        idx.table(mod, mod.tree)
+        _import_time_mutations(mod, idx)
     return idx
 
 
-def _import_time_mutations(idx: ModuleIndex) -> None:
+def _import_time_mutations(mod: Module, idx: ModuleIndex) -> None:
     """`@register` or `setup()` at module level runs a function that may change a
     module-level name (`REGISTRY[f.__name__] = f`): both the function and the
     statement that calls it then count as changing that name."""
+    defs: dict[str, list[Binding]] = {}
+    for fname, _call in idx.calls:
+        if fname not in defs:
+            defs[fname] = [
+                b
+                for b in idx.bindings.get(fname, ())
+                if isinstance(b.node, _DEFS) and b.node.name == fname
+            ]
     found: list[tuple[str, Binding]] = []
     for fname, call in idx.calls:
-        for b in idx.bindings.get(fname, ()):
-            table = idx.tables.get(id(b.node))
-            if table is None or not isinstance(b.node, _DEFS) or b.node.name != fname:
+        for b in defs[fname]:
+            table = idx.table(mod, b.node)
+            if table is None:
                 continue
+            assert isinstance(b.node, _DEFS)
             for name in _mutated_globals(b.node, module_globals(table)):
                 found += [(name, b), (name, call)]
     for name, b in found:
@@ -150,6 +176,8 @@ def global_writes(table: symtable.SymbolTable) -> frozenset[str]:
 
 def _match_tables(mod: Module, idx: ModuleIndex) -> None:
     """Pair each top-level definition with its symbol table: by name, in source order."""
+    tables_of = idx.tables
+    assert tables_of is not None
     defs: dict[str, list[Def]] = {}
     for bindings in idx.bindings.values():
         for b in bindings:
@@ -176,14 +204,14 @@ def _match_tables(mod: Module, idx: ModuleIndex) -> None:
             for n in nodes:
                 t = by_line.get(n.lineno)
                 if t is not None:
-                    idx.tables[id(n)] = t
+                    tables_of[id(n)] = t
             continue
         for n, t in zip(nodes, found, strict=True):
-            idx.tables[id(n)] = t
+            tables_of[id(n)] = t
     # A function that declares a name `global` and assigns it changes it too.
     for nodes in defs.values():
         for n in nodes:
-            t = idx.tables.get(id(n))
+            t = tables_of.get(id(n))
             if t is not None:
                 for written in global_writes(t):
                     idx.add(written, Binding(n, ()))
@@ -243,10 +271,19 @@ def _walk(body: list[ast.stmt], headers: tuple[Header, ...], idx: ModuleIndex) -
         here = Binding(stmt, headers)
         if isinstance(stmt, _DEFS):
             idx.add(stmt.name, here)
-            # `@REGISTRY.register` changes REGISTRY when the definition runs.
-            for name in _names_in(stmt.decorator_list)[1]:
-                idx.add(name, here)
-                idx.calls.append((name, here))
+            for dec in stmt.decorator_list:
+                callee = dec.func if isinstance(dec, ast.Call) else dec
+                if isinstance(callee, ast.Name):
+                    # `@register`: the function runs now; what it changes is found later.
+                    idx.calls.append((callee.id, here))
+                if isinstance(callee, ast.Name):
+                    parts: list[ast.AST] = (
+                        list(dec.args) + list(dec.keywords) if isinstance(dec, ast.Call) else []
+                    )
+                else:
+                    parts = [dec]
+                for name in _names_in(parts)[1] if parts else ():
+                    idx.add(name, here)  # `@REGISTRY.register`, `@route(TABLE)`
         elif isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 name = alias.asname or alias.name.split(".")[0]
