@@ -20,6 +20,7 @@ hashed: comments, blank lines and unrelated definitions do not change a hash.
 from __future__ import annotations
 
 import ast
+import builtins
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,18 @@ _DYNAMIC_BUILTINS = {
     "globals": "globals()",
     "vars": "vars()",
     "__import__": "__import__",
+}
+#: Names every module has without binding them: builtins and module attributes.
+_BUILTIN_NAMES = frozenset(dir(builtins)) | {
+    "__name__",
+    "__file__",
+    "__doc__",
+    "__package__",
+    "__spec__",
+    "__loader__",
+    "__path__",
+    "__builtins__",
+    "__annotations__",
 }
 _DYNAMIC_MODULES = {"importlib": "importlib", "import_module": "importlib.import_module"}
 
@@ -233,7 +246,9 @@ class CodeHasher:
         names = self._scopes.get(key)
         if names is None:
             idx = self.index(mod)
-            if not idx.stars and not f.dynamic and not any(r[0] in idx.bindings for r in f.refs):
+            if not (idx.stars or idx.hidden or f.dynamic) and not any(
+                r[0] in idx.bindings for r in f.refs
+            ):
                 # Nothing it names is bound in the module: no scope analysis needed.
                 names = self._scopes[key] = frozenset()
                 return names
@@ -375,6 +390,7 @@ class _Walk:
 
     def _name(self, mod: Module, name: str, attrs: tuple[str, ...]) -> None:
         idx = self.h.index(mod)
+        found = name in idx.bindings
         for b in idx.bindings.get(name, ()):
             self.binding(mod, b)
             node = b.node
@@ -403,6 +419,12 @@ class _Walk:
             if self._provides(src, name, set()):
                 self.binding(mod, star)
                 self._push("name", src.name, name, attrs)
+                found = True
+        if not found and idx.hidden and name not in _BUILTIN_NAMES:
+            # Bound, if at all, by `exec(...)` or `globals()[...] = ...` at module level.
+            for call in idx.hidden:
+                self.h.warn(mod, call, f"this call binds (such as {name!r})")
+            self._push("whole", mod.name)
 
     def _provides(self, mod: Module, name: str, seen: set[str]) -> bool:
         """Whether `from mod import *` can bind `name` (following its own star imports)."""

@@ -70,6 +70,8 @@ class ModuleIndex:
     tables: dict[int, symtable.SymbolTable] | None = None
     #: Names called while the module runs (decorators, call statements), with the statement.
     calls: list[tuple[str, Binding]] = field(default_factory=list)
+    #: Module-level calls that can bind names no statement shows (`exec`, `globals()[k] =`).
+    hidden: list[ast.Call] = field(default_factory=list)
 
     def table(self, mod: Module, node: ast.AST) -> symtable.SymbolTable | None:
         """The symbol table of a top-level definition (None if the text does not compile)."""
@@ -305,10 +307,14 @@ def _walk(body: list[ast.stmt], headers: tuple[Header, ...], idx: ModuleIndex) -
             walrus = _names_in([stmt])[0] if _has_walrus(stmt) else []
             for name in (*bound, *roots, *walrus):
                 idx.add(name, here)
+            if "globals" in roots or "vars" in roots:
+                idx.hidden += _hidden_calls(stmt)
         elif isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
                 continue  # a docstring or a bare literal changes nothing
             bound, seen = _names_in([stmt.value])
+            if _HIDDEN_BINDERS.intersection(seen):
+                idx.hidden += _hidden_calls(stmt)
             for name in (*bound, *seen):
                 idx.add(name, here)  # `REGISTRY.append(f)`, `setup(CONFIG)`
                 idx.calls.append((name, here))
@@ -353,6 +359,18 @@ def _walk(body: list[ast.stmt], headers: tuple[Header, ...], idx: ModuleIndex) -
                 for name in _names_in(h.nodes)[0]:
                     idx.add(name, Binding(case.pattern, (*headers, h)))
                 _walk(case.body, (*headers, h), idx)
+
+
+#: Calls at module level that can bind module-level names without naming them.
+_HIDDEN_BINDERS = frozenset({"exec", "globals", "vars", "setattr"})
+
+
+def _hidden_calls(stmt: ast.stmt) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _HIDDEN_BINDERS
+    ]
 
 
 def _has_walrus(stmt: ast.stmt) -> bool:

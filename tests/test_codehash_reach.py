@@ -542,3 +542,20 @@ def test_a_getattr_with_a_literal_name_or_a_local_getattr_is_not_dynamic(tmp_pat
     _write(tmp_path, shadowed)
     result = analyze(tmp_path / "pipeline.py", root=tmp_path)
     assert result.pipeline is not None and not result.diagnostics
+
+
+@pytest.mark.parametrize(
+    "binder",
+    ['exec("def helper(v):\\n    return v + 1")', 'globals()["helper"] = lambda v: v + 1'],
+    ids=["exec", "globals"],
+)
+def test_a_name_bound_only_by_module_level_exec_or_globals_widens_and_warns(
+    tmp_path: Path, binder: str
+) -> None:
+    files = {"pipeline.py": f"\n{binder}\n\n\n@step\ndef a(x: int) -> int:\n    return helper(x)\n"}
+    base = step_hash(tmp_path, files)
+    assert step_hash(tmp_path, _edit(files, "pipeline.py", "v + 1", "v + 2")) != base
+    _write(tmp_path, files)
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    (w,) = [d for d in result.diagnostics if d.code == "PF910"]
+    assert w.line == 3 and "'helper'" in w.message
