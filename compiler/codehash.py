@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portaflow.compiler import reach
-from portaflow.compiler.source import DSL_MODULES, Module, Project
+from portaflow.compiler.source import DSL_MODULES, Module, Project, dsl_name
 
 Ref = tuple[str, tuple[str, ...]]  # a root name and the attributes read from it
 
@@ -114,12 +114,12 @@ def _dynamic(call: ast.Call) -> tuple[str, str] | None:
     return None
 
 
-def _scan(node: ast.AST, *, keep_decorators: bool = True) -> _Facts:
+def _scan(node: ast.AST, *, drop: frozenset[int] = frozenset()) -> _Facts:
     """One iterative walk (so deep expressions cannot overflow the stack) that both
     serialises the node canonically and collects what hashing follows: references
     (outermost chains only, so reaching `helpers.shift` does not pull in all of
     `helpers`) and calls whose reach is dynamic. Docstrings, and the step's own
-    decorators (`keep_decorators=False`), are left out: they do not change what it
+    DSL decorators (`drop`: their ids), are left out: they do not change what it
     computes. Which references are module-level is decided by the caller, from
     the symbol table.
     """
@@ -174,11 +174,11 @@ def _scan(node: ast.AST, *, keep_decorators: bool = True) -> _Facts:
         stack.append(_CLOSE)
         fields: list[object] = []
         for name in n._fields:
-            if name in ("ctx", "type_comment") or (
-                name == "decorator_list" and n is node and not keep_decorators
-            ):
+            if name in ("ctx", "type_comment"):
                 continue
             value = getattr(n, name, None)
+            if name == "decorator_list" and n is node and drop and isinstance(value, list):
+                value = [d for d in value if id(d) not in drop]
             if name == "body" and isinstance(n, (*_DEFS, ast.Module)) and _has_docstring(n):
                 value = value[1:]  # type: ignore[index]
             # Empty fields are left out, named fields kept: fields that newer Pythons
@@ -193,9 +193,9 @@ def _scan(node: ast.AST, *, keep_decorators: bool = True) -> _Facts:
     )
 
 
-def _header_exprs(node: reach.Def, *, decorators: bool) -> list[ast.AST]:
-    """Parts of a definition evaluated in the enclosing (module) scope."""
-    out: list[ast.AST] = list(node.decorator_list) if decorators else []
+def _header_exprs(node: reach.Def, drop: frozenset[int]) -> list[ast.AST]:
+    """Parts of a definition evaluated in the enclosing (module) scope, but the `drop` decorators."""
+    out: list[ast.AST] = [d for d in node.decorator_list if id(d) not in drop]
     if isinstance(node, ast.ClassDef):
         out += node.bases
         out += node.keywords
@@ -233,12 +233,20 @@ class CodeHasher:
             idx = self._indexes[mod.name] = reach.index_module(mod)
         return idx
 
-    def facts(self, node: ast.AST, *, keep_decorators: bool = True) -> _Facts:
-        key = (id(node), keep_decorators)
+    def facts(self, node: ast.AST, *, drop: frozenset[int] = frozenset()) -> _Facts:
+        key = (id(node), bool(drop))
         f = self._facts.get(key)
         if f is None:
-            f = self._facts[key] = _scan(node, keep_decorators=keep_decorators)
+            f = self._facts[key] = _scan(node, drop=drop)
         return f
+
+    def dsl_decorators(self, mod: Module, node: reach.Def) -> frozenset[int]:
+        """Ids of a step's `@step(...)` decorators: its options are not its code."""
+        out = set()
+        for d in node.decorator_list:
+            if dsl_name(self.project, mod, d.func if isinstance(d, ast.Call) else d) is not None:
+                out.add(id(d))
+        return frozenset(out)
 
     def scope_names(self, mod: Module, node: reach.Def, f: _Facts, *, root: bool) -> frozenset[str]:
         """Module-level names a definition reads: its scopes' globals and its header's names."""
@@ -257,7 +265,8 @@ class CodeHasher:
                 found = {r[0] for r in f.refs}
             else:
                 found = set(reach.module_globals(table))
-                for expr in _header_exprs(node, decorators=not root):
+                drop = self.dsl_decorators(mod, node) if root else frozenset()
+                for expr in _header_exprs(node, drop):
                     if isinstance(expr, ast.Name):  # the common `x: int`
                         found.add(expr.id)
                     else:
@@ -352,7 +361,8 @@ class _Walk:
                 dumps.append(f"from {'.' * node.level}{node.module} import {b.alias.name}")
                 dumps.append(f" as {b.alias.asname}")
         elif isinstance(node, reach._DEFS):
-            f = self.h.facts(node, keep_decorators=not root)
+            drop = self.h.dsl_decorators(mod, node) if root else frozenset()
+            f = self.h.facts(node, drop=drop)
             dumps.append(f.dump)
             self._follow(mod, f, self.h.scope_names(mod, node, f, root=root))
         else:

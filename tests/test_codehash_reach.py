@@ -461,6 +461,70 @@ def a(x: int) -> int:
         (("helpers.py", *UNRELATED),),
     ),
     Case(
+        "a-user-decorator-on-the-step",
+        {
+            "pipeline.py": """
+def twice(f):
+    def wrapper(x):
+        return f(x) * 2
+    return wrapper
+
+
+@step(retries=1)
+@twice
+def a(x: int) -> int:
+    return x
+"""
+        },
+        (("pipeline.py", "return f(x) * 2", "return f(x) * 3"),),
+        (("pipeline.py", "@step(retries=1)", "@step(retries=2)"),),
+    ),
+    Case(
+        "match-capture-and-walrus-at-module-level",
+        {
+            "pipeline.py": """
+import sys
+
+match sys.platform:
+    case "linux":
+        SEP = "/"
+    case other:
+        SEP = other[:1]
+
+if (LIMIT := 10) > 5:
+    pass
+
+
+@step
+def a(x: int) -> str:
+    return SEP * LIMIT
+"""
+        },
+        (
+            ("pipeline.py", "SEP = other[:1]", "SEP = other[:2]"),
+            ("pipeline.py", 'case "linux"', 'case "darwin"'),
+            ("pipeline.py", "LIMIT := 10", "LIMIT := 11"),
+        ),
+        (("pipeline.py", "    pass\n", "    pass  # nothing\n"),),
+    ),
+    Case(
+        "dynamic-reach-in-a-helper-module-widens-that-module",
+        {
+            "pipeline.py": """
+from helpers import pick
+
+
+@step
+def a(x: int, name: str = "scale") -> int:
+    return pick(name)(x)
+""",
+            "helpers.py": "def pick(name):\n    return getattr(OPS, name)\n\n\n"
+            "class OPS:\n    scale = staticmethod(lambda x: x * 2)\n" + UNRELATED[0],
+        },
+        (("helpers.py", "x * 2", "x * 3"), ("helpers.py", *UNRELATED)),
+        (("pipeline.py", "def a", "# the step\ndef a"),),
+    ),
+    Case(
         "new-code-above-the-step",
         {"pipeline.py": "\n\n@step\ndef a(x: int) -> int:\n    return x\n"},
         (("pipeline.py", "return x\n", "return -x\n"),),
@@ -559,3 +623,12 @@ def test_a_name_bound_only_by_module_level_exec_or_globals_widens_and_warns(
     result = analyze(tmp_path / "pipeline.py", root=tmp_path)
     (w,) = [d for d in result.diagnostics if d.code == "PF910"]
     assert w.line == 3 and "'helper'" in w.message
+
+
+def test_the_warning_names_the_line_in_the_helper_module(tmp_path: Path) -> None:
+    (case,) = [c for c in CASES if c.id == "dynamic-reach-in-a-helper-module-widens-that-module"]
+    _write(tmp_path, case.files)
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    (w,) = [d for d in result.diagnostics if d.code == "PF910"]
+    assert (w.path, w.line, w.col) == ("helpers.py", 2, 12), w.render()
+    assert "getattr with a computed name" in w.message and "helpers.py" in w.message
