@@ -46,9 +46,6 @@ class _Facts:
     imports: tuple[ast.Import | ast.ImportFrom, ...]
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
 def _has_docstring(n: ast.AST) -> bool:
     body = getattr(n, "body", None)
     return bool(
@@ -179,7 +176,7 @@ def _scan(node: ast.AST, *, drop: frozenset[int] = frozenset()) -> _Facts:
             value = getattr(n, name, None)
             if name == "decorator_list" and n is node and drop and isinstance(value, list):
                 value = [d for d in value if id(d) not in drop]
-            if name == "body" and isinstance(n, (*_DEFS, ast.Module)) and _has_docstring(n):
+            if name == "body" and isinstance(n, (*reach.DEFS, ast.Module)) and _has_docstring(n):
                 value = value[1:]  # type: ignore[index]
             # Empty fields are left out, named fields kept: fields that newer Pythons
             # add (type_params in 3.12) then leave the hash the same on 3.10-3.13.
@@ -284,7 +281,8 @@ class CodeHasher:
         walk.run()
         return walk.digest()
 
-    def warn(self, mod: Module, call: ast.Call, what: str) -> None:
+    def warn(self, mod: Module, call: ast.Call, reason: str) -> None:
+        """PF910 at a call that makes the reach unknowable (once per call)."""
         key = (mod.name, id(call))
         if self.report_for is None or key in self._warned:
             return
@@ -292,7 +290,7 @@ class CodeHasher:
         self.report_for(mod)(
             "PF910",
             call,
-            f"the code hash cannot tell what {what} reaches, so it covers all of {mod.rel}",
+            f"{reason}, so the code hash covers all of {mod.rel}",
             "name what the step uses directly (an import, a literal attribute name), "
             "so only that code is hashed and unrelated edits keep the cache",
         )
@@ -360,7 +358,7 @@ class _Walk:
             else:
                 dumps.append(f"from {'.' * node.level}{node.module} import {b.alias.name}")
                 dumps.append(f" as {b.alias.asname}")
-        elif isinstance(node, reach._DEFS):
+        elif isinstance(node, reach.DEFS):
             drop = self.h.dsl_decorators(mod, node) if root else frozenset()
             f = self.h.facts(node, drop=drop)
             dumps.append(f.dump)
@@ -395,7 +393,7 @@ class _Walk:
                 continue  # a local of that name, not the builtin or module
             if root in _DYNAMIC_BUILTINS and root in self.h.index(mod).bindings:
                 continue  # the module defines its own `getattr`: followed as a name
-            self.h.warn(mod, call, what)
+            self.h.warn(mod, call, f"what {what} reaches is known only at run time")
             self._push("whole", mod.name)
 
     def _name(self, mod: Module, name: str, attrs: tuple[str, ...]) -> None:
@@ -433,7 +431,9 @@ class _Walk:
         if not found and idx.hidden and name not in _BUILTIN_NAMES:
             # Bound, if at all, by `exec(...)` or `globals()[...] = ...` at module level.
             for call in idx.hidden:
-                self.h.warn(mod, call, f"this call binds (such as {name!r})")
+                self.h.warn(
+                    mod, call, f"{name!r} may be bound by this call, which no statement shows"
+                )
             self._push("whole", mod.name)
 
     def _provides(self, mod: Module, name: str, seen: set[str]) -> bool:

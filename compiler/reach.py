@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from portaflow.compiler.source import Module
 
 Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: The statements that define a name with a body of their own.
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))  # `try: ... except* E:` from 3.11
 
 
@@ -75,10 +76,13 @@ class ModuleIndex:
 
     def table(self, mod: Module, node: ast.AST) -> symtable.SymbolTable | None:
         """The symbol table of a top-level definition (None if the text does not compile)."""
+        return self.build_tables(mod).get(id(node))
+
+    def build_tables(self, mod: Module) -> dict[int, symtable.SymbolTable]:
         if self.tables is None:
             self.tables = {}
             _match_tables(mod, self)
-        return self.tables.get(id(node))
+        return self.tables
 
     def add(self, name: str, binding: Binding) -> None:
         found = self.bindings.setdefault(name, [])
@@ -100,11 +104,11 @@ def index_module(mod: Module) -> ModuleIndex:
     # only then are the symbol tables needed before a step asks for its own.
     called = {fname for fname, _call in idx.calls}
     if any(
-        isinstance(b.node, _DEFS) and b.node.name == fname
+        isinstance(b.node, DEFS) and b.node.name == fname
         for fname in called
         for b in idx.bindings.get(fname, ())
     ) or any("global" in line for line in mod.lines):
-        idx.table(mod, mod.tree)
+        idx.build_tables(mod)
         _import_time_mutations(mod, idx)
     return idx
 
@@ -119,7 +123,7 @@ def _import_time_mutations(mod: Module, idx: ModuleIndex) -> None:
             defs[fname] = [
                 b
                 for b in idx.bindings.get(fname, ())
-                if isinstance(b.node, _DEFS) and b.node.name == fname
+                if isinstance(b.node, DEFS) and b.node.name == fname
             ]
     found: list[tuple[str, Binding]] = []
     for fname, call in idx.calls:
@@ -127,7 +131,7 @@ def _import_time_mutations(mod: Module, idx: ModuleIndex) -> None:
             table = idx.table(mod, b.node)
             if table is None:
                 continue
-            assert isinstance(b.node, _DEFS)
+            assert isinstance(b.node, DEFS)
             for name in _mutated_globals(b.node, module_globals(table)):
                 found += [(name, b), (name, call)]
     for name, b in found:
@@ -183,7 +187,7 @@ def _match_tables(mod: Module, idx: ModuleIndex) -> None:
     defs: dict[str, list[Def]] = {}
     for bindings in idx.bindings.values():
         for b in bindings:
-            if isinstance(b.node, _DEFS) and b.alias is None:
+            if isinstance(b.node, DEFS) and b.alias is None:
                 lst = defs.setdefault(b.node.name, [])
                 if not any(d is b.node for d in lst):
                     lst.append(b.node)
@@ -271,7 +275,7 @@ def _names_in(nodes: Sequence[ast.AST]) -> tuple[list[str], list[str]]:
 def _walk(body: list[ast.stmt], headers: tuple[Header, ...], idx: ModuleIndex) -> None:
     for stmt in body:
         here = Binding(stmt, headers)
-        if isinstance(stmt, _DEFS):
+        if isinstance(stmt, DEFS):
             idx.add(stmt.name, here)
             for dec in stmt.decorator_list:
                 callee = dec.func if isinstance(dec, ast.Call) else dec
