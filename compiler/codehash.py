@@ -92,22 +92,36 @@ _DYNAMIC_MODULES = {"importlib": "importlib", "import_module": "importlib.import
 
 
 def _dynamic(call: ast.Call) -> tuple[str, str] | None:
+    """(root name, what it is) for a call whose reach is known only at run time.
+
+    `importlib.import_module("m")` and `__import__("m")` with a literal name are
+    not: the root is then "import:m", and the whole module m is hashed.
+    """
     f = call.func
-    if isinstance(f, ast.Name):
-        if f.id == "getattr":
-            name = call.args[1] if len(call.args) > 1 else None
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                return None
-            return f.id, _DYNAMIC_BUILTINS[f.id]
-        if f.id in _DYNAMIC_BUILTINS:
-            return f.id, _DYNAMIC_BUILTINS[f.id]
-        if f.id in _DYNAMIC_MODULES:
-            return f.id, _DYNAMIC_MODULES[f.id]
+    root = f
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
         return None
-    while isinstance(f, ast.Attribute):
-        f = f.value
-    if isinstance(f, ast.Name) and f.id == "importlib":
-        return f.id, "importlib"
+    if root.id in ("importlib", "import_module", "__import__"):
+        arg = call.args[0] if call.args else None
+        if (
+            isinstance(arg, ast.Constant)
+            and isinstance(arg.value, str)
+            and not arg.value.startswith(".")
+            and (root is f or (isinstance(f, ast.Attribute) and f.attr == "import_module"))
+        ):
+            return root.id, f"import:{arg.value}"
+        what = _DYNAMIC_MODULES.get(root.id) or _DYNAMIC_BUILTINS[root.id]
+        return root.id, what
+    if root is not f:
+        return None
+    if root.id == "getattr":
+        name = call.args[1] if len(call.args) > 1 else None
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+            return None
+    if root.id in _DYNAMIC_BUILTINS:
+        return root.id, _DYNAMIC_BUILTINS[root.id]
     return None
 
 
@@ -393,6 +407,9 @@ class _Walk:
                 continue  # a local of that name, not the builtin or module
             if root in _DYNAMIC_BUILTINS and root in self.h.index(mod).bindings:
                 continue  # the module defines its own `getattr`: followed as a name
+            if what.startswith("import:"):  # a literal module name: that module, whole
+                self._push("module", what.removeprefix("import:"), ())
+                continue
             self.h.warn(mod, call, f"what {what} reaches is known only at run time")
             self._push("whole", mod.name)
 
@@ -474,6 +491,8 @@ class _Walk:
             f"{dotted}.{first}"
         ):
             self._push("module", f"{dotted}.{first}", attrs[1:])
+        elif "__getattr__" in self.h.index(mod).bindings:  # PEP 562: computed attributes
+            self._push("whole", mod.name)
 
     def _whole(self, mod: Module) -> None:
         self.whole[mod.name] = self.h.facts(mod.tree).dump

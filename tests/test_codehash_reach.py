@@ -554,7 +554,7 @@ def test_cosmetic_or_unrelated_changes_keep_the_hash(tmp_path: Path, case: Case)
 
 DYNAMIC = {
     "getattr": ("import helpers\n", "getattr(helpers, name)(x)"),
-    "importlib": ("import importlib\n", 'importlib.import_module("helpers").scale(x)'),
+    "importlib": ("import importlib\n", "importlib.import_module(name).scale(x)"),
     "exec": ("", 'exec("y = 1", {}) or x'),
     "globals": ("", 'globals()["hel" + "per"](x)'),
 }
@@ -588,6 +588,35 @@ def test_dynamic_reach_widens_to_the_module_and_warns(tmp_path: Path, kind: str)
     line = files["pipeline.py"].splitlines().index(f"    return {DYNAMIC[kind][1]}") + 2
     assert (w.line, w.col) == (line, 12)
     assert "covers all of pipeline.py" in w.message
+
+
+@pytest.mark.parametrize(
+    "call",
+    ['importlib.import_module("helpers")', '__import__("helpers")'],
+    ids=["importlib", "dunder"],
+)
+def test_a_literal_import_call_hashes_that_module_whole_without_a_warning(
+    tmp_path: Path, call: str
+) -> None:
+    files = {
+        "pipeline.py": f"import importlib\n\n\n@step\ndef a(x: int) -> int:\n    return {call}.scale(x)\n",
+        "helpers.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
+    }
+    base = step_hash(tmp_path, files)
+    assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
+    assert step_hash(tmp_path, _edit(files, "helpers.py", *UNRELATED)) != base  # whole module
+    assert step_hash(tmp_path, _edit(files, "helpers.py", "def scale", "# c\ndef scale")) == base
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    assert result.pipeline is not None and not result.diagnostics
+
+
+def test_a_module_getattr_makes_unknown_attributes_hash_the_module(tmp_path: Path) -> None:
+    files = {
+        "pipeline.py": "import helpers\n\n\n@step\ndef a(x: int) -> int:\n    return helpers.scale(x)\n",
+        "helpers.py": "def __getattr__(name):\n    return lambda x: x * 2\n",
+    }
+    base = step_hash(tmp_path, files)
+    assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
 
 
 def test_a_getattr_with_a_literal_name_or_a_local_getattr_is_not_dynamic(tmp_path: Path) -> None:
