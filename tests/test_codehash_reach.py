@@ -5,64 +5,16 @@ Each case is a small project whose step `a` reaches a helper through one shape
 re-export, a module constant bound in some unusual way...). For every case, an
 edit that changes what `a` computes must change its hash, and an edit that
 does not (a comment, a docstring, formatting, an unrelated helper) must not.
+Dynamic reach (getattr, importlib, exec...) is in test_codehash_dynamic.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from portaflow.compiler import compile_file
-from portaflow.compiler.frontend import analyze
-
-PIPELINE_TAIL = """
-
-@pipeline
-def p(n: int = 1):
-    a(n)
-"""
-
-
-@dataclass(frozen=True)
-class Case:
-    """A project (pipeline.py is given without its `@pipeline`), and two edits of it."""
-
-    id: str
-    files: dict[str, str]
-    #: (file, old, new): changes what step `a` computes.
-    changes: tuple[tuple[str, str, str], ...]
-    #: (file, old, new): changes nothing `a` computes.
-    keeps: tuple[tuple[str, str, str], ...] = field(default=())
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if rel == "pipeline.py":
-            text = "from portaflow import pipeline, step\n" + text + PIPELINE_TAIL
-        path.write_text(text)
-
-
-def step_hash(root: Path, files: dict[str, str]) -> str:
-    _write(root, files)
-    p = compile_file(root / "pipeline.py", root=root)
-    (step,) = [s for s in p.steps if s.ref.endswith(":a")]
-    return step.code_hash
-
-
-def _edit(files: dict[str, str], rel: str, old: str, new: str) -> dict[str, str]:
-    assert old in files[rel], (rel, old)
-    return {**files, rel: files[rel].replace(old, new, 1)}
-
-
-UNRELATED = (
-    "\n\ndef unrelated(v):\n    return v * 7\n",
-    "\n\ndef unrelated(v):\n    return v * 8\n",
-)
-
+from hashkit import UNRELATED, Case, edit, step_hash
 
 CASES = [
     Case(
@@ -508,23 +460,6 @@ def a(x: int) -> str:
         (("pipeline.py", "    pass\n", "    pass  # nothing\n"),),
     ),
     Case(
-        "dynamic-reach-in-a-helper-module-widens-that-module",
-        {
-            "pipeline.py": """
-from helpers import pick
-
-
-@step
-def a(x: int, name: str = "scale") -> int:
-    return pick(name)(x)
-""",
-            "helpers.py": "def pick(name):\n    return getattr(OPS, name)\n\n\n"
-            "class OPS:\n    scale = staticmethod(lambda x: x * 2)\n" + UNRELATED[0],
-        },
-        (("helpers.py", "x * 2", "x * 3"), ("helpers.py", *UNRELATED)),
-        (("pipeline.py", "def a", "# the step\ndef a"),),
-    ),
-    Case(
         "new-code-above-the-step",
         {"pipeline.py": "\n\n@step\ndef a(x: int) -> int:\n    return x\n"},
         (("pipeline.py", "return x\n", "return -x\n"),),
@@ -540,7 +475,7 @@ def a(x: int, name: str = "scale") -> int:
 def test_a_change_in_reach_changes_the_hash(tmp_path: Path, case: Case) -> None:
     base = step_hash(tmp_path, case.files)
     for rel, old, new in case.changes:
-        assert step_hash(tmp_path, _edit(case.files, rel, old, new)) != base, (rel, old, new)
+        assert step_hash(tmp_path, edit(case.files, rel, old, new)) != base, (rel, old, new)
 
 
 @pytest.mark.parametrize(
@@ -549,115 +484,4 @@ def test_a_change_in_reach_changes_the_hash(tmp_path: Path, case: Case) -> None:
 def test_cosmetic_or_unrelated_changes_keep_the_hash(tmp_path: Path, case: Case) -> None:
     base = step_hash(tmp_path, case.files)
     for rel, old, new in case.keeps:
-        assert step_hash(tmp_path, _edit(case.files, rel, old, new)) == base, (rel, old, new)
-
-
-DYNAMIC = {
-    "getattr": ("import helpers\n", "getattr(helpers, name)(x)"),
-    "importlib": ("import importlib\n", "importlib.import_module(name).scale(x)"),
-    "exec": ("", 'exec("y = 1", {}) or x'),
-    "globals": ("", 'globals()["hel" + "per"](x)'),
-}
-
-
-def _dynamic_files(kind: str) -> dict[str, str]:
-    head, expr = DYNAMIC[kind]
-    return {
-        "pipeline.py": head
-        + "\n\ndef helper(v):\n    return v\n\n\n@step\ndef a(x: int, name: str = 'scale') -> int:\n"
-        f"    return {expr}\n",
-        "helpers.py": "def scale(x):\n    return x * 2\n",
-    }
-
-
-@pytest.mark.parametrize("kind", sorted(DYNAMIC))
-def test_dynamic_reach_widens_to_the_module_and_warns(tmp_path: Path, kind: str) -> None:
-    files = _dynamic_files(kind)
-    base = step_hash(tmp_path, files)
-    # An edit anywhere in the step's module changes the hash: it is hashed whole.
-    assert step_hash(tmp_path, _edit(files, "pipeline.py", "return v\n", "return -v\n")) != base
-    if kind == "getattr":  # ...and so is the module it reads a computed attribute of
-        assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
-    _write(tmp_path, files)
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    warnings = [d for d in result.diagnostics if d.code == "PF910"]
-    assert len(warnings) == 1, [d.render() for d in result.diagnostics]
-    w = warnings[0]
-    assert w.severity == "warning" and w.path.endswith("pipeline.py")
-    # +2: 1-based, after the `from portaflow import ...` line `_write` puts first
-    line = files["pipeline.py"].splitlines().index(f"    return {DYNAMIC[kind][1]}") + 2
-    assert (w.line, w.col) == (line, 12)
-    assert "covers all of pipeline.py" in w.message
-
-
-@pytest.mark.parametrize(
-    "call",
-    ['importlib.import_module("helpers")', '__import__("helpers")'],
-    ids=["importlib", "dunder"],
-)
-def test_a_literal_import_call_hashes_that_module_whole_without_a_warning(
-    tmp_path: Path, call: str
-) -> None:
-    files = {
-        "pipeline.py": f"import importlib\n\n\n@step\ndef a(x: int) -> int:\n    return {call}.scale(x)\n",
-        "helpers.py": "def scale(x):\n    return x * 2\n" + UNRELATED[0],
-    }
-    base = step_hash(tmp_path, files)
-    assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
-    assert step_hash(tmp_path, _edit(files, "helpers.py", *UNRELATED)) != base  # whole module
-    assert step_hash(tmp_path, _edit(files, "helpers.py", "def scale", "# c\ndef scale")) == base
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    assert result.pipeline is not None and not result.diagnostics
-
-
-def test_a_module_getattr_makes_unknown_attributes_hash_the_module(tmp_path: Path) -> None:
-    files = {
-        "pipeline.py": "import helpers\n\n\n@step\ndef a(x: int) -> int:\n    return helpers.scale(x)\n",
-        "helpers.py": "def __getattr__(name):\n    return lambda x: x * 2\n",
-    }
-    base = step_hash(tmp_path, files)
-    assert step_hash(tmp_path, _edit(files, "helpers.py", "x * 2", "x * 3")) != base
-
-
-def test_a_getattr_with_a_literal_name_or_a_local_getattr_is_not_dynamic(tmp_path: Path) -> None:
-    files = {
-        "pipeline.py": "import helpers\n\n\n@step\ndef a(x: int) -> int:\n"
-        '    return getattr(helpers, "scale")(x)\n',
-        "helpers.py": "def scale(x):\n    return x * 2\n",
-    }
-    _write(tmp_path, files)
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    assert result.pipeline is not None and not result.diagnostics
-    shadowed = {
-        "pipeline.py": "def getattr(o, n):\n    return o\n\n\n@step\ndef a(x: int, n: str = 'k') -> int:\n"
-        "    return getattr(x, n)\n"
-    }
-    _write(tmp_path, shadowed)
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    assert result.pipeline is not None and not result.diagnostics
-
-
-@pytest.mark.parametrize(
-    "binder",
-    ['exec("def helper(v):\\n    return v + 1")', 'globals()["helper"] = lambda v: v + 1'],
-    ids=["exec", "globals"],
-)
-def test_a_name_bound_only_by_module_level_exec_or_globals_widens_and_warns(
-    tmp_path: Path, binder: str
-) -> None:
-    files = {"pipeline.py": f"\n{binder}\n\n\n@step\ndef a(x: int) -> int:\n    return helper(x)\n"}
-    base = step_hash(tmp_path, files)
-    assert step_hash(tmp_path, _edit(files, "pipeline.py", "v + 1", "v + 2")) != base
-    _write(tmp_path, files)
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    (w,) = [d for d in result.diagnostics if d.code == "PF910"]
-    assert w.line == 3 and "'helper'" in w.message
-
-
-def test_the_warning_names_the_line_in_the_helper_module(tmp_path: Path) -> None:
-    (case,) = [c for c in CASES if c.id == "dynamic-reach-in-a-helper-module-widens-that-module"]
-    _write(tmp_path, case.files)
-    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
-    (w,) = [d for d in result.diagnostics if d.code == "PF910"]
-    assert (w.path, w.line, w.col) == ("helpers.py", 2, 12), w.render()
-    assert "getattr with a computed name" in w.message and "helpers.py" in w.message
+        assert step_hash(tmp_path, edit(case.files, rel, old, new)) == base, (rel, old, new)
