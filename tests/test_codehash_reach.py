@@ -522,3 +522,16 @@ def test_the_hash_is_the_same_on_every_supported_python(tmp_path: Path) -> None:
         step_hash(tmp_path, {"pipeline.py": SCOPES})
         == "c2eacab789de68f00fcbdaffa9cfd04c4d2341adb0b2127e488b9bc3162e9151"
     )
+
+
+def test_scopes_are_read_even_where_line_splitting_differs_from_python(tmp_path: Path) -> None:
+    # str.splitlines() also cuts at U+2028 and form feeds, which Python keeps inside a
+    # string; the symbol table then comes from the parsed tree instead.
+    files = {
+        "pipeline.py": 'SEP = "a\u2028b"\n\n\ndef helper(v):\n    return v + 1\n\n\n'
+        "@step\ndef a(x: int) -> int:\n    ys = [helper for helper in range(2)]\n"
+        "    return helper(x) + len(ys) + len(SEP)\n"
+    }
+    base = step_hash(tmp_path, files)
+    assert step_hash(tmp_path, edit(files, "pipeline.py", "v + 1", "v + 2")) != base
+    assert step_hash(tmp_path, edit(files, "pipeline.py", "a\u2028b", "a\u2028c")) != base
