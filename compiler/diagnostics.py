@@ -62,6 +62,8 @@ CODES: dict[str, str] = {
     "PF900": "warning: a step output that is never used",
     "PF901": "warning: a @step defined in the pipeline file that is never used",
     "PF902": "warning: a pipeline parameter that is never used",
+    "PF910": "warning: code a step reaches through a computed name (getattr, importlib, exec, "
+    "globals()); its code hash covers the whole module",
 }
 
 

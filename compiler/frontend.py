@@ -272,7 +272,7 @@ class _Analyzer:
         self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
     ) -> ir.Pipeline | None:
         report = self.report_for(module)
-        hasher = CodeHasher(self.project)
+        hasher = CodeHasher(self.project, self.report_for)
         steps = StepReader(self.project, hasher, self.report_for)
         body = BodyCompiler(self.project, steps, self.report_for)
         ev = StaticEval(self.project, module, report)

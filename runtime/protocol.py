@@ -9,8 +9,13 @@ benchmark or an orchestrator plugin can import it cheaply.
   artifact's hash is its sidecar `sha256` (nothing is re-read), a list's the
   sha256 of its items' hashes one per line, a parameter's the sha256 of its
   `canonical_json`. The task's metadata records the same hashes.
-- `cache_key(code_hash=, image=, inputs=, input_lists=, params=)` -> the sha256
-  of the canonical JSON of all of those: equal keys mean a reusable execution.
+- `step_identity(code_hash=, image=, env=, secrets=)` -> the sha256 of what,
+  besides its inputs, decides what a step computes: its code hash, image,
+  environment variables and the names of the secrets it reads. Every cache
+  key (the local runner's, Argo's memoize key...) is built on it.
+- `cache_key(code_hash=, image=, env=, secrets=, inputs=, input_lists=, params=)`
+  -> the sha256 of the canonical JSON of the step identity and every input's
+  hash: equal keys mean a reusable execution.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 from portaflow.materializers import canonical_json, read_artifact, to_json_value
 
-__all__ = ["cache_key", "hash_inputs", "sha256_text", "task_command"]
+__all__ = ["cache_key", "hash_inputs", "sha256_text", "step_identity", "task_command"]
 
 PathLike = str | os.PathLike[str]
 
@@ -57,18 +62,41 @@ def hash_inputs(
     return hashes
 
 
+def step_identity(
+    *,
+    code_hash: str,
+    image: str | None = None,
+    env: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    secrets: Sequence[str] = (),
+) -> str:
+    """sha256 of what decides a step's result besides its inputs.
+
+    Code hash, image, environment variables (sorted by name) and secret names
+    (sorted; never their values, which the runner does not see).
+    """
+    pairs = sorted(env.items() if isinstance(env, Mapping) else env)
+    parts = {
+        "code_hash": code_hash,
+        "image": image or "",
+        "env": [[k, v] for k, v in pairs],
+        "secrets": sorted(secrets),
+    }
+    return sha256_text(canonical_json(parts))
+
+
 def cache_key(
     *,
     code_hash: str,
     image: str | None = None,
+    env: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    secrets: Sequence[str] = (),
     inputs: Mapping[str, PathLike] | None = None,
     input_lists: Mapping[str, Sequence[PathLike]] | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> str:
-    """sha256 identifying an execution: code hash + image + every input's hash."""
+    """sha256 identifying an execution: the step identity + every input's hash."""
     parts = {
-        "code_hash": code_hash,
-        "image": image,
+        "step": step_identity(code_hash=code_hash, image=image, env=env, secrets=secrets),
         "inputs": hash_inputs(inputs=inputs, input_lists=input_lists, params=params),
     }
     return sha256_text(canonical_json(parts))

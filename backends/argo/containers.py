@@ -230,8 +230,14 @@ def container_template(
     res = cfg.resources
     memoize = None
     if cfg.cache and not in_arts:
-        # Argo memoizes on a ConfigMap key; hash code, image and inputs into a valid key.
-        parts = [values.expr_string(step.code_hash), values.expr_string(image)]
+        # Argo memoizes on a ConfigMap key; hash the step identity (code hash, image, env,
+        # secret names: portaflow.protocol.step_identity, as the local cache) and inputs.
+        from portaflow.protocol import step_identity
+
+        identity = step_identity(
+            code_hash=step.code_hash, image=image, env=cfg.env, secrets=cfg.secrets
+        )
+        parts = [values.expr_string(identity)]
         parts += [values.expr_var("inputs", "parameters", p["name"]) for p in in_params[1:]]
         key = "{{=sprig.sha256sum(toJson([" + ", ".join(parts) + "]))}}"
         cm = str(extra.get("memoize_configmap", "portaflow-memoize"))

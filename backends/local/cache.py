@@ -1,8 +1,10 @@
 """Step caching: the key that says two executions would compute the same thing.
 
-key = sha256 over canonical JSON of: the step's code hash (from the IR, which
-covers the function and the local code it reaches), its outputs, the image,
-and every input — parameters by their canonical JSON value, artifacts by the
+key = sha256 over canonical JSON of: the step's identity
+(`portaflow.protocol.step_identity`: its code hash from the IR, which covers
+the function and the project code it reaches, the image, its env and secret
+names — the same value Argo's memoize key is built on), its outputs, and
+every input — parameters by their canonical JSON value, artifacts by the
 sha256 their sidecar records. The same recipe holds on every backend, so a
 local cache hit means the cluster would have reused the result too.
 """
@@ -17,12 +19,13 @@ from typing import Any
 
 from portaflow.compiler import ir
 from portaflow.materializers import NotAnArtifactError, verify_artifact
+from portaflow.protocol import step_identity
 
 from .plan import ArtifactList, ArtifactRef, ParamValue, Unknown, Value
 from .store import Row, Store
 
 #: Bump when the recipe changes, so old entries stop matching.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 def cache_key(step: ir.StepDef, image: str | None, inputs: Mapping[str, Value]) -> str | None:
@@ -45,9 +48,13 @@ def cache_key(step: ir.StepDef, image: str | None, inputs: Mapping[str, Value]) 
     record = {
         "v": CACHE_VERSION,
         "step": step.ref,
-        "code": step.code_hash,
+        "identity": step_identity(
+            code_hash=step.code_hash,
+            image=image,
+            env=step.config.env,
+            secrets=step.config.secrets,
+        ),
         "outputs": [[o.name, o.type.kind, o.type.type] for o in step.outputs],
-        "image": image or "",
         "inputs": parts,
     }
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

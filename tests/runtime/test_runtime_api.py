@@ -18,6 +18,7 @@ from pf_taskrun import Project
 from portaflow import _annotations as ann
 from portaflow import materializers as mz
 from portaflow import registry
+from portaflow.protocol import step_identity
 from portaflow.task import _decode_param, cache_key, hash_inputs, task_command
 
 
@@ -44,6 +45,23 @@ def test_hash_inputs(tmp_path: Path) -> None:
         hash_inputs(inputs={"x": tmp_path / "missing"})
 
 
+def test_step_identity_covers_code_image_env_and_secret_names() -> None:
+    base = step_identity(code_hash="c1", image="i", env={"A": "1", "B": "2"}, secrets=["s", "t"])
+    # the order env and secrets are given in does not matter; a mapping equals its pairs
+    assert base == step_identity(
+        code_hash="c1", image="i", env=[("B", "2"), ("A", "1")], secrets=["t", "s"]
+    )
+    for changed in (
+        {"code_hash": "c2"},
+        {"image": "j"},
+        {"env": {"A": "1", "B": "3"}},
+        {"env": {"A": "1"}},
+        {"secrets": ["s"]},
+    ):
+        kw = {"code_hash": "c1", "image": "i", "env": {"A": "1", "B": "2"}, "secrets": ["s", "t"]}
+        assert step_identity(**{**kw, **changed}) != base, changed  # type: ignore[arg-type]
+
+
 def test_cache_key_changes_with_each_part(tmp_path: Path) -> None:
     mz.save_artifact("one", tmp_path / "a")
     base = {
@@ -57,6 +75,8 @@ def test_cache_key_changes_with_each_part(tmp_path: Path) -> None:
     assert key != cache_key(**{**base, "code_hash": "c2"})  # type: ignore[arg-type]
     assert key != cache_key(**{**base, "image": "img:2"})  # type: ignore[arg-type]
     assert key != cache_key(**{**base, "params": {"n": 2}})  # type: ignore[arg-type]
+    assert key != cache_key(**{**base, "env": {"MODE": "a"}})  # type: ignore[arg-type]
+    assert key != cache_key(**{**base, "secrets": ["creds"]})  # type: ignore[arg-type]
     mz.save_artifact("two", tmp_path / "a")
     assert key != cache_key(**base)  # type: ignore[arg-type]
 
