@@ -57,7 +57,7 @@ class Ref:
         """The Argo template tag for this value."""
         if self.path is not None:
             return "{{" + ".".join(self.path) + "}}"
-        return "{{=" + self.expr + "}}"
+        return "{{=" + self.expr + (" }}" if self.expr.endswith("}") else "}}")
 
 
 def path_ref(*path: str) -> Ref:

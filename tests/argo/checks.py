@@ -19,12 +19,28 @@ _HERA = {
 }
 
 
+def _as_newest(doc: dict[str, Any]) -> dict[str, Any]:
+    """A v3.5 CronWorkflow (`schedule`, a string) in the schema's form (`schedules`).
+
+    The conformance schema and hera follow the newest Argo, which dropped `schedule`;
+    v3.5's CronWorkflowSpec has only `schedule` and requires it
+    (pkg/apis/workflow/v1alpha1/cron_workflow_types.go at v3.5.14, line 46).
+    """
+    spec = doc.get("spec", {})
+    if doc.get("kind") != "CronWorkflow" or "schedule" not in spec:
+        return doc
+    assert isinstance(spec["schedule"], str) and "schedules" not in spec
+    new = {("schedules" if k == "schedule" else k): v for k, v in spec.items()}
+    new["schedules"] = [spec["schedule"]]
+    return {**doc, "spec": new}
+
+
 def check_result(result: EmitResult) -> list[dict[str, Any]]:
     """Parse and check every file; returns the documents."""
     docs = []
     for f in result.files:
         assert f.text.endswith("\n") and "\r" not in f.text
-        doc = yaml.safe_load(f.text)
+        doc = _as_newest(yaml.safe_load(f.text))
         assert schema_errors(doc) == [], f.path
         assert lint(doc) == [], f.path
         # hera's model reads every key we wrote (it ignores unknown ones, so compare the dump).

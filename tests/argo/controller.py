@@ -164,6 +164,38 @@ def process_args(value: str, globals_: dict[str, str]) -> str:
     return out
 
 
+def strict_missing(text: str, scope: dict[str, Any]) -> list[str]:
+    """`tasks.*`/`steps.*` references of the expression tags in `text` absent from `scope`.
+
+    v3.7.11-v3.7.15 and v4.0.2-v4.0.6 resolve a DAG task with `template.ReplaceStrict`
+    (dag.go v3.7.11 line 736): every member path of every expression is looked up, in
+    branches that would never be evaluated too, and a missing `tasks.*` path is an error
+    (`expressionReplaceStrict`, util/template/expression_template.go v3.7.11 lines 51-82);
+    the task is retried on every reconciliation and never runs.
+    """
+    missing = []
+    for t in tags(text):
+        if not t.startswith("="):
+            continue
+        toks = _tokens(t[1:])
+        for i, (kind, v) in enumerate(toks):
+            if kind != "name" or v not in ("tasks", "steps"):
+                continue
+            path, j = [v], i + 1
+            while toks[j] in (("op", "."), ("op", "[")):
+                if toks[j] == ("op", "."):
+                    path.append(toks[j + 1][1])
+                    j += 2
+                else:
+                    path.append(toks[j + 1][1])
+                    j += 3
+            try:
+                _lookup(scope, path)
+            except KeyError:
+                missing.append(".".join(path))
+    return missing
+
+
 def substitute(text: str, scope: dict[str, Any]) -> str:
     """`template.Replace` of one string: simple tags from `scope`, `{{=...}}` evaluated.
 
@@ -446,6 +478,37 @@ class _Parser:
         raise NameError(name)
 
 
-def go_float_roundtrip(n: int) -> int:
-    """What an integer becomes after a float64 round trip."""
+# ----------------------------------------------------------------------------- loops
+
+
+def expand(task: dict[str, Any], scope: dict[str, Any], release: tuple[int, int, int]) -> list[str]:
+    """The `{{item}}` text of each iteration of a DAG task with withItems/withParam.
+
+    withParam is substituted, then parsed as a JSON list (`expandTask` in dag.go); each
+    item is formatted by `process_item`. An empty list gives no iteration at all.
+    """
+    if "withItems" in task:
+        items = task["withItems"]
+    else:
+        items = json.loads(substitute(task["withParam"], scope))
+    return [process_item(i, release) for i in items]
+
+
+def template_output(param: dict[str, Any], scope: dict[str, Any]) -> str:
+    """A DAG template's output parameter: its valueFrom, or `default` when that cannot be
+    resolved (`getTemplateOutputsFromScope`, operator.go v3.5.14 lines 3017-3040)."""
+    vf = param["valueFrom"]
+    try:
+        if "parameter" in vf:
+            return substitute(vf["parameter"], scope)
+        v = evaluate(vf["expression"], scope)
+        return v if isinstance(v, str) else _go_json(v)
+    except (KeyError, IndexError, TypeError):
+        if "default" in vf:
+            return str(vf["default"])
+        raise
+
+
+def float64(n: int) -> int:
+    """What an integer becomes after a float64 round trip (Go's json.Unmarshal into any)."""
     return int(float(n)) if math.isfinite(float(n)) else n
