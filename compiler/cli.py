@@ -260,7 +260,9 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--kind", metavar="KIND", help="Output flavour, e.g. workflow-template for Argo.")
 @click.option("--image", metavar="IMAGE", help="Default image for steps without one.")
-@click.option("--argo-version", metavar="X.Y", help="Argo release to run on (3.5-4.1; default 4.1).")
+@click.option(
+    "--argo-version", metavar="X.Y", help="Argo release to run on (3.5-4.1; default 4.1)."
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt

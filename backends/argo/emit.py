@@ -231,9 +231,7 @@ class _Emitter:
         )
         del step
 
-    def _loop_items(
-        self, parent: str, lp: ir.Loop
-    ) -> tuple[list[list[str]] | None, str | None]:
+    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[list[str]] | None, str | None]:
         items = lp.items
         if isinstance(items, ir.Literal):
             if not isinstance(items.value, list):

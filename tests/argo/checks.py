@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -10,6 +11,7 @@ from hera.workflows import models as m
 from portaflow.backends import EmitResult
 from portaflow.backends.argo.lint import lint
 
+from . import controller as ctl
 from .conftest import schema_errors
 
 _HERA = {
@@ -46,5 +48,34 @@ def check_result(result: EmitResult) -> list[dict[str, Any]]:
         # hera's model reads every key we wrote (it ignores unknown ones, so compare the dump).
         model = _HERA[doc["kind"]].model_validate(doc)
         assert model.model_dump(by_alias=True, exclude_none=True, mode="json") == doc, f.path
+        check_tags(doc)
         docs.append(doc)
     return docs
+
+
+_SIMPLE_TAG = re.compile(r"(inputs|tasks|workflow)\.[A-Za-z0-9_.-]+|item")
+
+
+def check_tags(doc: Any) -> None:
+    """Every `{{...}}` in every string is a tag portaflow wrote: a simple reference, or an
+    expression that tokenizes with balanced brackets; no user text ever forms a tag."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            check_tags(k)
+            check_tags(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            check_tags(v)
+    elif isinstance(doc, str):
+        for tag in ctl.tags(doc):
+            if not tag.startswith("="):
+                assert _SIMPLE_TAG.fullmatch(tag), (tag, doc)
+                continue
+            depth = 0
+            for kind, v in ctl._tokens(tag[1:]):
+                if kind == "op" and v in "([{":
+                    depth += 1
+                elif kind == "op" and v in ")]}":
+                    depth -= 1
+                assert depth >= 0, doc
+            assert depth == 0, doc

@@ -247,15 +247,29 @@ def _tokens(src: str) -> list[tuple[str, Any]]:
             text = m.group("num")
             out.append(("lit", float(text) if "." in text or "e" in text.lower() else int(text)))
         elif m.group("str"):
-            body = m.group("str")[1:-1]
-            out.append(("lit", json.loads('"' + body.replace("\\'", "'").replace('"', '\\"') + '"')
-                        if "\\" in body else body))
+            out.append(("lit", _unescape(m.group("str")[1:-1])))
         elif m.group("op"):
             out.append(("op", m.group("op")))
         else:
             out.append(("name", m.group("name")))
     out.append(("end", None))
     return out
+
+
+_ESC = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+_SIMPLE_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+
+
+def _unescape(body: str) -> str:
+    """An expr string literal's escapes: \\uXXXX, \\UXXXXXXXX, \\n ... and \\<char>."""
+
+    def one(m: re.Match[str]) -> str:
+        e = m.group(1)
+        if e[0] in "uU" and len(e) > 1:
+            return chr(int(e[1:], 16))
+        return _SIMPLE_ESC.get(e, e)
+
+    return _ESC.sub(one, body)
 
 
 class _Closure:
@@ -266,6 +280,20 @@ class _Closure:
 def evaluate(src: str, scope: dict[str, Any]) -> Any:
     """Evaluate an expr-language expression (the subset Argo tags of portaflow use)."""
     return _Parser(_tokens(src), scope, None).run()
+
+
+def _compare(op: str, v: Any, w: Any) -> bool:
+    if op == "==":
+        return bool(v == w)
+    if op == "!=":
+        return bool(v != w)
+    if op == "in":
+        return v in w
+    if op == "contains":
+        return w in v
+    if op == "startsWith":
+        return bool(v.startswith(w))
+    return bool({"<": v < w, ">": v > w, "<=": v <= w, ">=": v >= w}[op])
 
 
 class _Parser:
@@ -344,17 +372,7 @@ class _Parser:
             op = self.t[self.i][1]
             self.i += 1
             w = self.add()
-            v = {
-                "==": lambda: v == w,
-                "!=": lambda: v != w,
-                "<": lambda: v < w,
-                ">": lambda: v > w,
-                "<=": lambda: v <= w,
-                ">=": lambda: v >= w,
-                "in": lambda: v in w,
-                "contains": lambda: w in v,
-                "startsWith": lambda: v.startswith(w),
-            }[op]()
+            v = _compare(op, v, w)
         return v
 
     def add(self) -> Any:

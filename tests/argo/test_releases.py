@@ -90,7 +90,9 @@ def _fan_out_pipeline(items: ir.Binding | None = None) -> ir.Pipeline:
     work = fx.step("work", {"x": "any"}, {"output": "any"})
     gather = fx.step("gather", {"xs": "any"})
     lp = ir.Loop(
-        id="loop_1", var="x", items=items or ir.TaskOutput(task="make", output="output"),
+        id="loop_1",
+        var="x",
+        items=items or ir.TaskOutput(task="make", output="output"),
         span=fx.span(4),
     )
     return fx.pipeline(
@@ -99,7 +101,11 @@ def _fan_out_pipeline(items: ir.Binding | None = None) -> ir.Pipeline:
         [
             fx.task("make", make),
             fx.task("work", work, fx.bind("x", ir.LoopItem(loop="loop_1")), loop="loop_1"),
-            fx.task("gather", gather, fx.bind("xs", ir.Gathered(task="work", output="output", loop="loop_1"))),
+            fx.task(
+                "gather",
+                gather,
+                fx.bind("xs", ir.Gathered(task="work", output="output", loop="loop_1")),
+            ),
         ],
         loops=[lp],
     )
@@ -156,7 +162,9 @@ def test_1_literal_items_reach_the_step_exactly(release: tuple[int, int, int]) -
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_1_run_time_items_reach_the_step_exactly(release: tuple[int, int, int], tmp_path: Path) -> None:
+def test_1_run_time_items_reach_the_step_exactly(
+    release: tuple[int, int, int], tmp_path: Path
+) -> None:
     items: list[Any] = [*HOSTILE, {"k": "{{v}}", "n": [1, {"m": "$x"}]}, [], ""]
     make_out = _runtime_json(items, tmp_path)
     doc = _doc(_fan_out_pipeline())
@@ -274,7 +282,9 @@ def test_5_dict_literal_in_a_condition_keeps_the_tag_whole() -> None:
     a = fx.step("a", outputs={"output": "any"})
     b = fx.step("b")
     lit = {"a": {"b": 1}, "c": "}}"}
-    cond = ir.Compare(left=ir.TaskOutput(task="a", output="output"), op="==", right=ir.Literal(value=lit))
+    cond = ir.Compare(
+        left=ir.TaskOutput(task="a", output="output"), op="==", right=ir.Literal(value=lit)
+    )
     p = fx.pipeline("dicts", [a, b], [fx.task("a", a), fx.task("b", b, condition=cond)])
     when = _tasks(_doc(p), "dicts")["b"]["when"]
     (tag,) = ctl.tags(when)
@@ -312,7 +322,9 @@ def test_7_task_names_are_identifiers_in_depends() -> None:
         [
             fx.task("_3d", s),
             fx.task("in", s),
-            fx.task("use", t, fx.bind("x", ir.TaskOutput(task="_3d", output="output")), after=("in",)),
+            fx.task(
+                "use", t, fx.bind("x", ir.TaskOutput(task="_3d", output="output")), after=("in",)
+            ),
         ],
     )
     doc = _doc(p)
@@ -348,7 +360,11 @@ def test_hooks_are_never_memoized() -> None:
     p = fx.pipeline(
         "hooks",
         [clean, work],
-        [fx.task("work", work), fx.task("clean", clean, hook="exit"), fx.task("page", work, hook="failure")],
+        [
+            fx.task("work", work),
+            fx.task("clean", clean, hook="exit"),
+            fx.task("page", work, hook="failure"),
+        ],
     )
     ts = _templates(_doc(p))
     assert "memoize" in ts["work"]
@@ -366,13 +382,26 @@ def test_workflow_gets_generate_name_and_a_fixed_name_is_an_option() -> None:
 def test_big_integer_literals_in_conditions_warn() -> None:
     a = fx.step("a", outputs={"output": "int"})
     b = fx.step("b")
-    cond = ir.Compare(left=ir.TaskOutput(task="a", output="output"), op="==", right=ir.Literal(value=BIG))
+    cond = ir.Compare(
+        left=ir.TaskOutput(task="a", output="output"), op="==", right=ir.Literal(value=BIG)
+    )
     p = fx.pipeline("big", [a, b], [fx.task("a", a), fx.task("b", b, condition=cond)])
     assert [w.code for w in _emit(p).warnings] == ["PF512"]
     small = fx.pipeline(
-        "big", [a, b],
-        [fx.task("a", a), fx.task("b", b, condition=ir.Compare(
-            left=ir.TaskOutput(task="a", output="output"), op="==", right=ir.Literal(value=2**53)))],
+        "big",
+        [a, b],
+        [
+            fx.task("a", a),
+            fx.task(
+                "b",
+                b,
+                condition=ir.Compare(
+                    left=ir.TaskOutput(task="a", output="output"),
+                    op="==",
+                    right=ir.Literal(value=2**53),
+                ),
+            ),
+        ],
     )
     assert _emit(small).warnings == ()
 
