@@ -238,13 +238,24 @@ def test_3_a_skipped_producer_omits_the_reader_without_evaluating_when() -> None
     assert not ctl.depends_ok("g", {"g": "Omitted"})
 
 
-def test_3_model_matches_argos_skipped_output_examples() -> None:
+def test_model_matches_argos_own_examples() -> None:
     docs = dict(argo_examples())
     doc = docs["examples/skipped-output-defaults/producer-output-default.yaml"]
     consumer = _tasks(doc, "main")["consumer"]
     # The example's producer is Skipped (`when: "false"`) and its consumer runs.
     assert ctl.depends_ok(consumer["depends"], {"producer": "Skipped"})
     assert not ctl.depends_ok(consumer["depends"], {"producer": "Omitted"})
+    # fasttemplate's scanning finds whole tags in every string of Argo's examples, and
+    # the loop examples' items format as their comments say (loops.yaml, loops-maps.yaml).
+    for d in docs.values():
+        _walk_strings(d, ctl.tags)
+    (hello,) = [t for t in _templates(docs["examples/loops.yaml"]).values() if "steps" in t]
+    items = hello["steps"][0][0]["withItems"]
+    assert [ctl.process_item(i, (3, 5, 14)) for i in items] == ["hello world", "goodbye world"]
+    maps = docs["examples/loops-maps.yaml"]
+    (loop,) = [t for t in _templates(maps).values() if "steps" in t]
+    first = loop["steps"][0][0]["withItems"][0]
+    assert ctl.process_item(first, (3, 5, 14)) == '{"image":"debian","tag":"9.1"}'
     # Every `depends` of Argo's examples parses under the model.
     for _name, d in docs.items():
         for tmpl in d["spec"].get("templates", []):
@@ -252,6 +263,17 @@ def test_3_model_matches_argos_skipped_output_examples() -> None:
                 if "depends" in t:
                     names = ctl.depends_names(t["depends"])
                     ctl.depends_ok(t["depends"], {n: "Succeeded" for n in names})
+
+
+def _walk_strings(doc: Any, fn: Any) -> None:
+    if isinstance(doc, dict):
+        for v in doc.values():
+            _walk_strings(v, fn)
+    elif isinstance(doc, list):
+        for v in doc:
+            _walk_strings(v, fn)
+    elif isinstance(doc, str):
+        fn(doc)
 
 
 # --------------------------------------------------------------------------- 4. run-time {{
@@ -422,3 +444,26 @@ def test_every_fixture_passes_every_check_under_every_profile(version: str) -> N
         for kind in ("workflow", "workflow-template"):
             docs = check_result(_emit(p, version, kind=kind))
             check_depends(p, docs[0])
+
+
+def test_cli_flag_and_stack_key_choose_the_release(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from portaflow.compiler.cli import main
+
+    (tmp_path / "pipeline.py").write_text(
+        "from portaflow import pipeline, step, Schedule\n\n"
+        "@step\ndef a() -> int:\n    return 1\n\n"
+        "@pipeline(schedule=Schedule(cron='0 3 * * *'))\ndef nightly():\n    a()\n"
+    )
+    (tmp_path / "portaflow.toml").write_text(
+        'default_stack = "old"\n[stacks.old]\ntarget = "argo"\nargo_version = "3.5"\n'
+    )
+    f = str(tmp_path / "pipeline.py")
+    out = CliRunner().invoke(main, ["compile", f])
+    assert out.exit_code == 0, out.output
+    assert yaml.safe_load(out.output)["spec"]["schedule"] == "0 3 * * *"
+    out = CliRunner().invoke(main, ["compile", f, "--argo-version", "4.1"])
+    assert yaml.safe_load(out.output)["spec"]["schedules"] == ["0 3 * * *"]
+    out = CliRunner().invoke(main, ["compile", f, "--argo-version", "2.12"])
+    assert out.exit_code == 1 and "PF510" in out.output
