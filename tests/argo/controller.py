@@ -530,3 +530,133 @@ def template_output(param: dict[str, Any], scope: dict[str, Any]) -> str:
 def float64(n: int) -> int:
     """What an integer becomes after a float64 round trip (Go's json.Unmarshal into any)."""
     return int(float(n)) if math.isfinite(float(n)) else n
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+class Hang(Exception):
+    """A task the controller would requeue forever (strict reference resolution)."""
+
+
+def _strict(release: tuple[int, int, int]) -> bool:
+    """Releases with strict `tasks.*` resolution (see `strict_missing`)."""
+    return (3, 7, 11) <= release < (3, 7, 16) or (4, 0, 2) <= release < (4, 0, 7)
+
+
+class Run:
+    """Runs an emitted Workflow of parameter-only steps through the model, in process.
+
+    DAG tasks go in dependency order; each is Omitted if `depends_ok` says so (before its
+    references are resolved, dag.go v3.5.14 lines 517-538), else its references are
+    resolved (strictly on the strict releases), its loop expanded (`expand`; an empty
+    list makes it Skipped), and each iteration Skipped if `when` is false, else run.
+    Loop outputs are `aggregate`d; DAG template outputs use `template_output`. A
+    container's input values first go through `process_args`, then the step function is
+    called with its `--param` values decoded as the task runtime does; its outputs are
+    encoded as the runtime writes them (`encode`). `calls` records (task id, inputs).
+    """
+
+    def __init__(self, doc: dict[str, Any], steps: Any, release: tuple[int, int, int]) -> None:
+        spec = doc["spec"]
+        self.templates = {t["name"]: t for t in spec["templates"]}
+        self.steps = steps
+        self.release = release
+        params = {p["name"]: p["value"] for p in spec.get("arguments", {}).get("parameters", [])}
+        self.globals: dict[str, Any] = {
+            "workflow": {"parameters": params, "name": "wf", "uid": "u"}
+        }
+        self.flat = {"workflow.name": "wf", "workflow.uid": "u"} | {
+            f"workflow.parameters.{k}": v for k, v in params.items()
+        }
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.outputs = self.template(spec["entrypoint"], {})
+
+    def template(self, name: str, inputs: dict[str, str]) -> dict[str, str]:
+        t = self.templates[name]
+        return self._container(t, inputs) if "container" in t else self._dag(t, inputs)
+
+    def _dag(self, t: dict[str, Any], inputs: dict[str, str]) -> dict[str, str]:
+        tasks: dict[str, Any] = {}
+        scope = {**self.globals, "inputs": {"parameters": inputs}, "tasks": tasks}
+        phases: dict[str, str] = {}
+        pending = list(t["dag"]["tasks"])
+        while pending:
+            task = next(x for x in pending if depends_names(x.get("depends", "")) <= set(phases))
+            pending.remove(task)
+            name, deps = task["name"], depends_names(task.get("depends", ""))
+            if deps and not depends_ok(task["depends"], {d: phases[d] for d in deps}):
+                phases[name] = "Omitted"
+                continue
+            if _strict(self.release):
+                missing = [m for s in _strings(task) for m in strict_missing(s, scope)]
+                if missing:
+                    raise Hang(f"{name}: {missing}")
+            loop = "withItems" in task or "withParam" in task
+            items = expand(task, scope, self.release) if loop else [None]
+            texts: dict[str, list[str]] = {}
+            ran = False
+            for item in items:
+                it = {**scope, "item": item} if loop else scope
+                if "when" in task and substitute(task["when"], it) != "true":
+                    continue
+                args = task.get("arguments", {}).get("parameters", [])
+                outs = self.template(
+                    task["template"], {a["name"]: substitute(a["value"], it) for a in args}
+                )
+                ran = True
+                for k, v in outs.items():
+                    texts.setdefault(k, []).append(v)
+            if loop and items:
+                agg = {k: aggregate(v) for k, v in texts.items()}
+                tasks[name] = {"outputs": {"parameters": agg}}
+                phases[name] = "Succeeded"
+            elif ran:
+                tasks[name] = {"outputs": {"parameters": {k: v[0] for k, v in texts.items()}}}
+                phases[name] = "Succeeded"
+            else:
+                phases[name] = "Skipped"
+        outs = t.get("outputs", {}).get("parameters", [])
+        return {p["name"]: template_output(p, scope) for p in outs}
+
+    def _container(self, t: dict[str, Any], inputs: dict[str, str]) -> dict[str, str]:
+        inputs = {k: process_args(v, self.flat) for k, v in inputs.items()}
+        scope = {**self.globals, "inputs": {"parameters": inputs}}
+        cmd = [substitute(a, scope) for a in t["container"]["command"]]
+        flags: dict[str, list[str]] = {}
+        for flag, value in zip(cmd, cmd[1:]):
+            if flag.startswith("--"):
+                flags.setdefault(flag, []).append(value)
+        kwargs = {}
+        for text in flags.get("--param", []):
+            k, _, v = text.partition("=")
+            try:
+                kwargs[k] = json.loads(v)
+            except ValueError:
+                kwargs[k] = v  # docs/CONTRACTS.md: raw text for str inputs
+        for text in flags.get("--flatten", []):
+            k, _, n = text.partition("=")
+            for _ in range(int(n)):
+                kwargs[k] = [x for sub in kwargs[k] for x in sub]
+        self.calls.append((inputs["portaflow-task"], kwargs))
+        result = self.steps(flags["--step"][0])(**kwargs)
+        outs = {}
+        for text in flags.get("--output-param", []):
+            k, _, path = text.partition("=")
+            value = result[k] if isinstance(result, dict) and k != "output" else result
+            outs[path.rsplit("/", 1)[-1].removesuffix(".json")] = encode(value)
+        return outs
+
+
+def encode(value: Any) -> str:
+    """A parameter output as the task runtime writes it (runtime/task.py)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("$", "\\u0024").replace("{{", "{\\u007b")
+
+
+def _strings(doc: Any) -> list[str]:
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in _strings(v)]
+    if isinstance(doc, list):
+        return [s for v in doc for s in _strings(v)]
+    return [doc] if isinstance(doc, str) else []
