@@ -23,6 +23,7 @@ against Argo's own examples where they show the same behaviour.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -624,7 +625,7 @@ class Run:
         scope = {**self.globals, "inputs": {"parameters": inputs}}
         cmd = [substitute(a, scope) for a in t["container"]["command"]]
         flags: dict[str, list[str]] = {}
-        for flag, value in zip(cmd, cmd[1:]):
+        for flag, value in itertools.pairwise(cmd):
             if flag.startswith("--"):
                 flags.setdefault(flag, []).append(value)
         kwargs = {}
