@@ -94,6 +94,7 @@ def runs(n: int = 4, empty: list[int] = [], words: list[str] = ["{{x}}", "p0", "
     collect([half(x) for x in empty])
     collect([echo(s) for s in strings()])
     collect([echo(w) for w in words])
+    mark("lit {{workflow.name}} }} {% x %} $(HOME) 'q' \\" \\n")
     if positive(n):
         h2 = half(n)
         if h2:
@@ -149,4 +150,5 @@ def test_argo_runs_what_portaflow_run_runs(
     assert 'collect_2 {"xs": []}' in collected
     assert any(str(2**60 + 1) in k for k in collected)
     assert any("hi {{workflow.name}}|{{tasks.x.outputs.result}}" in k for k in collected)
-    assert 'mark {"s": "g3"}' in got and 'mark_2 {"s": "nested"}' in got
+    marks = {json.loads(k.split(" ", 1)[1])["s"] for k in got if k.startswith("mark")}
+    assert {"g3", "nested", "lit {{workflow.name}} }} {% x %} $(HOME) 'q' \" \n"} == marks
