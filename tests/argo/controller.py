@@ -78,7 +78,7 @@ def aggregate(texts: list[str]) -> str | None:
     None when the loop has no iteration at all: `processAggregateNodeOutputs` returns
     early and adds nothing to the scope (operator.go v3.5.14 lines 3285-3287). If every
     text parses as a JSON list or map they are decoded and re-encoded, else kept as
-    strings (`tryJsonUnmarshal`/`aggregatedJsonValueList`, v3.5.14 lines 3352-3380).
+    strings (`tryJsonUnmarshal`/`aggregatedJsonValueList`, v3.5.14 lines 3356-3402).
     """
     if not texts:
         return None

@@ -81,6 +81,13 @@ from steps import big, collect, echo, groups, half, mark, positive, strings
 
 
 @pipeline
+def inner(x: int):
+    if positive(x):
+        mark("sub")
+    return half(x)
+
+
+@pipeline
 def runs(n: int = 4, empty: list[int] = [], words: list[str] = ["{{x}}", "p0", "\\"q\\""]):
     gs = groups(n)
     for g in gs:
@@ -94,6 +101,8 @@ def runs(n: int = 4, empty: list[int] = [], words: list[str] = ["{{x}}", "p0", "
     collect([half(x) for x in empty])
     collect([echo(s) for s in strings()])
     collect([echo(w) for w in words])
+    collect([inner(x) for x in [0, 3]])
+    collect([inner(x) for x in empty])
     mark("lit {{workflow.name}} }} {% x %} $(HOME) 'q' \\" \\n")
     if positive(n):
         h2 = half(n)
@@ -144,11 +153,12 @@ def test_argo_runs_what_portaflow_run_runs(
     check_result(result)
     run = ctl.Run(yaml.safe_load(result.files[0].text), _step, release)
     got = sorted(_key(task, inputs) for task, inputs in run.calls)
-    assert got == local_calls
+    assert got == local_calls, got
     # The cases the pipeline is built for all happened.
     collected = [k for k in got if k.startswith("collect")]
     assert 'collect_2 {"xs": []}' in collected
     assert any(str(2**60 + 1) in k for k in collected)
     assert any("hi {{workflow.name}}|{{tasks.x.outputs.result}}" in k for k in collected)
-    marks = {json.loads(k.split(" ", 1)[1])["s"] for k in got if k.startswith("mark")}
-    assert {"g3", "nested", "lit {{workflow.name}} }} {% x %} $(HOME) 'q' \" \n"} == marks
+    marks = {json.loads(k.split(" ", 1)[1])["s"] for k in got if "mark" in k.split(" ")[0]}
+    assert 'collect_5 {"xs": [0, 1]}' in got and 'collect_6 {"xs": []}' in got, got
+    assert {"g3", "nested", "sub", "lit {{workflow.name}} }} {% x %} $(HOME) 'q' \" \n"} == marks
