@@ -234,6 +234,10 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
         "annotations": dict(stack.get("annotations", {}) or {}),
         "extra": dict(stack.get("extra", {}) or {}),
     }
+    # The Argo release the output must run on: a flag or stack key, kept in `extra`.
+    argo_version = overrides.pop("argo_version", None) or stack.get("argo_version")
+    if argo_version is not None:
+        values["extra"]["argo_version"] = str(argo_version)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
 
@@ -256,6 +260,9 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--kind", metavar="KIND", help="Output flavour, e.g. workflow-template for Argo.")
 @click.option("--image", metavar="IMAGE", help="Default image for steps without one.")
+@click.option(
+    "--argo-version", metavar="X.Y", help="Argo release to run on (3.5-4.1; default 4.1)."
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt
@@ -267,6 +274,7 @@ def compile_cmd(
     stack: str | None,
     kind: str | None,
     image: str | None,
+    argo_version: str | None,
     pipeline_name: str | None,
     root: Path | None,
     fmt: str,
@@ -282,7 +290,8 @@ def compile_cmd(
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
     project_root = (root or find_root(file)) if file.is_file() else Path.cwd()
-    options, chosen = emit_options(project_root, stack, {"kind": kind, "image": image})
+    overrides = {"kind": kind, "image": image, "argo_version": argo_version}
+    options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")

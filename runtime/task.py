@@ -541,9 +541,14 @@ def _write_outputs(ref: str, plan: list[tuple[str, str, str, Any, Any]], record:
         path = Path(path_text)
         if kind == "parameter":
             try:
-                # `$` only occurs inside JSON strings; as \u0024 it decodes the same, but
-                # Kubernetes cannot expand `$(VAR)` when Argo passes the value on in args.
-                text = json.dumps(to_json_value(value), ensure_ascii=False).replace("$", "\\u0024")
+                # `$` and `{{` only occur inside JSON strings, where \u0024 and \u007b
+                # decode the same: Kubernetes cannot expand `$(VAR)` and Argo never sees a
+                # `{{...}}` tag when it passes the value on (docs/CONTRACTS.md).
+                text = (
+                    json.dumps(to_json_value(value), ensure_ascii=False)
+                    .replace("$", "\\u0024")
+                    .replace("{{", "{\\u007b")
+                )
             except (TypeError, ValueError) as exc:
                 raise TaskError(
                     f"output {name!r} is a parameter output, so it must be JSON, but the step "

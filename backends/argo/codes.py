@@ -20,3 +20,9 @@ ARTIFACT_STORE = "PF507"
 SIZE = "PF508"
 #: A binding shape the Argo backend does not support.
 UNSUPPORTED = "PF509"
+#: An `argo_version` that is not one of the supported release lines.
+ARGO_VERSION = "PF510"
+#: A setting the chosen Argo release cannot express, dropped from the output (warning).
+DROPPED = "PF511"
+#: An integer beyond 2**53 where Argo's JSON handling (float64) would round it (warning).
+BIG_INT = "PF512"

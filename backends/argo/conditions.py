@@ -65,4 +65,6 @@ def render(cond: ir.Condition, resolve: Resolver) -> str:
 
 def when(cond: ir.Condition, resolve: Resolver) -> str:
     """The `when` field for a condition."""
-    return "{{=" + render(cond, resolve) + "}}"
+    text = render(cond, resolve)
+    # fasttemplate ends a tag at the first `}}`: a dict literal's `}` must not touch it.
+    return "{{=" + text + (" }}" if text.endswith("}") else "}}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portaflow.compiler import ir
+from portaflow.protocol import step_identity
 
 from . import codes, names, values
 from . import manifest as mf
@@ -39,6 +40,8 @@ class Shape:
     """Which inputs a task binds and how: ("param"|"param-flat:N"|"artifact"|"list:N", input name) pairs."""
 
     inputs: tuple[tuple[str, str], ...]
+    #: Runs as an exit or failure hook: never memoized, it must run on every workflow.
+    hook: bool = False
 
 
 def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
@@ -63,10 +66,12 @@ def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline
             out.append((f"list:{list_sizes.get(b.name, 0)}", b.name))
         else:
             out.append(("artifact", b.name))
-    return Shape(tuple(out))
+    return Shape(tuple(out), hook=task.hook is not None)
 
 
-def _retry(step: ir.StepDef, errors: list[Message]) -> Obj | None:
+def _retry(
+    step: ir.StepDef, errors: list[Message], warnings: list[Message], backoff_cap: bool
+) -> Obj | None:
     r = step.config.retry
     if r is None or r.max <= 0:
         return None
@@ -94,11 +99,20 @@ def _retry(step: ir.StepDef, errors: list[Message]) -> Obj | None:
         factor = int(r.factor)
     backoff = None
     if r.delay_seconds > 0:
-        backoff = mf.backoff(
-            duration=f"{r.delay_seconds}s",
-            factor=factor,
-            cap=f"{r.max_delay_seconds}s" if r.max_delay_seconds is not None else None,
-        )
+        cap = f"{r.max_delay_seconds}s" if r.max_delay_seconds is not None else None
+        if cap is not None and not backoff_cap:
+            # Backoff.cap was added in v3.7; older controllers drop the unknown field.
+            warnings.append(
+                (
+                    codes.DROPPED,
+                    f"step {step.name!r}: Argo before v3.7 has no backoff cap; the retry "
+                    "delay grows without the max_delay limit",
+                    step.span,
+                    "target Argo v3.7 or later (--argo-version), or drop max_delay",
+                )
+            )
+            cap = None
+        backoff = mf.backoff(duration=f"{r.delay_seconds}s", factor=factor, cap=cap)
     return mf.retry_strategy(limit=r.max, retry_policy=_POLICY[r.on], backoff=backoff)
 
 
@@ -144,6 +158,8 @@ def container_template(
     image: str,
     extra: Mapping[str, Any],
     errors: list[Message],
+    warnings: list[Message] | None = None,
+    backoff_cap: bool = True,
 ) -> Obj:
     """The container template running `step` for tasks of this input shape."""
     cmd = ["python", "-m", "portaflow.task", "--step", step.ref]
@@ -229,11 +245,10 @@ def container_template(
     )
     res = cfg.resources
     memoize = None
-    if cfg.cache and not in_arts:
+    if cfg.cache and not in_arts and not shape.hook:
         # Argo memoizes on a ConfigMap key; hash the step identity (code hash, image, env,
         # secret names: portaflow.protocol.step_identity, as the local cache) and inputs.
-        from portaflow.protocol import step_identity
-
+        # Exit and failure hooks are never memoized: they must run on every workflow.
         identity = step_identity(
             code_hash=step.code_hash, image=image, env=cfg.env, secrets=cfg.secrets
         )
@@ -254,7 +269,7 @@ def container_template(
         if out_params or out_arts
         else None,
         container=container,
-        retry_strategy=_retry(step, errors),
+        retry_strategy=_retry(step, errors, [] if warnings is None else warnings, backoff_cap),
         active_deadline_seconds=cfg.timeout_seconds or None,
         memoize=memoize,
         node_selector=dict(res.node_selector) if res and res.node_selector else None,

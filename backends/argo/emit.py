@@ -13,7 +13,7 @@ import hashlib
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, names, values, yamlout
+from . import codes, conditions, containers, loops, names, values, versions, yamlout
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -34,6 +34,17 @@ class _Emitter:
         self.sc = Scopes(p, self.errors)
         self.pnames = {prm.name: names.param_name(prm.name) for prm in p.params}
         self.dag_tasks: dict[str, dict[str, Obj]] = {g: {} for g in self.sc.groups}
+        found = versions.profile(options.extra.get("argo_version"))
+        if found is None:
+            self.errors.append(
+                (
+                    codes.ARGO_VERSION,
+                    f"unsupported Argo version {options.extra.get('argo_version')!r}",
+                    None,
+                    f"use one of {', '.join(versions.SUPPORTED)} (default {versions.NEWEST})",
+                )
+            )
+        self.profile = found or versions.Profile(versions.NEWEST)
 
     # ------------------------------------------------------------------ naming
 
@@ -60,7 +71,8 @@ class _Emitter:
                         )
                     )
         for g in self.sc.groups.values():
-            namer = names.Namer()
+            # DAG task names are identifiers in `depends` expressions.
+            namer = names.Namer(identifier=True)
             for node in g.nodes:
                 namer.want(node, node.rsplit(".", 1)[-1].split(":", 1)[-1])
             g.node_names = namer.resolve()
@@ -126,6 +138,18 @@ class _Emitter:
             return Ref(path=None, expr=values.expr_literal(b.value))
         return self.sc.resolve(gkey, self._src(b), "parameter")
 
+    def _big_int(self, value: ir.JSONValue, span: ir.Span | None, what: str) -> None:
+        if values.has_big_int(value):
+            self.warnings.append(
+                (
+                    codes.BIG_INT,
+                    f"{what} holds an integer beyond 2**53; Argo's expressions decode JSON "
+                    "numbers as float64 and would round it",
+                    span,
+                    "pass such numbers as strings",
+                )
+            )
+
     def _literal(self, value: ir.JSONValue, span: ir.Span | None, what: str) -> str:
         text = values.to_json(value)
         if len(text.encode()) > SIZE_WARN:
@@ -187,12 +211,17 @@ class _Emitter:
                 )
         when = None
         if t.condition is not None:
+            for lit in ir.condition_bindings(t.condition):
+                if isinstance(lit, ir.Literal):
+                    self._big_int(lit.value, t.span, f"the condition of task {t.id!r}")
             when = conditions.when(
                 t.condition, lambda bd: (self._param_ref(gkey, bd), self._type_of(bd))
             )
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
+        if g.kind == "loop":
+            when = loops.guard(when)
         shape = self.shapes[t.id]
         self.dag_tasks[gkey][t.id] = mf.dag_task(
             name=g.node_names[t.id],
@@ -202,7 +231,7 @@ class _Emitter:
         )
         del step
 
-    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[str] | None, str | None]:
+    def _loop_items(self, parent: str, lp: ir.Loop) -> tuple[list[list[str]] | None, str | None]:
         items = lp.items
         if isinstance(items, ir.Literal):
             if not isinstance(items.value, list):
@@ -217,10 +246,13 @@ class _Emitter:
                 return [], None
             text = [self._literal(v, lp.span, "a fan-out item") for v in items.value]
             self._literal(items.value, lp.span, "the fan-out list")
-            return text, None
+            for v in items.value:
+                if isinstance(v, (list, dict)):
+                    self._big_int(v, lp.span, f"an item of loop {lp.id!r}")
+            return loops.with_items(text), None
         ref = self._param_ref(parent, items)
-        # Each item becomes JSON text, the format every task input and condition reads.
-        return None, "{{=toJson(map(" + values.decode(ref.expr) + ", {toJson(#)}))}}"
+        in_loop = self.sc.groups[parent].kind == "loop"
+        return None, loops.with_param(ref.expr, in_loop=in_loop)
 
     def _group_task(self, g: Group) -> None:
         assert g.parent is not None
@@ -240,15 +272,15 @@ class _Emitter:
             assert g.loop is not None
             if g.unrolled is not None:
                 for i, item in enumerate(g.unrolled):
-                    item_p = mf.parameter(
-                        name="item", value=self._literal(item, g.span, "a fan-out item")
-                    )
+                    text = self._literal(item, g.span, "a fan-out item")
+                    item_p = mf.parameter(name="item", value=loops.wrap_literal(text))
                     self.dag_tasks[g.parent][f"{g.key}#{i}"] = mf.dag_task(
                         name=f"{node}-{i}",
                         template=template,
                         arguments=mf.arguments(
                             parameters=[item_p, *params], artifacts=arts or None
                         ),
+                        when=loops.guard(None) if pg.kind == "loop" else None,
                     )
                 return
             with_items, with_param = self._loop_items(g.parent, g.loop)
@@ -257,6 +289,7 @@ class _Emitter:
                 name=node,
                 template=template,
                 arguments=mf.arguments(parameters=params, artifacts=arts or None),
+                when=loops.guard(None) if pg.kind == "loop" else None,
                 with_items=with_items,
                 with_param=with_param,
             )
@@ -267,10 +300,12 @@ class _Emitter:
             arguments=mf.arguments(parameters=params or None, artifacts=arts or None)
             if params or arts
             else None,
+            when=loops.guard(None) if pg.kind == "loop" else None,
         )
 
     def _depends(self) -> None:
-        deps: dict[tuple[str, str], set[str]] = {}
+        # node -> {upstream DAG task name: whether only `after=` orders them}
+        deps: dict[tuple[str, str], dict[str, bool]] = {}
         for e in self.p.edges:
             if e.source not in self.sc.task_group or e.target not in self.sc.task_group:
                 continue
@@ -278,11 +313,14 @@ class _Emitter:
             if found is None:
                 continue
             gkey, na, nb = found
-            deps.setdefault((gkey, nb), set()).update(self._node_task_names(gkey, na))
+            srcs = deps.setdefault((gkey, nb), {})
+            for name in self._node_task_names(gkey, na):
+                srcs[name] = srcs.get(name, True) and e.kind == "order"
         for (gkey, node), srcs in deps.items():
+            text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
             for key in self._node_keys(gkey, node):
                 tasks = self.dag_tasks[gkey]
-                tasks[key] = mf.replace("DAGTask", tasks[key], depends=" && ".join(sorted(srcs)))
+                tasks[key] = mf.replace("DAGTask", tasks[key], depends=text)
 
     def _node_keys(self, gkey: str, node: str) -> list[str]:
         g = self.sc.groups.get(node)
@@ -309,8 +347,12 @@ class _Emitter:
             if kind == "artifact":
                 out_arts.append(mf.artifact(name=name, from_=tag))
             elif g.kind == "loop":
-                # Wrapped in a one-element list so Argo aggregates iterations as JSON, not text.
-                vf = mf.value_from(expression=f"toJson([{values.decode(expr or '')}])")
+                # The text itself, or "" where nothing ran (the sentinel): see loops.py.
+                vf = (
+                    mf.value_from(parameter=tag, default="")
+                    if tag is not None
+                    else mf.value_from(expression=expr, default="")
+                )
                 out_params.append(mf.parameter(name=name, value_from=vf))
             elif tag is not None:
                 out_params.append(mf.parameter(name=name, value_from=mf.value_from(parameter=tag)))
@@ -343,6 +385,8 @@ class _Emitter:
                     image=image,
                     extra=self.o.extra,
                     errors=self.errors,
+                    warnings=self.warnings,
+                    backoff_cap=self.profile.backoff_cap,
                 )
             )
         return out
@@ -466,7 +510,9 @@ class _Emitter:
         elif sched is not None:
             docs.append((f"{name}.yaml", self._cron(name, spec, sched)))
         else:
-            generate = bool(self.o.extra.get("generate_name", False))
+            # generateName: submitting the same file twice creates two runs; a fixed
+            # name (`generate_name = false` in the stack's extra) is the option.
+            generate = bool(self.o.extra.get("generate_name", True))
             docs.append(
                 (
                     f"{name}.yaml",
@@ -483,17 +529,22 @@ class _Emitter:
     def _cron(self, name: str, spec: Obj, sched: ir.ScheduleSpec) -> Obj:
         # Argo appends an 11-character timestamp to a CronWorkflow's runs: keep names <= 52.
         cname = names.dns_label(name, limit=52)
+        cron = mf.cron_workflow_spec(
+            schedules=[sched.cron],
+            timezone=sched.timezone,
+            concurrency_policy=sched.concurrency_policy,
+            starting_deadline_seconds=sched.starting_deadline_seconds,
+            workflow_spec=spec,
+        )
+        if not self.profile.cron_schedules:
+            # v3.5 knows only `schedule` (one string) and rejects a spec without it.
+            cron = {("schedule" if k == "schedules" else k): v for k, v in cron.items()}
+            cron["schedule"] = sched.cron
         return mf.document(
             api_version=API_VERSION,
             kind="CronWorkflow",
             metadata=self._metadata(cname, generate=False),
-            spec=mf.cron_workflow_spec(
-                schedules=[sched.cron],
-                timezone=sched.timezone,
-                concurrency_policy=sched.concurrency_policy,
-                starting_deadline_seconds=sched.starting_deadline_seconds,
-                workflow_spec=spec,
-            ),
+            spec=cron,
         )
 
     def _check_options(self) -> None:
@@ -512,6 +563,20 @@ class _Emitter:
                 self.errors.append(
                     (codes.TEMPLATE_TAG, f"label or annotation {k!r} holds '{{{{'", None, "")
                 )
+
+
+def _depend_term(name: str, order_only: bool) -> str:
+    """One upstream node in `depends`.
+
+    A node that reads an upstream value runs only if it Succeeded: when the producer was
+    skipped (its branch not taken) the reader is Omitted without its `when` ever being
+    evaluated, so a condition never looks up an output that does not exist (the strict
+    lookup of v3.7.11-3.7.15 and v4.0.2-4.0.6 requeues such a node forever). An `after=`
+    dependency also proceeds past a skipped or omitted node, as `portaflow run` does.
+    """
+    if order_only:
+        return f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)"
+    return f"{name}.Succeeded"
 
 
 def _msg(e: Message) -> BackendMessage:

@@ -25,7 +25,12 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "Parameter": (("name", "name"), ("value", "value"), ("value_from", "valueFrom")),
     "Artifact": (("name", "name"), ("from_", "from"), ("path", "path"), ("raw", "raw")),
     "RawArtifact": (("data", "data"),),
-    "ValueFrom": (("expression", "expression"), ("parameter", "parameter"), ("path", "path")),
+    "ValueFrom": (
+        ("default", "default"),
+        ("expression", "expression"),
+        ("parameter", "parameter"),
+        ("path", "path"),
+    ),
     "Arguments": (("artifacts", "artifacts"), ("parameters", "parameters")),
     "Inputs": (("artifacts", "artifacts"), ("parameters", "parameters")),
     "Outputs": (("artifacts", "artifacts"), ("parameters", "parameters")),
@@ -162,7 +167,11 @@ def raw_artifact(*, data: str) -> Obj:
 
 
 def value_from(
-    *, expression: str | None = None, parameter: str | None = None, path: str | None = None
+    *,
+    default: str | None = None,
+    expression: str | None = None,
+    parameter: str | None = None,
+    path: str | None = None,
 ) -> Obj:
     return _make("ValueFrom", locals())
 

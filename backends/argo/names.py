@@ -44,9 +44,12 @@ def param_name(raw: str) -> str:
 class Namer:
     """Assigns each key a unique name; keys whose names collide all get hash suffixes."""
 
-    def __init__(self, *, limit: int = 63, reserved: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, limit: int = 63, reserved: tuple[str, ...] = (), identifier: bool = False
+    ) -> None:
         self._limit = limit
         self._reserved = set(reserved)
+        self._identifier = identifier
         self._wanted: dict[str, str] = {}
 
     def want(self, key: str, raw: str) -> None:
@@ -56,6 +59,8 @@ class Namer:
     def resolve(self) -> dict[str, str]:
         """key -> final name, unique and independent of registration order."""
         base = {k: dns_label(raw, limit=self._limit) for k, raw in self._wanted.items()}
+        if self._identifier:
+            base = {k: identifier_label(n, limit=self._limit) for k, n in base.items()}
         count: dict[str, int] = {}
         for name in base.values():
             count[name] = count.get(name, 0) + 1
@@ -66,6 +71,25 @@ class Namer:
                 name = f"{stem}-{short_hash(key)}"
             out[key] = name
         return out
+
+
+#: Words of Argo's expression language (expr-lang) that cannot name a task in `depends`.
+EXPR_WORDS = frozenset(
+    "in not and or matches contains nil true false let if else len all none any one "
+    "filter map count".split()
+)
+
+
+def identifier_label(name: str, *, limit: int = 63) -> str:
+    """A DNS label that is also an identifier in `depends` once `-` becomes `_`.
+
+    Argo evaluates `depends` as an expression over task names with `-` replaced by `_`
+    (`evaluateDependsLogic` in workflow/controller/dag.go), so a name starting with a
+    digit (`3d`) or spelling an operator (`in`) fails `validateDAG`; it gets a `t-` prefix.
+    """
+    if name[0].isdigit() or name in EXPR_WORDS:
+        name = dns_label("t-" + name, limit=limit)
+    return name
 
 
 #: Kubernetes label values (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/).

@@ -14,7 +14,7 @@ from typing import Literal as L
 
 from portaflow.compiler import ir
 
-from . import names, values
+from . import loops, names, values
 
 #: A value source: ("out", task, output) | ("gathered", task, output, loop) | ("item", loop, path...).
 Source = tuple[str, ...]
@@ -57,7 +57,7 @@ class Ref:
         """The Argo template tag for this value."""
         if self.path is not None:
             return "{{" + ".".join(self.path) + "}}"
-        return "{{=" + self.expr + "}}"
+        return "{{=" + self.expr + (" }}" if self.expr.endswith("}") else "}}")
 
 
 def path_ref(*path: str) -> Ref:
@@ -161,11 +161,7 @@ class Scopes:
             loop_key = f"loop:{src[1]}"
             if gkey != loop_key:
                 return self._import(gkey, src, kind)
-            var = values.expr_var("inputs", "parameters", "item")
-            if len(src) == 2:
-                return path_ref("inputs", "parameters", "item")
-            sub = "".join(f"[{values.expr_string(k)}]" for k in src[2:])
-            return Ref(path=None, expr=f"toJson({values.decode(var)}{sub})")
+            return Ref(path=None, expr=loops.item_expr(tuple(src[2:])))
         if tag == "out":
             tg = self.task_group[src[1]]
             if tg == gkey:
@@ -206,13 +202,10 @@ class Scopes:
             if kind == "artifact":
                 raise AssertionError("use artifact_list for gathered artifacts")
             parts = [
-                values.decode(
-                    values.expr_var("tasks", f"{node}-{i}", "outputs", "parameters", name)
-                )
-                + "[0]"
+                values.expr_var("tasks", f"{node}-{i}", "outputs", "parameters", name)
                 for i in range(n)
             ]
-            return Ref(path=None, expr="toJson([" + ", ".join(parts) + "])")
+            return Ref(path=None, expr=loops.fan_in("[" + ", ".join(parts) + "]"))
         if kind == "artifact":
             self.errors.append(
                 (
@@ -224,7 +217,7 @@ class Scopes:
             )
             return Ref(path=None, expr="")
         var = values.expr_var("tasks", node, "outputs", "parameters", name)
-        return Ref(path=None, expr=f"toJson(map({values.decode(var)}, {{#[0]}}))")
+        return Ref(path=None, expr=loops.fan_in(values.decode(var)))
 
     def artifact_list(self, gkey: str, src: Source) -> list[Ref]:
         """A gathered artifact as one reference per iteration of its unrolled loop."""

@@ -81,7 +81,9 @@ def expr_literal(value: JSONValue) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(expr_literal(v) for v in value) + "]"
     items = sorted(value.items())
-    return "{" + ", ".join(f"{expr_string(k)}: {expr_literal(v)}" for k, v in items) + "}"
+    # A space before `}`: fasttemplate ends a tag at the first `}}`, so `{'a': {'b': 1}}`
+    # would end `{{=... }}` early; `{'a': {'b': 1 } }` cannot.
+    return "{" + ", ".join(f"{expr_string(k)}: {expr_literal(v)}" for k, v in items) + " }"
 
 
 def expr_var(*path: str) -> str:
@@ -98,3 +100,32 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def decode(var: str) -> str:
     """The expr that decodes a JSON-text variable into a value."""
     return f"jsonpath({var}, '$')"
+
+
+def safe_json(expr: str) -> str:
+    """`expr` (JSON text re-encoded by Argo's `toJson`) with `$` and `{{` escaped again.
+
+    `toJson` writes decoded strings back raw; in JSON `{{` and `$` can only occur inside
+    strings, where `\\u007b` and `\\u0024` decode to the same characters, so the result
+    holds no template tag and nothing Kubernetes expands (see the module docstring).
+    """
+    dollar = expr_string("\\u0024")
+    brace = expr_string("{\\u007b")
+    return f"replace(replace({expr}, {expr_string('$')}, {dollar}), {expr_string('{{')}, {brace})"
+
+
+#: Beyond this magnitude a JSON integer does not survive a float64 round trip.
+EXACT_INT = 2**53
+
+
+def has_big_int(value: JSONValue) -> bool:
+    """Whether `value` holds an integer Argo's float64 JSON decoding would round."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > EXACT_INT
+    if isinstance(value, list):
+        return any(has_big_int(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_big_int(v) for v in value.values())
+    return False

@@ -14,6 +14,7 @@ from portaflow.compiler import ir
 
 from . import fixtures as fx
 from .checks import check_result
+from .controller import depends_names
 
 
 @pytest.mark.parametrize("case", sorted(fx.CASES))
@@ -39,7 +40,9 @@ def _templates(doc: dict) -> dict[str, dict]:
 
 def test_kinds_and_schedule() -> None:
     (wf,) = _docs(fx.ml())
-    assert wf["kind"] == "Workflow" and wf["metadata"]["name"] == "ml-pipeline"
+    assert wf["kind"] == "Workflow" and wf["metadata"]["generateName"] == "ml-pipeline-"
+    (fixed,) = _docs(fx.ml(), extra={"generate_name": False})
+    assert fixed["metadata"]["name"] == "ml-pipeline" and "generateName" not in fixed["metadata"]
     (cron,) = _docs(fx.scheduled())
     assert cron["kind"] == "CronWorkflow"
     assert cron["spec"]["schedules"] == ["0 3 * * *"]
@@ -98,15 +101,15 @@ def test_mapping_of_loops_conditions_and_hooks() -> None:
     ts = _templates(wf)
     root = {t["name"]: t for t in ts["ml-pipeline"]["dag"]["tasks"]}
     assert root["loop-1"]["withParam"].startswith(
-        "{{=toJson(map(jsonpath(workflow.parameters.regions"
+        "{{='[[]' + join(map(jsonpath(workflow.parameters.regions"
     )
-    assert root["loop-2"]["withParam"].startswith("{{=toJson(map(jsonpath(tasks.partition.")
+    assert root["loop-2"]["withParam"].startswith("{{='[[]' + join(map(jsonpath(tasks.partition.")
     # Artifact fan-in over a literal list is unrolled with a manifest.
     assert {"loop-3-0", "loop-3-1"} <= set(root)
     merge = ts["merge"]
     manifest = next(a for a in merge["inputs"]["artifacts"] if a["name"] == "parts-manifest")
     assert json.loads(manifest["raw"]["data"]) == ["/portaflow/in/parts/0", "/portaflow/in/parts/1"]
-    assert root["report"]["arguments"]["parameters"][1]["value"].startswith("{{=toJson(map(")
+    assert root["report"]["arguments"]["parameters"][1]["value"].startswith("{{='[' + join(")
     assert root["alert"]["when"].startswith("{{=") and "check-drift" in root["alert"]["when"]
     assert wf["spec"]["onExit"] == "ml-pipeline-exit"
     exit_tasks = {t["name"]: t for t in ts["ml-pipeline-exit"]["dag"]["tasks"]}
@@ -123,8 +126,10 @@ def test_with_items_are_json_text() -> None:
     (wf,) = _docs(dataclasses.replace(p, loops=loops))
     root = {t["name"]: t for t in _templates(wf)["ml-pipeline"]["dag"]["tasks"]}
     items = root["loop-1"]["withItems"]
-    assert [json.loads(i) for i in items] == ["eu", 1, {"a": "{{x}}"}]
-    assert not any("{{" in i for i in items)
+    # The sentinel, then each item's JSON text in a one-element list (see loops.py).
+    assert items[0] == [] and all(len(i) == 1 for i in items[1:])
+    assert [json.loads(i[0]) for i in items[1:]] == ["eu", 1, {"a": "{{x}}"}]
+    assert not any("{{" in i[0] for i in items[1:])
 
 
 def test_dependencies_equal_the_ir_graph() -> None:
@@ -160,7 +165,7 @@ def check_depends(p: ir.Pipeline, doc: dict) -> None:
                 )
                 inside[t["name"]] = {task_id}
         for t in dag["tasks"]:
-            for d in t.get("depends", "").split(" && ") if t.get("depends") else []:
+            for d in depends_names(t.get("depends", "")):
                 got.update((a, b) for a in inside[d] for b in inside[t["name"]])
         return inside
 
