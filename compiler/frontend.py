@@ -283,9 +283,11 @@ class _Analyzer:
         if not isinstance(name, str) or not name:
             name = fn.name
         params, env = self.params(module, fn)
+        # Hooks bind inputs to pipeline parameters only, never to names the body assigns.
+        param_values = dict(env)
         ctx = Ctx(module=module, env=env, stack=(f"{module.name}:{fn.name}",))
         body.block(fn.body, ctx, top=True)
-        hooks = self.hooks(module, args, body, env)
+        hooks = self.hooks(module, args, body, param_values)
         schedule = self.schedule(args, report)
         model = self.model(args, report)
         image = args.get("image", (None, None))[0]
@@ -402,7 +404,7 @@ class _Analyzer:
         module: Module,
         args: dict[str, tuple[object, ast.expr]],
         body: BodyCompiler,
-        env: dict[str, Value],
+        params: dict[str, Value],
     ) -> list[ir.Task]:
         report = self.report_for(module)
         out: list[ir.Task] = []
@@ -434,8 +436,8 @@ class _Analyzer:
             inputs: list[ir.InputBinding] = []
             bad = False
             for inp in step.inputs:
-                if inp.name in env:
-                    env[inp.name].used = True
+                if inp.name in params:
+                    params[inp.name].used = True
                     inputs.append(
                         ir.InputBinding(
                             name=inp.name,

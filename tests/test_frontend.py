@@ -106,6 +106,28 @@ def flow(table: str = "t"):
     assert not [e for e in p.edges if e.target in {h.id for h in p.hooks}]
 
 
+def test_hook_input_named_like_a_body_variable_keeps_its_default(tmp_path: Path) -> None:
+    # Was a raw KeyError in `compile --target argo` and `run`: the hook was bound to the
+    # body's variable `msg` as if it were a pipeline parameter.
+    p = _compile(
+        tmp_path,
+        STEPS
+        + """
+@step
+def bye(msg: str = "bye") -> None:
+    pass
+
+@pipeline(on_exit=bye)
+def flow():
+    msg = b(1)
+    c(1, msg)
+""",
+    )
+    (hook,) = p.hooks
+    assert hook.inputs == ()
+    assert {pr.name for pr in p.params} == set()
+
+
 def test_module_constants_and_loop_item_fields(tmp_path: Path) -> None:
     p = _compile(
         tmp_path,
