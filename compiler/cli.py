@@ -8,16 +8,22 @@ so `portaflow --help` stays fast. Exit status: 0 ok, 1 errors in the input
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from portaflow.compiler.clikit import (
+    emit_options,
+    emit_or_exit,
+    find_root,
+    front,
+    print_diagnostics,
+)
+
 if TYPE_CHECKING:
     from portaflow.compiler import ir
-    from portaflow.compiler.frontend import Result
 
 #: Commands that live with their backend: name -> ("module:attribute", short help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -131,29 +137,6 @@ _format_opt = click.option(
 )
 
 
-def print_diagnostics(result: Result, fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
-        return
-    for d in result.diagnostics:
-        click.echo(d.render(), err=True)
-    errors = len(result.errors)
-    warnings = len(result.diagnostics) - errors
-    if errors:
-        click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
-
-
-def front(file: Path, root: Path | None, pipeline_name: str | None, fmt: str) -> ir.Pipeline:
-    """Compile or exit 1 with the diagnostics printed."""
-    from portaflow.compiler.frontend import analyze
-
-    result = analyze(file, root=root, pipeline=pipeline_name)
-    if result.errors or result.pipeline is None:
-        print_diagnostics(result, fmt)
-        sys.exit(1)
-    return result.pipeline
-
-
 @main.command("check")
 @_file_arg
 @_pipeline_opt
@@ -184,58 +167,12 @@ def check_cmd(
         )
 
 
-def emit_or_exit(pipeline: ir.Pipeline, target: str, options: Any) -> Any:
-    """Run a backend's emit; print its errors and exit 1, print its warnings. Returns the EmitResult."""
-    from portaflow.backends import BackendError, load
-
-    try:
-        emit = load(target)
-    except KeyError as exc:
-        raise click.UsageError(str(exc.args[0])) from None
-    try:
-        result = emit(pipeline, options=options)
-    except BackendError as exc:
-        for m in exc.messages:
-            where = f"{m.span}: " if m.span else ""
-            click.echo(f"{where}error {m.code}: {m.message}", err=True)
-            if m.hint:
-                click.echo(f"      = hint: {m.hint}", err=True)
-        sys.exit(1)
-    for w in result.warnings:
-        where = f"{w.span}: " if w.span else ""
-        click.echo(f"{where}warning {w.code}: {w.message}", err=True)
-    return result
-
-
 def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, str]]:
     if target == "ir":
         from portaflow.compiler import irjson
 
         return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
     return [(f.path, f.text) for f in emit_or_exit(pipeline, target, options).files]
-
-
-def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) -> tuple[Any, Any]:
-    """EmitOptions from the stack, with CLI overrides; returns (options, stack)."""
-    from portaflow.backends import EmitOptions
-    from portaflow.compiler.stacks import StackError, load_stack
-
-    try:
-        stack = load_stack(root, stack_name)
-    except StackError as exc:
-        raise click.UsageError(str(exc)) from None
-    values: dict[str, Any] = {
-        "image": stack.get("image"),
-        "namespace": stack.get("namespace"),
-        "service_account": stack.get("service_account"),
-        "artifact_store": stack.get("artifact_store"),
-        "kind": stack.get("kind"),
-        "labels": dict(stack.get("labels", {}) or {}),
-        "annotations": dict(stack.get("annotations", {}) or {}),
-        "extra": dict(stack.get("extra", {}) or {}),
-    }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
 
 
 @main.command("compile")
@@ -277,8 +214,6 @@ def compile_cmd(
     pipeline's libraries nor a cluster. The same input gives byte-identical
     output, meant to be committed; `--check` fails CI when it is stale.
     """
-    from portaflow.compiler.frontend import find_root
-
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
     project_root = (root or find_root(file)) if file.is_file() else Path.cwd()

@@ -32,8 +32,7 @@ def submit_cmd(
 ) -> None:
     """Compile FILE for Argo and submit it through the Argo Server API."""
     from portaflow.backends.argo.submit import submit
-    from portaflow.compiler.cli import emit_options, emit_or_exit, front
-    from portaflow.compiler.frontend import find_root
+    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
 
     root = find_root(file)
     options, chosen = emit_options(root, stack, {"namespace": namespace})
