@@ -165,6 +165,8 @@ class CallCompiler(ABC):
 
     def _bad_call(self, node: ast.Call, sym: Symbol | None, ctx: Ctx) -> None:
         name = ast.unparse(node.func)
+        if sym is not None and sym.kind == "missing" and self.project.was_refused(sym.qualname):
+            raise Abort()  # the file's own error (syntax, encoding...) says what is wrong
         if sym is not None and sym.kind in ("missing", "external"):
             top = sym.qualname.split(".")[0]
             if sym.kind == "missing" or (top and self.project.exists_package(top)):

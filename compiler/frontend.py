@@ -18,6 +18,7 @@ from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
 from portaflow.compiler.source import Module, Project
+from portaflow.compiler.sourcetext import deepest_node
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
     _PIPELINE_ARGS,
@@ -77,21 +78,12 @@ def analyze(
 ) -> Result:
     """Compile and collect diagnostics; never raises for any input file."""
     shown = str(path)
+    analyzer: _Analyzer | None = None
     try:
-        return _Analyzer(Path(path), Path(root) if root else None, pipeline).run()
+        analyzer = _Analyzer(Path(path), Path(root) if root else None, pipeline)
+        return analyzer.run()
     except RecursionError:
-        return Result(
-            None,
-            [
-                Diagnostic(
-                    code="PF102",
-                    severity="error",
-                    message="the file nests expressions too deeply to analyse",
-                    path=shown,
-                    hint="split very long or deeply nested expressions, e.g. into a step",
-                )
-            ],
-        )
+        return Result(None, [_too_deep(analyzer, shown)])
     except Exception as exc:  # a bug of ours must still reach the user as a diagnostic
         return Result(
             None,
@@ -105,6 +97,33 @@ def analyze(
                 )
             ],
         )
+
+
+def _too_deep(analyzer: _Analyzer | None, shown: str) -> Diagnostic:
+    """PF102 at the deepest expression of the files read so far (the likely culprit)."""
+    where: tuple[int, Module, ast.AST] | None = None
+    for mod in analyzer.project.modules() if analyzer is not None else ():
+        depth, node = deepest_node(mod.tree)
+        if where is None or depth > where[0]:
+            where = (depth, mod, node)
+    hint = "split very long or deeply nested expressions, e.g. into a step"
+    message = "the file nests expressions too deeply to analyse"
+    if analyzer is None or where is None:
+        return Diagnostic(code="PF102", severity="error", message=message, path=shown, hint=hint)
+    _, mod, node = where
+    span = mod.span(node)
+    return Diagnostic(
+        code="PF102",
+        severity="error",
+        message=message,
+        path=analyzer.display_path(mod),
+        line=span.line,
+        col=span.col,
+        end_line=span.line,
+        end_col=span.end_col if span.end_line == span.line else span.col + 1,
+        hint=hint,
+        source_line=mod.source_line(span.line),
+    )
 
 
 class _Analyzer:

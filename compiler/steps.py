@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,13 @@ class StaticEval:
     def literal(self, node: ast.expr) -> Any:
         """A JSON literal value, or `_NOT_LITERAL`."""
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                self.report(
+                    "PF106",
+                    node,
+                    f"`{short(node)}` overflows to infinity, which JSON cannot carry",
+                    "write a finite number; pass infinity as a string and convert it in the step",
+                )
             if node.value is None or isinstance(node.value, (bool, int, float, str)):
                 return node.value
             return _NOT_LITERAL
