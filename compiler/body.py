@@ -16,6 +16,7 @@ from portaflow.compiler import ir
 from portaflow.compiler.bodyctx import (
     CMP_OPS,
     MAX_LOOP_DEPTH,
+    MAX_STATIC_ITEMS,
     STATEMENT_HINTS,
     Abort,
     ChildEnv,
@@ -277,7 +278,25 @@ class BodyCompiler(CallCompiler):
                     "range() in a pipeline takes literal ints only",
                     "write `range(3)` or pass a list parameter",
                 )
-            return ir.Literal(value=list(range(*args))), "int"
+            if len(args) == 3 and args[2] == 0:
+                raise self.error(
+                    ctx,
+                    "PF230",
+                    node,
+                    "range() step must not be zero",
+                    "write e.g. `range(0, 10, 2)`",
+                )
+            items = range(*args)
+            count = len(items) if abs(items.stop - items.start) < 2**62 else 2**62
+            if count > MAX_STATIC_ITEMS:
+                raise self.error(
+                    ctx,
+                    "PF230",
+                    node,
+                    f"range() is too large for a static fan-out (at most {MAX_STATIC_ITEMS} items)",
+                    "pass the list as a parameter, or return it from a step and loop over that",
+                )
+            return ir.Literal(value=list(items)), "int"
         lit = StaticEval(self.project, ctx.module, self.report_for(ctx.module)).literal(node)
         if lit is not _NOT_LITERAL:
             if not isinstance(lit, list):

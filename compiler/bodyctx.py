@@ -15,6 +15,8 @@ from portaflow.compiler import ir
 from portaflow.compiler.source import Module
 
 MAX_LOOP_DEPTH = 2
+#: Items a `range()` fan-out may have: every item is written into the IR and the manifests.
+MAX_STATIC_ITEMS = 10_000
 
 STATEMENT_HINTS: dict[type, tuple[str, str]] = {
     ast.While: ("'while'", "fan out with `for item in items:` over a list, or loop inside a step"),

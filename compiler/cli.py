@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from portaflow.compiler.clikit import (
+    PIPELINE_FILE,
     emit_options,
     emit_or_exit,
     find_root,
     front,
     print_diagnostics,
+    read_output,
+    write_output,
 )
 
 if TYPE_CHECKING:
@@ -113,9 +116,7 @@ def main() -> None:
     """
 
 
-_file_arg = click.argument(
-    "file", type=click.Path(dir_okay=False, path_type=Path), metavar="PIPELINE.py"
-)
+_file_arg = click.argument("file", type=PIPELINE_FILE, metavar="PIPELINE.py")
 _pipeline_opt = click.option(
     "--pipeline",
     "pipeline_name",
@@ -124,7 +125,7 @@ _pipeline_opt = click.option(
 )
 _root_opt = click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Project root for imports and module names (default: nearest pyproject.toml above the file).",
 )
 _format_opt = click.option(
@@ -216,7 +217,7 @@ def compile_cmd(
     """
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
-    project_root = (root or find_root(file)) if file.is_file() else Path.cwd()
+    project_root = root or find_root(file)
     options, chosen = emit_options(project_root, stack, {"kind": kind, "image": image})
     target = target or chosen.get("target") or "ir"
     if target == "local":
@@ -233,7 +234,7 @@ def compile_cmd(
         stale = []
         for name, text in files:
             dest = output / name
-            current = dest.read_bytes() if dest.is_file() else None
+            current = read_output(dest)
             if current != text.encode():
                 stale.append(name)
                 _show_diff(dest, current, text)
@@ -248,10 +249,7 @@ def compile_cmd(
         return
     for name, text in files:
         dest = output / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".tmp")
-        tmp.write_bytes(text.encode())
-        tmp.replace(dest)
+        write_output(dest, text.encode())
         click.echo(f"wrote {dest}", err=True)
 
 
@@ -292,7 +290,7 @@ def graph_cmd(
         text = render.to_dot(pipeline)
     if fmt in ("mermaid", "dot"):
         if output:
-            output.write_text(text, encoding="utf-8")
+            write_output(output, text.encode())
         else:
             click.echo(text, nl=False)
         return
@@ -309,7 +307,7 @@ def graph_cmd(
     if proc.returncode != 0:
         raise click.ClickException(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
     if output:
-        output.write_bytes(proc.stdout)
+        write_output(output, proc.stdout)
     elif fmt == "svg":
         click.echo(proc.stdout.decode(), nl=False)
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from portaflow.compiler.stacks import Stack
 
 __all__ = [
+    "PIPELINE_FILE",
+    "OutputError",
+    "PipelineFile",
     "compile_or_exit",
     "emit_options",
     "emit_or_exit",
@@ -36,7 +40,83 @@ __all__ = [
     "front",
     "load_stack_or_exit",
     "print_diagnostics",
+    "read_output",
+    "write_output",
 ]
+
+
+class PipelineFile(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A pipeline path argument: an existing regular file, else a usage error (exit 2).
+
+    A directory, FIFO, socket or device is refused before anything reads it (reading a
+    FIFO would block forever).
+    """
+
+    name = "PIPELINE.py"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if isinstance(value, Path):
+            value = str(value)
+        try:
+            mode = os.stat(value).st_mode
+        except FileNotFoundError:
+            self.fail(f"no such file: {value}", param, ctx)
+        except (OSError, ValueError) as exc:  # permission, a NUL in the name, a too-long name
+            self.fail(f"cannot open {value}: {getattr(exc, 'strerror', None) or exc}", param, ctx)
+        if not stat.S_ISREG(mode):
+            self.fail(f"{value} is {_kind(mode)}, not a pipeline file", param, ctx)
+        return Path(value)
+
+
+#: The shared instance for `click.argument("file", type=PIPELINE_FILE)`.
+PIPELINE_FILE = PipelineFile()
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+class OutputError(click.ClickException):
+    """An output path given on the command line that cannot be used: one line, exit 2."""
+
+    exit_code = 2
+
+
+def write_output(dest: Path, data: bytes) -> None:
+    """Write `dest` atomically (a temporary file beside it, then rename); OutputError on failure."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(dest)
+    except (OSError, ValueError) as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {dest}: {_reason(exc)}") from None
+
+
+def read_output(dest: Path) -> bytes | None:
+    """The current bytes of an output file, None when it does not exist; OutputError otherwise."""
+    try:
+        return dest.read_bytes()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot read {dest}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def find_root(path: Path) -> Path:

@@ -200,8 +200,9 @@ class _Analyzer:
 
     def run(self) -> Result:
         if not self.path.is_file():
+            what = "not a regular file" if self.path.exists() else "no such file"
             return self.file_error(
-                "PF101", f"no such file: {self.path}", "give the path of a pipeline .py file"
+                "PF101", f"{what}: {self.path}", "give the path of a pipeline .py file"
             )
         module = self.project.load_path(self.path)
         if module is None:

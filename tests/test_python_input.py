@@ -354,3 +354,31 @@ def _stack() -> list[object]:
     import inspect
 
     return inspect.stack(0)
+
+
+@pytest.mark.parametrize(
+    ("rng", "words"),
+    [
+        ("range(1000000000000)", "too large"),
+        ("range(-5, 100000000000000000000000000000000, 1)", "too large"),
+        ("range(0, 10, 0)", "must not be zero"),
+    ],
+)
+def test_a_huge_or_broken_range_is_a_located_error_not_a_hang(
+    tmp_path: Path, rng: str, words: str
+) -> None:
+    f = _project(tmp_path) / "pipeline.py"
+    f.write_text(PIPELINE.replace("    make(n)", f"    for i in {rng}:\n        make(i)"))
+    d = _one(f)
+    assert (d.code, d.line, d.col) == ("PF230", 11, 14), d.render()
+    assert words in d.message
+
+
+def test_a_range_at_the_limit_still_fans_out(tmp_path: Path) -> None:
+    f = _project(tmp_path) / "pipeline.py"
+    f.write_text(PIPELINE.replace("    make(n)", "    for i in range(10000):\n        make(i)"))
+    from portaflow.compiler import ir
+
+    p = analyze(f).pipeline
+    assert p is not None
+    assert p.loops[0].items == ir.Literal(value=list(range(10000)))

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import click
 
+from portaflow.compiler.clikit import PIPELINE_FILE
+
 
 @click.command("submit")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PIPELINE_FILE)
 @click.option("--target", type=click.Choice(["argo"]), default="argo", show_default=True)
 @click.option("--host", envvar="ARGO_HOST", help="Argo Server URL (default: the stack's host).")
 @click.option("--namespace", help="Namespace to create in (default: the stack's, else default).")
