@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "PF104": "bytes that are not valid in the file's encoding, or an unknown coding declaration",
     "PF105": "an integer literal with more digits than Python converts to text",
     "PF106": "a number literal that overflows to infinity (JSON cannot carry it)",
+    "PF107": "a string literal holding a lone surrogate (not valid UTF-8 text)",
     "PF110": "no @pipeline found in the file",
     "PF111": "several top-level pipelines and no --pipeline NAME",
     "PF112": "the pipeline named by --pipeline does not exist",

@@ -18,7 +18,7 @@ from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
 from portaflow.compiler.source import Module, Project
-from portaflow.compiler.sourcetext import deepest_node
+from portaflow.compiler.sourcetext import as_text, deepest_node
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
     _PIPELINE_ARGS,
@@ -658,7 +658,7 @@ def _param_node(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.AS
 
 def _doc(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(fn)
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return as_text(doc.strip().splitlines()[0]) if doc and doc.strip() else ""
 
 
 __all__ = ["Abort", "Result", "analyze", "compile_file", "find_root"]

@@ -50,6 +50,20 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def encodable(text: str) -> bool:
+    """Whether `text` encodes as UTF-8 (it does not when it holds lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def as_text(text: str) -> str:
+    """`text` with lone surrogates (from escapes like '\\ud800') replaced, so it encodes as UTF-8."""
+    return text if encodable(text) else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def char_col(line_text: str, byte_offset: int) -> int:
     """The 1-based character column of a 0-based UTF-8 byte offset in a line."""
     if line_text.isascii():
@@ -59,6 +73,16 @@ def char_col(line_text: str, byte_offset: int) -> int:
 
 def read_python(path: Path, rel: str) -> Source | Diagnostic:
     """The file's source and tree, or the first reason Python would refuse it."""
+    if not encodable(rel):  # undecodable bytes in a file name (os.fsdecode's surrogateescape)
+        return _error(
+            "PF101",
+            as_text(rel),
+            "the file name is not valid UTF-8; module names and IR paths must be text",
+            0,
+            0,
+            "",
+            "rename the file (or folder) with a UTF-8 name",
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:

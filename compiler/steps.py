@@ -20,6 +20,7 @@ from portaflow import dsl
 from portaflow.compiler import ir
 from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.source import Module, Project, dsl_name
+from portaflow.compiler.sourcetext import as_text, encodable
 from portaflow.compiler.types import TypeReader
 
 _CONFIG_TYPES: dict[str, type] = {
@@ -85,6 +86,15 @@ class StaticEval:
                     node,
                     f"`{short(node)}` overflows to infinity, which JSON cannot carry",
                     "write a finite number; pass infinity as a string and convert it in the step",
+                )
+            if isinstance(node.value, str) and not encodable(node.value):
+                self.report(
+                    "PF107",
+                    node,
+                    "this string holds a lone surrogate (e.g. '\\ud800'), which is not valid text "
+                    "in UTF-8, JSON or YAML",
+                    "write the character itself or one `\\U0001F600`-style escape (in Python a pair "
+                    "of `\\ud83d\\ude00` escapes stays two lone surrogates)",
                 )
             if node.value is None or isinstance(node.value, (bool, int, float, str)):
                 return node.value
@@ -291,6 +301,14 @@ class StepReader:
         types = TypeReader(self.project, module)
         inputs = self._inputs(module, fn, types, ev, report)
         outputs = self._outputs(fn, types)
+        self._check_output_names(fn, outputs, report)
+        if isinstance(fn, ast.AsyncFunctionDef):
+            report(
+                "PF303",
+                fn,
+                f"step {fn.name!r} is `async def`; the task runtime calls steps synchronously",
+                "make it a plain `def` and run the coroutine inside: `asyncio.run(work())`",
+            )
         config = self._config(args, report)
         name_val = args.get("name", (None, None))[0]
         step = ir.StepDef(
@@ -348,13 +366,35 @@ class StepReader:
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
             try:
                 ann = ast.parse(ann.value, mode="eval").body
-            except SyntaxError:
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return [ir.StepOutput(name="output", type=types.read(ann))]
         if isinstance(ann, ast.Subscript) and ast.unparse(ann.value) in ("tuple", "Tuple"):
             elts = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
             if not any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in elts):
                 return [self._one(e, f"output_{i}", types) for i, e in enumerate(elts)]
         return [self._one(ann, "output", types)]
+
+    @staticmethod
+    def _check_output_names(
+        fn: ast.FunctionDef | ast.AsyncFunctionDef, outputs: list[ir.StepOutput], report: Report
+    ) -> None:
+        names = [o.name for o in outputs]
+        where: ast.AST = fn.returns if fn.returns is not None else fn
+        if any(not n.strip() for n in names):
+            report(
+                "PF303",
+                where,
+                f"step {fn.name!r} has an output with an empty name",
+                'name it: `Annotated[int, "count"]`',
+            )
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            report(
+                "PF303",
+                where,
+                f"step {fn.name!r} names more than one output {twice[0]!r}",
+                "give each element of the tuple[...] its own name",
+            )
 
     @staticmethod
     def _one(node: ast.expr, default_name: str, types: TypeReader) -> ir.StepOutput:
@@ -546,4 +586,4 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
 
 def _first_doc_line(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(fn)
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return as_text(doc.strip().splitlines()[0]) if doc and doc.strip() else ""

@@ -382,3 +382,35 @@ def test_a_range_at_the_limit_still_fans_out(tmp_path: Path) -> None:
     p = analyze(f).pipeline
     assert p is not None
     assert p.loops[0].items == ir.Literal(value=list(range(10000)))
+
+
+def test_lone_surrogates_never_reach_the_output(tmp_path: Path) -> None:
+    from portaflow.backends import EmitOptions, load
+    from portaflow.compiler import irjson
+
+    f = _project(tmp_path) / "pipeline.py"
+    src = PIPELINE.replace(
+        "def make(n: int = 1) -> int:", 'def make(n: int = 1) -> int:\n    """Odd \\udcff doc."""'
+    )
+    f.write_text(src.replace("make(n)", 'make(n)\n    x = "\\ud800"'))
+    d = _one(f)
+    assert (d.code, d.line, d.col) == ("PF107", 13, 9), d.render()
+    f.write_text(src)
+    p = analyze(f).pipeline
+    assert p is not None
+    assert p.steps[0].doc == "Odd ? doc."
+    irjson.dumps(p).encode("utf-8")
+    for out in load("argo")(p, options=EmitOptions()).files:
+        out.text.encode("utf-8")
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="needs byte file names")
+def test_a_file_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    import os
+
+    root = _project(tmp_path)
+    name = os.fsdecode(b"p\xff.py")
+    (root / name).write_text(PIPELINE)
+    [d] = analyze(root / name).diagnostics
+    assert d.code == "PF101" and "not valid UTF-8" in d.message
+    d.render().encode("utf-8")
