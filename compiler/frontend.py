@@ -29,6 +29,7 @@ from portaflow.compiler.steps import (
     decorator_args,
     decorator_kind,
     signature_params,
+    small_count,
     valid_cron,
 )
 from portaflow.compiler.types import TypeReader, compatible, literal_type
@@ -523,10 +524,10 @@ class _Analyzer:
         if tz is not None and not isinstance(tz, str):
             report("PF302", node, "timezone must be a string", 'e.g. timezone="Europe/Paris"')
             ok = False
-        if deadline is not None and (
-            not isinstance(deadline, int) or isinstance(deadline, bool) or deadline < 0
-        ):
-            report("PF302", node, "starting_deadline_seconds must be a non-negative int", "")
+        if deadline is not None and not small_count(deadline):
+            report(
+                "PF302", node, "starting_deadline_seconds must be an int from 0 to 2147483647", ""
+            )
             ok = False
         if not isinstance(catchup, bool):
             report("PF302", node, "catchup must be True or False", "")

@@ -36,6 +36,11 @@ _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midni
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 
 _NOT_LITERAL = object()
+#: A non-negative Kubernetes resource quantity: "2", "0.5", "500m", "4Gi", "1e3".
+_QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$")
+#: Largest count or number of seconds a config value may hold: Kubernetes and the
+#: orchestrators store these as 32-bit ints (2**31 - 1 seconds is 68 years).
+MAX_INT = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,26 +228,66 @@ def decorator_args(
 
 
 def parse_duration(value: Any) -> int | None:
-    """Seconds from an int or a "1h30m"-style string; None when invalid."""
+    """Seconds from an int or a "1h30m"-style string; None when invalid or beyond MAX_INT."""
+    seconds: int | None = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value >= 0:
-        return int(value)
-    if isinstance(value, str) and value.strip():
+        seconds = value
+    elif isinstance(value, float) and math.isfinite(value):
+        seconds = int(value)
+    elif isinstance(value, str) and value.strip():
         m = _DURATION.match(value)
         if m and any(m.groups()):
             d, h, mi, s = (int(x) if x else 0 for x in m.groups())
-            return ((d * 24 + h) * 60 + mi) * 60 + s
-    return None
+            seconds = ((d * 24 + h) * 60 + mi) * 60 + s
+    return seconds if seconds is not None and 0 <= seconds <= MAX_INT else None
+
+
+def small_count(value: Any) -> bool:
+    """Whether `value` is an int in 0..MAX_INT (retries, GPUs, deadlines)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT
 
 
 def valid_cron(cron: str) -> bool:
+    """Five cron fields whose numbers and names are in range, or a macro like "@daily"."""
     if cron.strip() in _CRON_MACROS:
         return True
     fields = cron.split()
-    return len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)
+    return len(fields) == 5 and all(
+        _CRON_FIELD.match(f) and _cron_field_ok(f, *_CRON_RANGES[i]) for i, f in enumerate(fields)
+    )
+
+
+#: (lowest, highest, names) of minute, hour, day of month, month, day of week (7 is Sunday too).
+_CRON_RANGES: tuple[tuple[int, int, tuple[str, ...]], ...] = (
+    (0, 59, ()),
+    (0, 23, ()),
+    (1, 31, ()),
+    (1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    (0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+
+
+def _cron_field_ok(field: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    def value(text: str) -> int | None:
+        if text.isdigit() and len(text) <= 2:
+            return int(text)
+        if text.lower() in names:
+            return names.index(text.lower()) + (1 if low == 1 else 0)
+        return None
+
+    for item in field.split(","):
+        span, _, step = item.partition("/")
+        if step and not (step.isdigit() and 0 < int(step) <= high):
+            return False
+        if span in ("*", "?") and (span == "*" or low in (0, 1)):
+            continue
+        first, _, last = span.partition("-")
+        lo, hi = value(first), value(last) if last else value(first)
+        if lo is None or hi is None or not low <= lo <= hi <= high:
+            return False
+    return True
 
 
 def _quantity(value: Any) -> str | None:
@@ -427,7 +472,7 @@ class StepReader:
                     report(
                         "PF302",
                         node,
-                        f"timeout {val!r} is not a duration",
+                        f"timeout {val!r} is not a duration of at most {MAX_INT} seconds",
                         'write seconds as an int or a string like "90s", "15m", "1h30m", "2d"',
                     )
         if "resources" in args:
@@ -497,8 +542,10 @@ def retry_policy(val: Any, node: ast.expr, report: Report) -> ir.RetryPolicy | N
     max_delay = parse_duration(v["max_delay"]) if v.get("max_delay") is not None else None
     factor = v.get("factor", d.factor)
     ok = True
-    if not isinstance(mx, int) or isinstance(mx, bool) or mx < 0:
-        report("PF302", node, f"Retry.max must be a non-negative int, not {mx!r}", "e.g. max=3")
+    if not small_count(mx):
+        report(
+            "PF302", node, f"Retry.max must be an int from 0 to {MAX_INT}, not {mx!r}", "e.g. max=3"
+        )
         ok = False
     if backoff not in ("fixed", "linear", "exponential"):
         report(
@@ -547,9 +594,12 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
         return None
     v = val.values
     gpu = v.get("gpu", 0)
-    if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
+    if not small_count(gpu):
         report(
-            "PF302", node, f"Resources.gpu must be a non-negative int, not {gpu!r}", "e.g. gpu=1"
+            "PF302",
+            node,
+            f"Resources.gpu must be an int from 0 to {MAX_INT}, not {gpu!r}",
+            "e.g. gpu=1",
         )
         gpu = 0
     node_selector = v.get("node_selector") or {}
@@ -573,6 +623,15 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
         q = v.get(field_name)
         if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float, str))):
             report("PF302", node, f"Resources.{field_name} must be a number or quantity string", "")
+        elif (isinstance(q, str) and not _QUANTITY.match(q)) or (
+            isinstance(q, (int, float)) and not (math.isfinite(q) and q >= 0)
+        ):
+            report(
+                "PF302",
+                node,
+                f"Resources.{field_name} {q!r} is not a Kubernetes quantity",
+                'e.g. cpu=2, cpu="500m", memory="4Gi", disk="10G"',
+            )
     return ir.ResourceSpec(
         cpu=_quantity(v.get("cpu")),
         memory=_quantity(v.get("memory")),
