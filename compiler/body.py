@@ -15,6 +15,7 @@ from dataclasses import replace
 from portaflow.compiler import ir
 from portaflow.compiler.bodyctx import (
     CMP_OPS,
+    MAX_CONDITION_DEPTH,
     MAX_LOOP_DEPTH,
     MAX_STATIC_ITEMS,
     STATEMENT_HINTS,
@@ -467,14 +468,23 @@ class BodyCompiler(CallCompiler):
 
     # ------------------------------------------------------------------ conditions
 
-    def condition(self, node: ast.expr, ctx: Ctx) -> ir.Condition:
+    def condition(self, node: ast.expr, ctx: Ctx, depth: int = 0) -> ir.Condition:
+        if depth > MAX_CONDITION_DEPTH:
+            # Every backend writes conditions recursively; far below Python's own limit.
+            raise self.error(
+                ctx,
+                "PF102",
+                node,
+                f"this condition nests `and`/`or`/`not` more than {MAX_CONDITION_DEPTH} levels deep",
+                "compute the decision inside a step and test its output: `if decide(x):`",
+            )
         if isinstance(node, ast.BoolOp):
-            parts = tuple(self.condition(v, ctx) for v in node.values)
+            parts = tuple(self.condition(v, ctx, depth + 1) for v in node.values)
             return (
                 ir.All(operands=parts) if isinstance(node.op, ast.And) else ir.Any(operands=parts)
             )
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return ir.Not(operand=self.condition(node.operand, ctx))
+            return ir.Not(operand=self.condition(node.operand, ctx, depth + 1))
         if isinstance(node, ast.Compare):
             left = self.operand(node.left, ctx)
             pairs: list[ir.Condition] = []

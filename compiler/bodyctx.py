@@ -15,6 +15,8 @@ from portaflow.compiler import ir
 from portaflow.compiler.source import Module
 
 MAX_LOOP_DEPTH = 2
+#: Nesting of `and`/`or`/`not` in one `if` condition.
+MAX_CONDITION_DEPTH = 32
 #: Items a `range()` fan-out may have: every item is written into the IR and the manifests.
 MAX_STATIC_ITEMS = 10_000
 

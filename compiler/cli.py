@@ -172,7 +172,11 @@ def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, s
     if target == "ir":
         from portaflow.compiler import irjson
 
-        return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
+        try:
+            return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
+        except RecursionError:  # the front end bounds nesting; this is the last line of defence
+            click.echo("error: the pipeline nests too deeply to write as IR JSON", err=True)
+            sys.exit(1)
     return [(f.path, f.text) for f in emit_or_exit(pipeline, target, options).files]
 
 

@@ -184,6 +184,8 @@ def emit_or_exit(pipeline: ir.Pipeline, target: str, options: Any) -> Any:
         raise click.UsageError(str(exc.args[0])) from None
     try:
         result = emit(pipeline, options=options)
+    except RecursionError:  # the front end bounds nesting; this is the last line of defence
+        _fail(f"the pipeline nests too deeply for the {target} backend to write it")
     except BackendError as exc:
         for m in exc.messages:
             where = f"{m.span}: " if m.span else ""

@@ -276,3 +276,16 @@ def test_every_committed_ir_file_still_loads() -> None:
     for f in files:
         text = f.read_text()
         assert irjson.dumps(irjson.loads(text)) == text, f
+
+
+@pytest.mark.parametrize("change", ["unknown step", "edge order", "version", "wrong type"])
+def test_run_refuses_a_broken_ir_file_in_one_line(tmp_path: Path, change: str) -> None:
+    ir_file = tmp_path / "broken.ir.json"
+    ir_file.write_text(_broken(change))
+    result = CliRunner().invoke(
+        main, ["run", str(ir_file), "--store", str(tmp_path / "store"), "--root", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.stderr
+    assert "IR" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr

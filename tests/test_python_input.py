@@ -414,3 +414,41 @@ def test_a_file_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     [d] = analyze(root / name).diagnostics
     assert d.code == "PF101" and "not valid UTF-8" in d.message
     d.render().encode("utf-8")
+
+
+def test_a_condition_nested_too_deeply_is_located_before_any_backend_sees_it(
+    tmp_path: Path,
+) -> None:
+    f = _project(tmp_path) / "pipeline.py"
+    body = "    x = make(n)\n    if " + "not " * 40 + "x:\n        make(n)"
+    f.write_text(PIPELINE.replace("    make(n)", body))
+    d = _one(f)
+    assert (d.code, d.line) == ("PF102", 12), d.render()
+    f.write_text(PIPELINE.replace("    make(n)", body.replace("not " * 40, "not " * 30)))
+    assert analyze(f).pipeline is not None
+
+
+def test_a_backend_that_overflows_the_stack_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from portaflow.backends import EmitOptions
+    from portaflow.compiler import ir
+    from portaflow.compiler.clikit import emit_or_exit
+
+    f = _project(tmp_path) / "pipeline.py"
+    f.write_text(PIPELINE.replace("    make(n)", "    x = make(n)\n    if x:\n        make(n)"))
+    p = analyze(f).pipeline
+    assert p is not None
+    task = p.tasks[-1]
+    assert task.condition is not None
+    cond: ir.Condition = task.condition
+    for _ in range(1200):  # an IR file can say anything; the front end would refuse this
+        cond = ir.Not(operand=cond)
+    deep = dataclasses.replace(p, tasks=(*p.tasks[:-1], dataclasses.replace(task, condition=cond)))
+    with pytest.raises(SystemExit) as exit_info:
+        emit_or_exit(deep, "argo", EmitOptions())
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nests too deeply" in err, err
