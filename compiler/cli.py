@@ -23,6 +23,7 @@ from portaflow.compiler.clikit import (
     print_diagnostics,
     read_output,
     write_output,
+    write_stdout,
 )
 
 if TYPE_CHECKING:
@@ -229,10 +230,7 @@ def compile_cmd(
     pipeline = front(file, root, pipeline_name, fmt)
     files = _emit(pipeline, target, options)
     if output is None:
-        for i, (_name, text) in enumerate(files):
-            if i:
-                click.echo("---")
-            click.echo(text, nl=False)
+        write_stdout("---\n".join(text for _name, text in files))
         return
     if check:
         stale = []
@@ -296,7 +294,7 @@ def graph_cmd(
         if output:
             write_output(output, text.encode())
         else:
-            click.echo(text, nl=False)
+            write_stdout(text)
         return
     import shutil
     import subprocess
@@ -313,7 +311,7 @@ def graph_cmd(
     if output:
         write_output(output, proc.stdout)
     elif fmt == "svg":
-        click.echo(proc.stdout.decode(), nl=False)
+        write_stdout(proc.stdout.decode())
     else:
         raise click.UsageError("--format png writes binary data: give -o FILE")
 

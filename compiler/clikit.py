@@ -15,6 +15,7 @@ follows the README: 0 ok, 1 errors in the input, 2 usage errors.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -42,6 +43,7 @@ __all__ = [
     "print_diagnostics",
     "read_output",
     "write_output",
+    "write_stdout",
 ]
 
 
@@ -115,6 +117,22 @@ def read_output(dest: Path) -> bytes | None:
         raise OutputError(f"cannot read {dest}: {_reason(exc)}") from None
 
 
+def write_stdout(text: str) -> None:
+    """Print results; a full disk or closed terminal is one line (OutputError), not a traceback."""
+    try:
+        click.echo(text, nl=False)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise  # click exits quietly when the reader went away (`| head`)
+        # Point stdout at /dev/null so the interpreter's last flush cannot fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise OutputError(f"cannot write to standard output: {_reason(exc)}") from None
+
+
 def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
@@ -129,7 +147,7 @@ def find_root(path: Path) -> Path:
 def print_diagnostics(result: Result, fmt: str) -> None:
     """Print a front-end result's diagnostics: rendered text on stderr, or JSON on stdout."""
     if fmt == "json":
-        click.echo(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
+        write_stdout(json.dumps([d.to_json() for d in result.diagnostics], indent=2) + "\n")
         return
     for d in result.diagnostics:
         click.echo(d.render(), err=True)

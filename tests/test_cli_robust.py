@@ -289,3 +289,27 @@ def test_run_refuses_a_broken_ir_file_in_one_line(tmp_path: Path, change: str) -
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.stderr
     assert "IR" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compile", str(QUICKSTART), "--target", "ir"],
+        ["check", str(QUICKSTART), "--format", "json"],
+        ["graph", str(QUICKSTART)],
+    ],
+)
+def test_a_full_disk_on_stdout_is_one_line(args: list[str]) -> None:
+    import subprocess
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "portaflow.compiler.cli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "Error: cannot write to standard output: No space left on device"
