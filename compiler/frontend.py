@@ -281,9 +281,9 @@ class _Analyzer:
         candidates = top or found
         if len(candidates) == 1:
             return candidates[0][1]
-        self.module_error(
-            module,
+        report(
             "PF111",
+            candidates[1][1],
             f"{len(candidates)} pipelines in {self.display_path(module)} and none chosen",
             f"pass --pipeline NAME, one of: {', '.join(sorted(n for n, _ in candidates))}",
         )

@@ -313,3 +313,30 @@ def test_a_full_disk_on_stdout_is_one_line(args: list[str]) -> None:
         )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == "Error: cannot write to standard output: No space left on device"
+
+
+# ---------------------------------------------------------------- clikit for backend commands
+
+
+def test_clikit_compile_or_exit_gives_the_ir_or_exits_1(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import click
+
+    from portaflow.compiler.clikit import compile_or_exit, load_stack_or_exit
+
+    p = compile_or_exit(project / "pipeline.py", root=None, pipeline=None)
+    assert p.name == "quickstart"
+    bad = project / "bad.py"
+    bad.write_text("def f(a, a):\n    pass\n")
+    with pytest.raises(SystemExit) as info:
+        compile_or_exit(bad, root=project, pipeline=None)
+    assert info.value.code == 1
+    assert "PF103" in capsys.readouterr().err
+    assert load_stack_or_exit(project, None).name == "local"
+    with pytest.raises(click.UsageError):
+        load_stack_or_exit(project, "nope")
+    with pytest.raises(SystemExit) as info:
+        load_stack_or_exit(project, "nope", usage_error=False)
+    assert info.value.code == 1
+    assert "no stack named 'nope'" in capsys.readouterr().err
