@@ -15,6 +15,7 @@ from pathlib import Path
 from portaflow.compiler import ir
 from portaflow.compiler.body import Abort, BodyCompiler, Ctx, Value
 from portaflow.compiler.codehash import CodeHasher
+from portaflow.compiler.configvalues import model_spec, schedule_spec
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
 from portaflow.compiler.source import Module, Project
@@ -22,15 +23,12 @@ from portaflow.compiler.sourcetext import as_text, deepest_node
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
     _PIPELINE_ARGS,
-    ConfigCall,
     Ref,
     StaticEval,
     StepReader,
     decorator_args,
     decorator_kind,
     signature_params,
-    small_count,
-    valid_cron,
 )
 from portaflow.compiler.types import TypeReader, compatible, literal_type
 
@@ -307,8 +305,8 @@ class _Analyzer:
         ctx = Ctx(module=module, env=env, stack=(f"{module.name}:{fn.name}",))
         body.block(fn.body, ctx, top=True)
         hooks = self.hooks(module, args, body, env)
-        schedule = self.schedule(args, report)
-        model = self.model(args, report)
+        schedule = schedule_spec(args, report)
+        model = model_spec(args, report)
         image = args.get("image", (None, None))[0]
         if any(d.severity == "error" for d in self.diags + self.project.diagnostics):
             return None  # "unused" warnings would be noise: failed statements read nothing
@@ -486,85 +484,6 @@ class _Analyzer:
                 )
             )
         return out
-
-    def schedule(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ScheduleSpec | None:  # type: ignore[no-untyped-def]
-        if "schedule" not in args:
-            return None
-        val, node = args["schedule"]
-        if val is None:
-            return None
-        if not isinstance(val, ConfigCall) or val.type_name != "Schedule":
-            report(
-                "PF302", node, "schedule must be Schedule(...)", 'e.g. Schedule(cron="0 3 * * *")'
-            )
-            return None
-        v = val.values
-        cron = v.get("cron")
-        ok = True
-        if not isinstance(cron, str) or not valid_cron(cron):
-            report(
-                "PF302",
-                node,
-                f"cron {cron!r} is not a five-field cron expression",
-                'write minute hour day-of-month month day-of-week, e.g. "0 3 * * *", or "@daily"',
-            )
-            ok = False
-        policy = v.get("concurrency_policy", "Allow")
-        if policy not in ("Allow", "Forbid", "Replace"):
-            report(
-                "PF302",
-                node,
-                f"concurrency_policy {policy!r} is unknown",
-                'use "Allow", "Forbid" or "Replace"',
-            )
-            ok = False
-        tz = v.get("timezone")
-        deadline = v.get("starting_deadline_seconds")
-        catchup = v.get("catchup", False)
-        if tz is not None and not isinstance(tz, str):
-            report("PF302", node, "timezone must be a string", 'e.g. timezone="Europe/Paris"')
-            ok = False
-        if deadline is not None and not small_count(deadline):
-            report(
-                "PF302", node, "starting_deadline_seconds must be an int from 0 to 2147483647", ""
-            )
-            ok = False
-        if not isinstance(catchup, bool):
-            report("PF302", node, "catchup must be True or False", "")
-            ok = False
-        if not ok:
-            return None
-        assert isinstance(cron, str)
-        return ir.ScheduleSpec(
-            cron=cron.strip(),
-            timezone=tz,
-            concurrency_policy=policy,
-            starting_deadline_seconds=deadline,
-            catchup=catchup,
-        )
-
-    def model(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ModelSpec | None:  # type: ignore[no-untyped-def]
-        if "model" not in args:
-            return None
-        val, node = args["model"]
-        if val is None:
-            return None
-        if not isinstance(val, ConfigCall) or val.type_name != "Model":
-            report("PF302", node, "model must be Model(...)", 'e.g. Model(name="my_model")')
-            return None
-        v = val.values
-        name = v.get("name")
-        tags = v.get("tags", [])
-        desc = v.get("description")
-        if not isinstance(name, str) or not name.strip():
-            report("PF302", node, "Model.name must be a non-empty string", "")
-            return None
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            report("PF302", node, "Model.tags must be a list of strings", "")
-            return None
-        return ir.ModelSpec(
-            name=name, description=desc if isinstance(desc, str) else None, tags=tuple(tags)
-        )
 
     def warnings(
         self,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from portaflow.compiler.configvalues import MAX_INT, parse_duration, valid_cron
 from portaflow.compiler.frontend import analyze
-from portaflow.compiler.steps import MAX_INT, parse_duration, valid_cron
 
 GOOD_CRONS = [
     "0 3 * * *",
