@@ -51,7 +51,7 @@ def find_root(path: Path) -> Path:
     """The nearest folder above `path` holding a pyproject.toml, else the file's folder."""
     start = path.resolve().parent
     for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
+        if _is_file(folder / "pyproject.toml"):
             return folder
     return start
 
@@ -198,8 +198,8 @@ class _Analyzer:
     # ------------------------------------------------------------------ the pass
 
     def run(self) -> Result:
-        if not self.path.is_file():
-            what = "not a regular file" if self.path.exists() else "no such file"
+        if not _is_file(self.path):
+            what = "not a regular file" if os.path.lexists(self.path) else "no such file"
             return self.file_error(
                 "PF101", f"{what}: {self.path}", "give the path of a pipeline .py file"
             )
@@ -579,6 +579,13 @@ def _param_node(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.AS
 def _doc(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(fn)
     return as_text(doc.strip().splitlines()[0]) if doc and doc.strip() else ""
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the disk, a NUL byte
+        return False
 
 
 __all__ = ["Abort", "Result", "analyze", "compile_file", "find_root"]

@@ -115,7 +115,7 @@ class Project:
         base = self.root.joinpath(*name.split(".")) if name else self.root
         mod: Module | None = None
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if name and candidate.is_file():
+            if name and _is(candidate, "file"):
                 mod = self._parse(name, candidate)
                 break
         self._modules[name] = mod
@@ -133,7 +133,7 @@ class Project:
     def exists_package(self, name: str) -> bool:
         """Whether `name` is a folder (namespace package) or module under the root."""
         base = self.root.joinpath(*name.split("."))
-        return base.is_dir() or base.with_suffix(".py").is_file()
+        return _is(base, "dir") or _is(base.with_suffix(".py"), "file")
 
     def _parse(self, name: str, path: Path) -> Module | None:
         rel = path.relative_to(self.root).as_posix()
@@ -255,3 +255,11 @@ def dsl_name(project: Project, mod: Module, expr: ast.expr) -> str | None:
     if sym is not None and sym.kind == "dsl":
         return sym.qualname
     return None
+
+
+def _is(path: Path, kind: str) -> bool:
+    """`path.is_file()` / `is_dir()`, False instead of OSError for a name too long for the disk."""
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except (OSError, ValueError):
+        return False

@@ -62,10 +62,10 @@ class Stack:
 
 def _config(root: Path) -> tuple[dict[str, Any], str]:
     toml = root / "portaflow.toml"
-    if toml.is_file():
+    if _is_file(toml):
         return _read(toml), "portaflow.toml"
     py = root / "pyproject.toml"
-    if py.is_file():
+    if _is_file(py):
         data = _read(py)
         tool = data.get("tool", {})
         section = tool.get("portaflow", {}) if isinstance(tool, dict) else {}
@@ -113,3 +113,10 @@ def load_stack(root: Path, name: str | None) -> Stack:
 
 #: Keys whose value is a table; every other key takes a string.
 _TABLE_KEYS = frozenset({"labels", "annotations", "extra"})
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise StackError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -452,3 +452,14 @@ def test_a_backend_that_overflows_the_stack_is_one_line_and_exit_1(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nests too deeply" in err, err
+
+
+def test_an_import_of_a_name_too_long_for_the_disk_is_not_an_internal_error(
+    tmp_path: Path,
+) -> None:
+    f = _project(tmp_path) / "pipeline.py"
+    name = "a" * 300  # longer than a file name may be (ENAMETOOLONG)
+    src = f"from {name} import helper\n" + PIPELINE.replace("make(n)", "make(n)\n    helper(n)")
+    f.write_text(src)
+    d = _one(f)
+    assert (d.code, d.line) == ("PF204", 13), d.render()
