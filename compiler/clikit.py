@@ -3,14 +3,17 @@
 compiler/cli.py (compile, check, graph) and the backends' command modules
 (`backends/*/cli.py`: run, submit, ...) use these helpers to turn a pipeline
 file into IR or printed diagnostics, build `EmitOptions` from a stack, and run
-a backend's `emit` with its messages printed. This is the only compiler module
-besides the IR (`ir`, `irjson`, `graph`) that backends may import, and only
-inside a command function (see the dependency rule in docs/CONTRACTS.md);
-`compiler.cli` and `compiler.frontend` stay out of reach of backends.
+a backend's `emit` with its messages printed; it also owns the pipeline path
+argument (`PIPELINE_FILE`) and writing results (`write_output`, `write_stdout`).
+This is the only compiler module besides the IR (`ir`, `irjson`, `graph`) that a
+backend's command module may import (see the dependency rule in
+docs/CONTRACTS.md); `compiler.cli` and `compiler.frontend` stay out of reach of
+backends.
 
-Importing this module is cheap (click only): the front end, stacks and the
-backend table are imported inside the functions that need them. Exit status
-follows the README: 0 ok, 1 errors in the input, 2 usage errors.
+Importing this module is cheap (click and the standard library): the front end,
+stacks and the backend table are imported inside the functions that need them.
+Exit status follows the README: 0 ok, 1 errors in the input, 2 usage errors
+(including paths given on the command line that cannot be used).
 """
 
 from __future__ import annotations
