@@ -8,16 +8,26 @@ so `portaflow --help` stays fast. Exit status: 0 ok, 1 errors in the input
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from portaflow.compiler.clikit import (
+    PIPELINE_FILE,
+    emit_options,
+    emit_or_exit,
+    find_root,
+    front,
+    print_diagnostics,
+    read_output,
+    write_output,
+    write_stdout,
+)
+
 if TYPE_CHECKING:
     from portaflow.compiler import ir
-    from portaflow.compiler.frontend import Result
 
 #: Commands that live with their backend: name -> ("module:attribute", short help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -107,9 +117,7 @@ def main() -> None:
     """
 
 
-_file_arg = click.argument(
-    "file", type=click.Path(dir_okay=False, path_type=Path), metavar="PIPELINE.py"
-)
+_file_arg = click.argument("file", type=PIPELINE_FILE, metavar="PIPELINE.py")
 _pipeline_opt = click.option(
     "--pipeline",
     "pipeline_name",
@@ -118,7 +126,7 @@ _pipeline_opt = click.option(
 )
 _root_opt = click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Project root for imports and module names (default: nearest pyproject.toml above the file).",
 )
 _format_opt = click.option(
@@ -129,29 +137,6 @@ _format_opt = click.option(
     show_default=True,
     help="How to print diagnostics; json is for editors and CI.",
 )
-
-
-def print_diagnostics(result: Result, fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
-        return
-    for d in result.diagnostics:
-        click.echo(d.render(), err=True)
-    errors = len(result.errors)
-    warnings = len(result.diagnostics) - errors
-    if errors:
-        click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
-
-
-def front(file: Path, root: Path | None, pipeline_name: str | None, fmt: str) -> ir.Pipeline:
-    """Compile or exit 1 with the diagnostics printed."""
-    from portaflow.compiler.frontend import analyze
-
-    result = analyze(file, root=root, pipeline=pipeline_name)
-    if result.errors or result.pipeline is None:
-        print_diagnostics(result, fmt)
-        sys.exit(1)
-    return result.pipeline
 
 
 @main.command("check")
@@ -184,62 +169,16 @@ def check_cmd(
         )
 
 
-def emit_or_exit(pipeline: ir.Pipeline, target: str, options: Any) -> Any:
-    """Run a backend's emit; print its errors and exit 1, print its warnings. Returns the EmitResult."""
-    from portaflow.backends import BackendError, load
-
-    try:
-        emit = load(target)
-    except KeyError as exc:
-        raise click.UsageError(str(exc.args[0])) from None
-    try:
-        result = emit(pipeline, options=options)
-    except BackendError as exc:
-        for m in exc.messages:
-            where = f"{m.span}: " if m.span else ""
-            click.echo(f"{where}error {m.code}: {m.message}", err=True)
-            if m.hint:
-                click.echo(f"      = hint: {m.hint}", err=True)
-        sys.exit(1)
-    for w in result.warnings:
-        where = f"{w.span}: " if w.span else ""
-        click.echo(f"{where}warning {w.code}: {w.message}", err=True)
-    return result
-
-
 def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, str]]:
     if target == "ir":
         from portaflow.compiler import irjson
 
-        return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
+        try:
+            return [(f"{pipeline.name}.ir.json", irjson.dumps(pipeline))]
+        except RecursionError:  # the front end bounds nesting; this is the last line of defence
+            click.echo("error: the pipeline nests too deeply to write as IR JSON", err=True)
+            sys.exit(1)
     return [(f.path, f.text) for f in emit_or_exit(pipeline, target, options).files]
-
-
-def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) -> tuple[Any, Any]:
-    """EmitOptions from the stack, with CLI overrides; returns (options, stack)."""
-    from portaflow.backends import EmitOptions
-    from portaflow.compiler.stacks import StackError, load_stack
-
-    try:
-        stack = load_stack(root, stack_name)
-    except StackError as exc:
-        raise click.UsageError(str(exc)) from None
-    values: dict[str, Any] = {
-        "image": stack.get("image"),
-        "namespace": stack.get("namespace"),
-        "service_account": stack.get("service_account"),
-        "artifact_store": stack.get("artifact_store"),
-        "kind": stack.get("kind"),
-        "labels": dict(stack.get("labels", {}) or {}),
-        "annotations": dict(stack.get("annotations", {}) or {}),
-        "extra": dict(stack.get("extra", {}) or {}),
-    }
-    # The Argo release the output must run on: a flag or stack key, kept in `extra`.
-    argo_version = overrides.pop("argo_version", None) or stack.get("argo_version")
-    if argo_version is not None:
-        values["extra"]["argo_version"] = str(argo_version)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
 
 
 @main.command("compile")
@@ -285,11 +224,9 @@ def compile_cmd(
     pipeline's libraries nor a cluster. The same input gives byte-identical
     output, meant to be committed; `--check` fails CI when it is stale.
     """
-    from portaflow.compiler.frontend import find_root
-
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
-    project_root = (root or find_root(file)) if file.is_file() else Path.cwd()
+    project_root = root or find_root(file)
     overrides = {"kind": kind, "image": image, "argo_version": argo_version}
     options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"
@@ -298,16 +235,13 @@ def compile_cmd(
     pipeline = front(file, root, pipeline_name, fmt)
     files = _emit(pipeline, target, options)
     if output is None:
-        for i, (_name, text) in enumerate(files):
-            if i:
-                click.echo("---")
-            click.echo(text, nl=False)
+        write_stdout("---\n".join(text for _name, text in files))
         return
     if check:
         stale = []
         for name, text in files:
             dest = output / name
-            current = dest.read_bytes() if dest.is_file() else None
+            current = read_output(dest)
             if current != text.encode():
                 stale.append(name)
                 _show_diff(dest, current, text)
@@ -322,10 +256,7 @@ def compile_cmd(
         return
     for name, text in files:
         dest = output / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".tmp")
-        tmp.write_bytes(text.encode())
-        tmp.replace(dest)
+        write_output(dest, text.encode())
         click.echo(f"wrote {dest}", err=True)
 
 
@@ -366,9 +297,9 @@ def graph_cmd(
         text = render.to_dot(pipeline)
     if fmt in ("mermaid", "dot"):
         if output:
-            output.write_text(text, encoding="utf-8")
+            write_output(output, text.encode())
         else:
-            click.echo(text, nl=False)
+            write_stdout(text)
         return
     import shutil
     import subprocess
@@ -383,9 +314,9 @@ def graph_cmd(
     if proc.returncode != 0:
         raise click.ClickException(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
     if output:
-        output.write_bytes(proc.stdout)
+        write_output(output, proc.stdout)
     elif fmt == "svg":
-        click.echo(proc.stdout.decode(), nl=False)
+        write_stdout(proc.stdout.decode())
     else:
         raise click.UsageError("--format png writes binary data: give -o FILE")
 

@@ -13,6 +13,7 @@ docs/diagnostics.md is generated from it (a test keeps them in sync).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,7 +24,12 @@ CODES: dict[str, str] = {
     "PF001": "internal compiler error (a bug in portaflow; please report it)",
     "PF100": "Python syntax error",
     "PF101": "file cannot be read, or is outside the project root",
-    "PF102": "expression nested too deeply to analyse",
+    "PF102": "expression nested too deeply, or too long, to analyse",
+    "PF103": "code Python's compiler rejects (duplicate argument, `break` outside a loop, ...)",
+    "PF104": "bytes that are not valid in the file's encoding, or an unknown coding declaration",
+    "PF105": "an integer literal with more digits than Python converts to text",
+    "PF106": "a number literal that overflows to infinity (JSON cannot carry it)",
+    "PF107": "a string literal holding a lone surrogate (not valid UTF-8 text)",
     "PF110": "no @pipeline found in the file",
     "PF111": "several top-level pipelines and no --pipeline NAME",
     "PF112": "the pipeline named by --pipeline does not exist",
@@ -102,14 +108,23 @@ class Diagnostic:
         out = [f"{self.location()}: {self.severity} {self.code}: {self.message}"]
         if self.line > 0 and self.source_line:
             gutter = f"{self.line:>5} | "
-            text = self.source_line.rstrip("\n").expandtabs(4)
-            out.append(gutter + text)
-            start = max(self.col, 1)
-            if self.end_line == self.line and self.end_col > self.col:
-                width = self.end_col - self.col
+            text = self.source_line.rstrip("\n")
+            first = max(self.col, 1) - 1
+            last = self.end_col - 1 if self.end_line == self.line else len(text)
+            # A very long line shows a window around the start of the range.
+            cut = max(0, first - _CONTEXT) if len(text) > _WIDTH else 0
+            window = text[cut : cut + _WIDTH]
+            more = cut + _WIDTH < len(text)
+            shown, cols = _display(window)
+            out.append(gutter + ("..." if cut else "") + shown + ("..." if more else ""))
+            start = min(first - cut, len(cols) - 1)
+            if last > first:
+                end = min(last - cut, len(cols) - 1)
             else:
-                width = max(len(text) - start + 1, 1)
-            out.append(" " * (len(gutter) - 2) + "| " + " " * (start - 1) + "^" * max(width, 1))
+                end = len(cols) - 1
+            width = max(cols[end] - cols[start], 1)
+            lead = cols[start] + (3 if cut else 0)
+            out.append(" " * (len(gutter) - 2) + "| " + " " * lead + "^" * width)
         if self.hint:
             out.append(f"      = hint: {self.hint}")
         return "\n".join(out)
@@ -141,3 +156,39 @@ class CompileError(Exception):
 
     def render(self) -> str:
         return "\n".join(d.render() for d in self.diagnostics)
+
+
+#: Characters of a source line shown at most, and how many of them before the range.
+_WIDTH = 160
+_CONTEXT = 40
+
+
+def _display(text: str) -> tuple[str, list[int]]:
+    """A source line as a terminal shows it, and the display column where each character starts.
+
+    Tabs expand to stops of 4; control and separator characters (form feed, U+0085,
+    U+2028, ...) show as one placeholder so they cannot break or shift the line; wide
+    characters take two columns and combining marks none. `cols` has one more entry
+    than `text`: the column just past the end.
+    """
+    shown: list[str] = []
+    cols: list[int] = []
+    col = 0
+    for ch in text:
+        cols.append(col)
+        if ch == "\t":
+            pad = 4 - col % 4
+            shown.append(" " * pad)
+            col += pad
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            shown.append(" " if ch == "\f" else "\N{REPLACEMENT CHARACTER}")
+            col += 1
+        elif category in ("Mn", "Me"):
+            shown.append(ch)
+        else:
+            shown.append(ch)
+            col += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    cols.append(col)
+    return "".join(shown), cols

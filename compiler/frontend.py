@@ -15,20 +15,20 @@ from pathlib import Path
 from portaflow.compiler import ir
 from portaflow.compiler.body import Abort, BodyCompiler, Ctx, Value
 from portaflow.compiler.codehash import CodeHasher
+from portaflow.compiler.configvalues import model_spec, schedule_spec
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
 from portaflow.compiler.source import Module, Project
+from portaflow.compiler.sourcetext import as_text, deepest_node
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
     _PIPELINE_ARGS,
-    ConfigCall,
     Ref,
     StaticEval,
     StepReader,
     decorator_args,
     decorator_kind,
     signature_params,
-    valid_cron,
 )
 from portaflow.compiler.types import TypeReader, compatible, literal_type
 
@@ -51,7 +51,7 @@ def find_root(path: Path) -> Path:
     """The nearest folder above `path` holding a pyproject.toml, else the file's folder."""
     start = path.resolve().parent
     for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
+        if _is_file(folder / "pyproject.toml"):
             return folder
     return start
 
@@ -77,21 +77,12 @@ def analyze(
 ) -> Result:
     """Compile and collect diagnostics; never raises for any input file."""
     shown = str(path)
+    analyzer: _Analyzer | None = None
     try:
-        return _Analyzer(Path(path), Path(root) if root else None, pipeline).run()
+        analyzer = _Analyzer(Path(path), Path(root) if root else None, pipeline)
+        return analyzer.run()
     except RecursionError:
-        return Result(
-            None,
-            [
-                Diagnostic(
-                    code="PF102",
-                    severity="error",
-                    message="the file nests expressions too deeply to analyse",
-                    path=shown,
-                    hint="split very long or deeply nested expressions, e.g. into a step",
-                )
-            ],
-        )
+        return Result(None, [_too_deep(analyzer, shown)])
     except Exception as exc:  # a bug of ours must still reach the user as a diagnostic
         return Result(
             None,
@@ -105,6 +96,33 @@ def analyze(
                 )
             ],
         )
+
+
+def _too_deep(analyzer: _Analyzer | None, shown: str) -> Diagnostic:
+    """PF102 at the deepest expression of the files read so far (the likely culprit)."""
+    where: tuple[int, Module, ast.AST] | None = None
+    for mod in analyzer.project.modules() if analyzer is not None else ():
+        depth, node = deepest_node(mod.tree)
+        if where is None or depth > where[0]:
+            where = (depth, mod, node)
+    hint = "split very long or deeply nested expressions, e.g. into a step"
+    message = "the file nests expressions too deeply to analyse"
+    if analyzer is None or where is None:
+        return Diagnostic(code="PF102", severity="error", message=message, path=shown, hint=hint)
+    _, mod, node = where
+    span = mod.span(node)
+    return Diagnostic(
+        code="PF102",
+        severity="error",
+        message=message,
+        path=analyzer.display_path(mod),
+        line=span.line,
+        col=span.col,
+        end_line=span.line,
+        end_col=span.end_col if span.end_line == span.line else span.col + 1,
+        hint=hint,
+        source_line=mod.source_line(span.line),
+    )
 
 
 class _Analyzer:
@@ -180,9 +198,10 @@ class _Analyzer:
     # ------------------------------------------------------------------ the pass
 
     def run(self) -> Result:
-        if not self.path.is_file():
+        if not _is_file(self.path):
+            what = "not a regular file" if os.path.lexists(self.path) else "no such file"
             return self.file_error(
-                "PF101", f"no such file: {self.path}", "give the path of a pipeline .py file"
+                "PF101", f"{what}: {self.path}", "give the path of a pipeline .py file"
             )
         module = self.project.load_path(self.path)
         if module is None:
@@ -260,9 +279,9 @@ class _Analyzer:
         candidates = top or found
         if len(candidates) == 1:
             return candidates[0][1]
-        self.module_error(
-            module,
+        report(
             "PF111",
+            candidates[1][1],
             f"{len(candidates)} pipelines in {self.display_path(module)} and none chosen",
             f"pass --pipeline NAME, one of: {', '.join(sorted(n for n, _ in candidates))}",
         )
@@ -288,8 +307,8 @@ class _Analyzer:
         ctx = Ctx(module=module, env=env, stack=(f"{module.name}:{fn.name}",))
         body.block(fn.body, ctx, top=True)
         hooks = self.hooks(module, args, body, param_values)
-        schedule = self.schedule(args, report)
-        model = self.model(args, report)
+        schedule = schedule_spec(args, report)
+        model = model_spec(args, report)
         image = args.get("image", (None, None))[0]
         if any(d.severity == "error" for d in self.diags + self.project.diagnostics):
             return None  # "unused" warnings would be noise: failed statements read nothing
@@ -468,85 +487,6 @@ class _Analyzer:
             )
         return out
 
-    def schedule(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ScheduleSpec | None:  # type: ignore[no-untyped-def]
-        if "schedule" not in args:
-            return None
-        val, node = args["schedule"]
-        if val is None:
-            return None
-        if not isinstance(val, ConfigCall) or val.type_name != "Schedule":
-            report(
-                "PF302", node, "schedule must be Schedule(...)", 'e.g. Schedule(cron="0 3 * * *")'
-            )
-            return None
-        v = val.values
-        cron = v.get("cron")
-        ok = True
-        if not isinstance(cron, str) or not valid_cron(cron):
-            report(
-                "PF302",
-                node,
-                f"cron {cron!r} is not a five-field cron expression",
-                'write minute hour day-of-month month day-of-week, e.g. "0 3 * * *", or "@daily"',
-            )
-            ok = False
-        policy = v.get("concurrency_policy", "Allow")
-        if policy not in ("Allow", "Forbid", "Replace"):
-            report(
-                "PF302",
-                node,
-                f"concurrency_policy {policy!r} is unknown",
-                'use "Allow", "Forbid" or "Replace"',
-            )
-            ok = False
-        tz = v.get("timezone")
-        deadline = v.get("starting_deadline_seconds")
-        catchup = v.get("catchup", False)
-        if tz is not None and not isinstance(tz, str):
-            report("PF302", node, "timezone must be a string", 'e.g. timezone="Europe/Paris"')
-            ok = False
-        if deadline is not None and (
-            not isinstance(deadline, int) or isinstance(deadline, bool) or deadline < 0
-        ):
-            report("PF302", node, "starting_deadline_seconds must be a non-negative int", "")
-            ok = False
-        if not isinstance(catchup, bool):
-            report("PF302", node, "catchup must be True or False", "")
-            ok = False
-        if not ok:
-            return None
-        assert isinstance(cron, str)
-        return ir.ScheduleSpec(
-            cron=cron.strip(),
-            timezone=tz,
-            concurrency_policy=policy,
-            starting_deadline_seconds=deadline,
-            catchup=catchup,
-        )
-
-    def model(self, args: dict[str, tuple[object, ast.expr]], report) -> ir.ModelSpec | None:  # type: ignore[no-untyped-def]
-        if "model" not in args:
-            return None
-        val, node = args["model"]
-        if val is None:
-            return None
-        if not isinstance(val, ConfigCall) or val.type_name != "Model":
-            report("PF302", node, "model must be Model(...)", 'e.g. Model(name="my_model")')
-            return None
-        v = val.values
-        name = v.get("name")
-        tags = v.get("tags", [])
-        desc = v.get("description")
-        if not isinstance(name, str) or not name.strip():
-            report("PF302", node, "Model.name must be a non-empty string", "")
-            return None
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            report("PF302", node, "Model.tags must be a list of strings", "")
-            return None
-        return ir.ModelSpec(
-            name=name, description=desc if isinstance(desc, str) else None, tags=tuple(tags)
-        )
-
     def warnings(
         self,
         module: Module,
@@ -640,7 +580,14 @@ def _param_node(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.AS
 
 def _doc(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(fn)
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return as_text(doc.strip().splitlines()[0]) if doc and doc.strip() else ""
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the disk, a NUL byte
+        return False
 
 
 __all__ = ["Abort", "Result", "analyze", "compile_file", "find_root"]

@@ -17,7 +17,7 @@ from typing import Any as _Any
 
 import orjson
 
-from portaflow.compiler import ir
+from portaflow.compiler import ir, ircheck
 
 #: Tag written for each member of a tagged union.
 _TAGS: dict[type, str] = {
@@ -92,6 +92,8 @@ def _from(tp: _Any, data: _Any) -> _Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Literal:
+        if data not in args:
+            raise ValueError(f"{data!r} is not one of {', '.join(map(repr, args))}")
         return data
     if origin in (typing.Union, types.UnionType):
         if data is None and type(None) in args:
@@ -135,8 +137,36 @@ def _from(tp: _Any, data: _Any) -> _Any:
     return data
 
 
+class IRError(ValueError):
+    """Text that is not a sound portaflow IR document; the message says why, in one line."""
+
+
 def loads(text: str) -> ir.Pipeline:
-    """A pipeline from its canonical JSON text."""
-    result = _from(ir.Pipeline, json.loads(text))
+    """A pipeline from its canonical JSON text; `IRError` when the text is not sound IR."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise IRError("not a portaflow IR file: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise IRError(f"not a portaflow IR file: {exc}") from None
+    if not isinstance(data, dict) or "tasks" not in data or "name" not in data:
+        raise IRError("not a portaflow IR file: expected an object with `name` and `tasks`")
+    if data.get("version") != ir.IR_VERSION:
+        raise IRError(
+            f"IR version {data.get('version')!r} is not the one this portaflow reads "
+            f"({ir.IR_VERSION!r}); compile the pipeline again with `--target ir`"
+        )
+    try:
+        result = _from(ir.Pipeline, data)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+        raise IRError(f"not a portaflow IR file: {type(exc).__name__}: {exc}") from None
     assert isinstance(result, ir.Pipeline)
+    found = ircheck.problems(result)
+    if found:
+        more = f" (and {len(found) - ircheck.SHOWN} more)" if len(found) > ircheck.SHOWN else ""
+        raise IRError("inconsistent IR: " + "; ".join(found[: ircheck.SHOWN]) + more)
     return result
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")

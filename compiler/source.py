@@ -15,6 +15,7 @@ from pathlib import Path
 
 from portaflow.compiler import ir
 from portaflow.compiler.diagnostics import Diagnostic
+from portaflow.compiler.sourcetext import char_col, read_python
 
 #: The import name of the DSL; `portaflow.dsl` is an alias of it.
 DSL_MODULES = ("portaflow", "portaflow.dsl")
@@ -53,12 +54,7 @@ class Module:
 
     def _char_col(self, line: int, byte_offset: int) -> int:
         # ast columns are UTF-8 byte offsets; diagnostics want characters.
-        if 1 <= line <= len(self.lines):
-            text = self.lines[line - 1]
-            if text.isascii():
-                return byte_offset + 1
-            return len(text.encode()[:byte_offset].decode(errors="ignore")) + 1
-        return byte_offset + 1
+        return char_col(self.source_line(line), byte_offset)
 
     def source_line(self, line: int) -> str:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
@@ -87,6 +83,8 @@ class Project:
         self._modules: dict[str, Module | None] = {}
         #: Diagnostics produced while loading (syntax errors in imported files).
         self.diagnostics: list[Diagnostic] = []
+        #: Modules whose file exists but was refused (its diagnostic is in `diagnostics`).
+        self.refused: set[str] = set()
 
     # ------------------------------------------------------------------ loading
 
@@ -117,64 +115,34 @@ class Project:
         base = self.root.joinpath(*name.split(".")) if name else self.root
         mod: Module | None = None
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if name and candidate.is_file():
+            if name and _is(candidate, "file"):
                 mod = self._parse(name, candidate)
                 break
         self._modules[name] = mod
         return mod
 
+    def was_refused(self, dotted: str) -> bool:
+        """Whether `dotted` lies in a project file that exists but could not be read or parsed."""
+        parts = dotted.split(".")
+        return any(".".join(parts[:i]) in self.refused for i in range(1, len(parts) + 1))
+
+    def modules(self) -> list[Module]:
+        """The project modules parsed so far."""
+        return [m for m in self._modules.values() if m is not None]
+
     def exists_package(self, name: str) -> bool:
         """Whether `name` is a folder (namespace package) or module under the root."""
         base = self.root.joinpath(*name.split("."))
-        return base.is_dir() or base.with_suffix(".py").is_file()
+        return _is(base, "dir") or _is(base.with_suffix(".py"), "file")
 
     def _parse(self, name: str, path: Path) -> Module | None:
         rel = path.relative_to(self.root).as_posix()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.diagnostics.append(
-                Diagnostic(
-                    code="PF101",
-                    severity="error",
-                    message=f"cannot read {rel}: {exc}",
-                    path=rel,
-                )
-            )
+        source = read_python(path, rel)
+        if isinstance(source, Diagnostic):
+            self.diagnostics.append(source)
+            self.refused.add(name)
             return None
-        lines = text.splitlines()
-        try:
-            tree = ast.parse(text, filename=rel)
-        except SyntaxError as exc:
-            line = exc.lineno or 0
-            col = exc.offset or 1
-            end_col = exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset else 0
-            self.diagnostics.append(
-                Diagnostic(
-                    code="PF100",
-                    severity="error",
-                    message=f"syntax error: {exc.msg}",
-                    path=rel,
-                    line=line,
-                    col=col,
-                    end_line=line,
-                    end_col=end_col or col + 1,
-                    hint="fix the Python syntax; the file must parse as Python 3.10",
-                    source_line=lines[line - 1] if 0 < line <= len(lines) else "",
-                )
-            )
-            return None
-        except (RecursionError, MemoryError, ValueError) as exc:
-            self.diagnostics.append(
-                Diagnostic(
-                    code="PF102" if not isinstance(exc, ValueError) else "PF100",
-                    severity="error",
-                    message=f"cannot parse {rel}: {type(exc).__name__}: {exc}",
-                    path=rel,
-                    hint="split very long or deeply nested expressions into steps",
-                )
-            )
-            return None
+        tree, lines = source.tree, source.lines
         mod = Module(
             name=name,
             rel=rel,
@@ -287,3 +255,11 @@ def dsl_name(project: Project, mod: Module, expr: ast.expr) -> str | None:
     if sym is not None and sym.kind == "dsl":
         return sym.qualname
     return None
+
+
+def _is(path: Path, kind: str) -> bool:
+    """`path.is_file()` / `is_dir()`, False instead of OSError for a name too long for the disk."""
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except (OSError, ValueError):
+        return False

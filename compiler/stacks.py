@@ -63,12 +63,13 @@ class Stack:
 
 def _config(root: Path) -> tuple[dict[str, Any], str]:
     toml = root / "portaflow.toml"
-    if toml.is_file():
+    if _is_file(toml):
         return _read(toml), "portaflow.toml"
     py = root / "pyproject.toml"
-    if py.is_file():
+    if _is_file(py):
         data = _read(py)
-        section = data.get("tool", {}).get("portaflow", {})
+        tool = data.get("tool", {})
+        section = tool.get("portaflow", {}) if isinstance(tool, dict) else {}
         return (section if isinstance(section, dict) else {}), "pyproject.toml [tool.portaflow]"
     return {}, "(no config)"
 
@@ -78,7 +79,7 @@ def _read(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)
             return data
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         raise StackError(f"cannot read {path}: {exc}") from exc
 
 
@@ -103,4 +104,20 @@ def load_stack(root: Path, name: str | None) -> Stack:
             f"{where}: stack {chosen!r} has unknown key(s) {', '.join(unknown)}; "
             f"known keys: {', '.join(KNOWN_KEYS)}"
         )
+    for key, value in settings.items():
+        wanted = dict if key in _TABLE_KEYS else str
+        if not isinstance(value, wanted):
+            shape = 'a table, e.g. { team = "ml" }' if wanted is dict else "a string"
+            raise StackError(f"{where}: stack {chosen!r}: `{key}` must be {shape}")
     return Stack(chosen, dict(settings))
+
+
+#: Keys whose value is a table; every other key takes a string.
+_TABLE_KEYS = frozenset({"labels", "annotations", "extra"})
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise StackError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
-import re
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,15 @@ from typing import Any
 from portaflow import dsl
 from portaflow.compiler import ir
 from portaflow.compiler.codehash import CodeHasher
+from portaflow.compiler.configvalues import (
+    MAX_INT,
+    ConfigCall,
+    parse_duration,
+    resource_spec,
+    retry_policy,
+)
 from portaflow.compiler.source import Module, Project, dsl_name
+from portaflow.compiler.sourcetext import as_text, encodable
 from portaflow.compiler.types import TypeReader
 
 _CONFIG_TYPES: dict[str, type] = {
@@ -29,20 +37,8 @@ _CONFIG_TYPES: dict[str, type] = {
 }
 _STEP_ARGS = ("name", "retries", "timeout", "resources", "image", "env", "secrets", "cache")
 _PIPELINE_ARGS = ("name", "schedule", "model", "image", "on_failure", "on_exit")
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
-_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 
 _NOT_LITERAL = object()
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigCall:
-    """A DSL config type call, evaluated: `Retry(max=3)` -> ("Retry", {"max": 3})."""
-
-    type_name: str
-    values: dict[str, Any]
-    node: ast.Call
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +74,22 @@ class StaticEval:
     def literal(self, node: ast.expr) -> Any:
         """A JSON literal value, or `_NOT_LITERAL`."""
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                self.report(
+                    "PF106",
+                    node,
+                    f"`{short(node)}` overflows to infinity, which JSON cannot carry",
+                    "write a finite number; pass infinity as a string and convert it in the step",
+                )
+            if isinstance(node.value, str) and not encodable(node.value):
+                self.report(
+                    "PF107",
+                    node,
+                    "this string holds a lone surrogate (e.g. '\\ud800'), which is not valid text "
+                    "in UTF-8, JSON or YAML",
+                    "write the character itself or one `\\U0001F600`-style escape (in Python a pair "
+                    "of `\\ud83d\\ude00` escapes stays two lone surrogates)",
+                )
             if node.value is None or isinstance(node.value, (bool, int, float, str)):
                 return node.value
             return _NOT_LITERAL
@@ -204,43 +216,6 @@ def decorator_args(
     return out
 
 
-def parse_duration(value: Any) -> int | None:
-    """Seconds from an int or a "1h30m"-style string; None when invalid."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value >= 0:
-        return int(value)
-    if isinstance(value, str) and value.strip():
-        m = _DURATION.match(value)
-        if m and any(m.groups()):
-            d, h, mi, s = (int(x) if x else 0 for x in m.groups())
-            return ((d * 24 + h) * 60 + mi) * 60 + s
-    return None
-
-
-def valid_cron(cron: str) -> bool:
-    if cron.strip() in _CRON_MACROS:
-        return True
-    fields = cron.split()
-    return len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)
-
-
-def _quantity(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return _num(value)
-    return str(value)
-
-
-def _num(value: float | int) -> str:
-    if float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
-
-
 def signature_params(
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
 ) -> list[tuple[ast.arg, ast.expr | None]]:
@@ -283,6 +258,14 @@ class StepReader:
         types = TypeReader(self.project, module)
         inputs = self._inputs(module, fn, types, ev, report)
         outputs = self._outputs(fn, types)
+        self._check_output_names(fn, outputs, report)
+        if isinstance(fn, ast.AsyncFunctionDef):
+            report(
+                "PF303",
+                fn,
+                f"step {fn.name!r} is `async def`; the task runtime calls steps synchronously",
+                "make it a plain `def` and run the coroutine inside: `asyncio.run(work())`",
+            )
         config = self._config(args, report)
         name_val = args.get("name", (None, None))[0]
         step = ir.StepDef(
@@ -340,13 +323,35 @@ class StepReader:
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
             try:
                 ann = ast.parse(ann.value, mode="eval").body
-            except SyntaxError:
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return [ir.StepOutput(name="output", type=types.read(ann))]
         if isinstance(ann, ast.Subscript) and ast.unparse(ann.value) in ("tuple", "Tuple"):
             elts = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
             if not any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in elts):
                 return [self._one(e, f"output_{i}", types) for i, e in enumerate(elts)]
         return [self._one(ann, "output", types)]
+
+    @staticmethod
+    def _check_output_names(
+        fn: ast.FunctionDef | ast.AsyncFunctionDef, outputs: list[ir.StepOutput], report: Report
+    ) -> None:
+        names = [o.name for o in outputs]
+        where: ast.AST = fn.returns if fn.returns is not None else fn
+        if any(not n.strip() for n in names):
+            report(
+                "PF303",
+                where,
+                f"step {fn.name!r} has an output with an empty name",
+                'name it: `Annotated[int, "count"]`',
+            )
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            report(
+                "PF303",
+                where,
+                f"step {fn.name!r} names more than one output {twice[0]!r}",
+                "give each element of the tuple[...] its own name",
+            )
 
     @staticmethod
     def _one(node: ast.expr, default_name: str, types: TypeReader) -> ir.StepOutput:
@@ -379,7 +384,7 @@ class StepReader:
                     report(
                         "PF302",
                         node,
-                        f"timeout {val!r} is not a duration",
+                        f"timeout {val!r} is not a duration of at most {MAX_INT} seconds",
                         'write seconds as an int or a string like "90s", "15m", "1h30m", "2d"',
                     )
         if "resources" in args:
@@ -432,110 +437,6 @@ class StepReader:
         )
 
 
-def retry_policy(val: Any, node: ast.expr, report: Report) -> ir.RetryPolicy | None:
-    if val is None:
-        return None
-    if isinstance(val, int) and not isinstance(val, bool):
-        val = ConfigCall("Retry", {"max": val}, ast.Call(func=node, args=[], keywords=[]))
-    if not isinstance(val, ConfigCall) or val.type_name != "Retry":
-        report("PF302", node, "retries must be an int or Retry(...)", "e.g. retries=Retry(max=3)")
-        return None
-    d = dsl.Retry()
-    v = val.values
-    mx = v.get("max", d.max)
-    backoff = v.get("backoff", d.backoff)
-    on = v.get("on", d.on)
-    delay = parse_duration(v.get("delay", d.delay))
-    max_delay = parse_duration(v["max_delay"]) if v.get("max_delay") is not None else None
-    factor = v.get("factor", d.factor)
-    ok = True
-    if not isinstance(mx, int) or isinstance(mx, bool) or mx < 0:
-        report("PF302", node, f"Retry.max must be a non-negative int, not {mx!r}", "e.g. max=3")
-        ok = False
-    if backoff not in ("fixed", "linear", "exponential"):
-        report(
-            "PF302",
-            node,
-            f"Retry.backoff {backoff!r} is unknown",
-            'use "fixed", "linear" or "exponential"',
-        )
-        ok = False
-    if on not in ("always", "on-failure", "on-error", "on-transient-error"):
-        report(
-            "PF302",
-            node,
-            f"Retry.on {on!r} is unknown",
-            'use "always", "on-failure", "on-error" or "on-transient-error"',
-        )
-        ok = False
-    if delay is None or (v.get("max_delay") is not None and max_delay is None):
-        report("PF302", node, "Retry delays must be durations", 'e.g. delay="10s", max_delay="5m"')
-        ok = False
-    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 1:
-        report(
-            "PF302", node, f"Retry.factor must be a number >= 1, not {factor!r}", "e.g. factor=2"
-        )
-        ok = False
-    if not ok:
-        return None
-    assert delay is not None
-    return ir.RetryPolicy(
-        max=mx,
-        backoff=backoff,
-        delay_seconds=delay,
-        factor=float(factor),
-        max_delay_seconds=max_delay,
-        on=on,
-    )
-
-
-def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec | None:
-    if val is None:
-        return None
-    if not isinstance(val, ConfigCall) or val.type_name != "Resources":
-        report(
-            "PF302", node, "resources must be Resources(...)", 'e.g. Resources(cpu=2, memory="4Gi")'
-        )
-        return None
-    v = val.values
-    gpu = v.get("gpu", 0)
-    if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
-        report(
-            "PF302", node, f"Resources.gpu must be a non-negative int, not {gpu!r}", "e.g. gpu=1"
-        )
-        gpu = 0
-    node_selector = v.get("node_selector") or {}
-    tolerations = v.get("tolerations") or []
-    if not isinstance(node_selector, dict) or not all(
-        isinstance(x, str) for x in node_selector.values()
-    ):
-        report("PF302", node, "Resources.node_selector must map strings to strings", "")
-        node_selector = {}
-    if not isinstance(tolerations, list) or not all(
-        isinstance(t, dict) and all(isinstance(x, str) for x in t.values()) for t in tolerations
-    ):
-        report(
-            "PF302",
-            node,
-            "Resources.tolerations must be a list of dicts of strings",
-            'e.g. tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]',
-        )
-        tolerations = []
-    for field_name in ("cpu", "memory", "disk"):
-        q = v.get(field_name)
-        if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float, str))):
-            report("PF302", node, f"Resources.{field_name} must be a number or quantity string", "")
-    return ir.ResourceSpec(
-        cpu=_quantity(v.get("cpu")),
-        memory=_quantity(v.get("memory")),
-        gpu=gpu,
-        gpu_vendor=str(v.get("gpu_vendor", "nvidia.com/gpu")),
-        disk=_quantity(v.get("disk")),
-        node_selector=tuple(sorted(node_selector.items())),
-        tolerations=tuple(tuple(sorted(t.items())) for t in tolerations),
-    )
-
-
 def _first_doc_line(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(fn)
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return as_text(doc.strip().splitlines()[0]) if doc and doc.strip() else ""

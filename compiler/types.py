@@ -113,6 +113,8 @@ class TypeReader:
                     inner = ast.parse(node.value, mode="eval").body
                 except SyntaxError:
                     return node.value
+                except (ValueError, RecursionError, MemoryError):  # NUL bytes; too deep to parse
+                    return "any"
                 return self.normalise(inner)
             return "any"
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):

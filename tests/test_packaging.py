@@ -20,7 +20,12 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
     """(absolute module imported, at module top level?) for every import in a file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return _imports_text(path.read_text(encoding="utf-8"), path)
+
+
+def _imports_text(text: str, path: Path) -> list[tuple[str, bool]]:
+    """`_imports` of `text` as if it were the file at `path`."""
+    tree = ast.parse(text)
     top_level = {id(n) for n in tree.body}
     # imports under `if TYPE_CHECKING:` are for the type checker only
     type_only: set[int] = set()
@@ -79,19 +84,56 @@ def test_compiler_does_not_depend_on_backends() -> None:
     for f in _files("compiler"):
         for mod, top in _imports(f):
             if mod.startswith("portaflow.backends"):
-                # Only the CLI driver dispatches to backends, by name, inside commands.
-                assert f.name == "cli.py" and not top, f"{f}: compiler imports {mod}"
+                # Only the CLI driver and its shared helpers dispatch to backends, by name,
+                # inside functions.
+                assert f.name in ("cli.py", "clikit.py") and not top, f"{f}: compiler imports {mod}"
+
+
+#: What a backend may import from the compiler anywhere: the IR side.
+IR_SIDE = {"portaflow.compiler.ir", "portaflow.compiler.irjson", "portaflow.compiler.graph"}
+#: What a backend's command module (`cli.py`) may also import (it is cheap: click only).
+CLI_SIDE = {"portaflow.compiler.clikit"}
+
+
+def _backend_violations() -> list[str]:
+    bad = []
+    for f in _files("backends"):
+        rel = f.relative_to(REPO).as_posix()
+        for mod, top in _imports(f):
+            if not mod.startswith("portaflow.compiler"):
+                continue
+            if mod in IR_SIDE or (mod in CLI_SIDE and f.name == "cli.py"):
+                continue
+            where = "at module level" if top else "inside a function"
+            bad.append(f"{rel}: imports {mod} {where}")
+    return bad
 
 
 def test_backends_use_only_the_ir_side_of_the_compiler() -> None:
-    allowed = {"portaflow.compiler.ir", "portaflow.compiler.irjson", "portaflow.compiler.graph"}
-    for f in _files("backends"):
-        for mod, top in _imports(f):
-            if mod.startswith("portaflow.compiler."):
-                if mod in allowed:
-                    continue
-                # A backend's CLI glue may call the front end, inside its command only.
-                assert f.name == "cli.py" and not top, f"{f}: backend imports {mod}"
+    """compiler -> IR <- backends: never compiler.cli, compiler.frontend or other internals."""
+    assert _backend_violations() == []
+
+
+def test_clikit_imports_only_click_and_the_standard_library_at_import_time() -> None:
+    # Backend command modules import it at module level, and `portaflow --help` too.
+    for mod, top in _imports(REPO / "compiler" / "clikit.py"):
+        if top:
+            assert mod == "click" or mod.split(".")[0] in STDLIB, mod
+
+
+def test_the_import_rule_catches_a_backend_reaching_into_the_front_end() -> None:
+    # The rule is only as good as its import reader: prove it sees lazy and aliased forms.
+    sample = REPO / "backends" / "argo" / "cli.py"
+    text = (
+        "def f():\n"
+        "    from portaflow.compiler.cli import front\n"
+        "    import portaflow.compiler.frontend as fe\n"
+        "    from portaflow.compiler import frontend\n"
+        "    from ...compiler import cli\n"
+    )
+    found = {m for m, _ in _imports_text(text, sample)}
+    assert found == {"portaflow.compiler.cli", "portaflow.compiler.frontend"}, found
+    assert not found & (IR_SIDE | CLI_SIDE)
 
 
 def test_import_portaflow_pulls_only_the_standard_library() -> None:

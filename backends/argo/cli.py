@@ -12,9 +12,11 @@ from pathlib import Path
 
 import click
 
+from portaflow.compiler.clikit import PIPELINE_FILE
+
 
 @click.command("submit")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PIPELINE_FILE)
 @click.option("--target", type=click.Choice(["argo"]), default="argo", show_default=True)
 @click.option("--host", envvar="ARGO_HOST", help="Argo Server URL (default: the stack's host).")
 @click.option("--namespace", help="Namespace to create in (default: the stack's, else default).")
@@ -32,8 +34,7 @@ def submit_cmd(
 ) -> None:
     """Compile FILE for Argo and submit it through the Argo Server API."""
     from portaflow.backends.argo.submit import submit
-    from portaflow.compiler.cli import emit_options, emit_or_exit, front
-    from portaflow.compiler.frontend import find_root
+    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
 
     root = find_root(file)
     options, chosen = emit_options(root, stack, {"namespace": namespace})

@@ -68,16 +68,9 @@ def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
         return Path(store)
     if os.environ.get("PORTAFLOW_STORE"):
         return Path(os.environ["PORTAFLOW_STORE"])
-    configured = None
-    try:
-        from portaflow.compiler.stacks import StackError, load_stack
+    from portaflow.compiler.clikit import load_stack_or_exit
 
-        try:
-            configured = load_stack(root, stack).get("store")
-        except StackError as exc:
-            _fail(str(exc), EXIT_USAGE)
-    except ImportError:  # a compiler without stacks: the defaults still work
-        pass
+    configured = load_stack_or_exit(root, stack).get("store")  # a bad stack: usage error (2)
     if configured:
         path = Path(str(configured)).expanduser()
         return path if path.is_absolute() else root / path
@@ -245,14 +238,9 @@ def _load(file: str, root: Path, pipeline: str | None) -> Any:
             return irjson.loads(path.read_text("utf-8"))
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             _fail(f"{file} is not a portaflow IR file: {exc}")
-    from portaflow.compiler import CompileError, compile_file
+    from portaflow.compiler.clikit import compile_or_exit
 
-    try:
-        return compile_file(path, root=root, pipeline=pipeline)
-    except CompileError as exc:
-        for diag in exc.diagnostics:
-            click.echo(diag.render(), err=True)
-        sys.exit(1)
+    return compile_or_exit(path, root=root, pipeline=pipeline)
 
 
 def _run_root(location: Path, run_id: str) -> Path | None:

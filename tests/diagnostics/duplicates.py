@@ -1,4 +1,3 @@
-# E-FILE: PF111
 from portaflow import pipeline, step
 
 
@@ -13,5 +12,5 @@ def first():
 
 
 @pipeline(name="same")
-def second():  # E: PF113
+def second():  # E: PF111 PF113
     one()
