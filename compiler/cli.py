@@ -234,6 +234,11 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
         "annotations": dict(stack.get("annotations", {}) or {}),
         "extra": dict(stack.get("extra", {}) or {}),
     }
+    # Backend options that are both a stack key and a compile flag travel in `extra`.
+    for key in ("kfp_executor",):
+        chosen = overrides.pop(key, None) or stack.get(key)
+        if chosen:
+            values["extra"][key] = chosen
     values.update({k: v for k, v in overrides.items() if v is not None})
     return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
 
@@ -256,6 +261,11 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--kind", metavar="KIND", help="Output flavour, e.g. workflow-template for Argo.")
 @click.option("--image", metavar="IMAGE", help="Default image for steps without one.")
+@click.option(
+    "--kfp-executor",
+    type=click.Choice(["python", "container"]),
+    help="KFP steps as lightweight Python components (default; kfp.local runs them) or containers.",
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt
@@ -267,6 +277,7 @@ def compile_cmd(
     stack: str | None,
     kind: str | None,
     image: str | None,
+    kfp_executor: str | None,
     pipeline_name: str | None,
     root: Path | None,
     fmt: str,
@@ -282,7 +293,8 @@ def compile_cmd(
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
     project_root = (root or find_root(file)) if file.is_file() else Path.cwd()
-    options, chosen = emit_options(project_root, stack, {"kind": kind, "image": image})
+    overrides = {"kind": kind, "image": image, "kfp_executor": kfp_executor}
+    options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")

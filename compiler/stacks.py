@@ -42,6 +42,7 @@ KNOWN_KEYS: dict[str, str] = {
     "labels": "labels added to emitted objects",
     "annotations": "annotations added to emitted objects",
     "extra": "backend-specific settings",
+    "kfp_executor": "KFP executor flavour: python (lightweight components) or container",
 }
 
 
