@@ -95,7 +95,9 @@ def _check_dag(where: str, comp: Doc, comps: dict[str, Doc]) -> set[str]:
                 assert pspec["componentInputParameter"] in in_params, (where, tname, pspec)
             elif "taskOutputParameter" in pspec:
                 prod = pspec["taskOutputParameter"]
-                _producer_has(tasks, comps, prod["producerTask"], "parameters", prod["outputParameterKey"])
+                _producer_has(
+                    tasks, comps, prod["producerTask"], "parameters", prod["outputParameterKey"]
+                )
                 assert prod["producerTask"] in task.get("dependentTasks", []), (where, tname)
             elif "taskFinalStatus" in pspec:
                 assert pspec["taskFinalStatus"]["producerTask"] in tasks
@@ -107,7 +109,9 @@ def _check_dag(where: str, comp: Doc, comps: dict[str, Doc]) -> set[str]:
                 assert aspec["componentInputArtifact"] in in_arts, (where, tname, aspec)
             else:
                 prod = aspec["taskOutputArtifact"]
-                _producer_has(tasks, comps, prod["producerTask"], "artifacts", prod["outputArtifactKey"])
+                _producer_has(
+                    tasks, comps, prod["producerTask"], "artifacts", prod["outputArtifactKey"]
+                )
                 assert prod["producerTask"] in task.get("dependentTasks", []), (where, tname)
         missing = set(callee_params) - set(ins.get("parameters", {}))
         for name in missing:
@@ -127,12 +131,16 @@ def _check_dag(where: str, comp: Doc, comps: dict[str, Doc]) -> set[str]:
     for oname, ospec in comp["dag"].get("outputs", {}).get("artifacts", {}).items():
         assert oname in _defs(comp, "outputDefinitions", "artifacts")
         for sel in ospec["artifactSelectors"]:
-            _producer_has(tasks, comps, sel["producerSubtask"], "artifacts", sel["outputArtifactKey"])
+            _producer_has(
+                tasks, comps, sel["producerSubtask"], "artifacts", sel["outputArtifactKey"]
+            )
     assert nx.is_directed_acyclic_graph(graph), f"{where}: dependency cycle"
     return used
 
 
-def _producer_has(tasks: dict[str, Doc], comps: dict[str, Doc], task: str, kind: str, key: str) -> None:
+def _producer_has(
+    tasks: dict[str, Doc], comps: dict[str, Doc], task: str, kind: str, key: str
+) -> None:
     assert task in tasks, f"unknown producer task {task!r}"
     comp = comps[tasks[task]["componentRef"]["name"]]
     assert key in _defs(comp, "outputDefinitions", kind), f"{task} has no output {key!r}"
