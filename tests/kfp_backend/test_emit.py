@@ -147,7 +147,9 @@ def test_artifacts_and_fan_in_of_artifacts(tmp_path: Path) -> None:
     )
     loop = spec["components"]["comp-for-loop-1"]
     sel = loop["dag"]["outputs"]["artifacts"]["pipelinechannel--make-Output"]
-    assert sel == {"artifactSelectors": [{"outputArtifactKey": "Output", "producerSubtask": "make"}]}
+    assert sel == {
+        "artifactSelectors": [{"outputArtifactKey": "Output", "producerSubtask": "make"}]
+    }
     assert loop["outputDefinitions"]["artifacts"]["pipelinechannel--make-Output"]["isArtifactList"]
     assert codes_of(tmp_path, body, kfp_executor="container") == ["PF605"]
 
