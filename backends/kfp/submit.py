@@ -32,7 +32,7 @@ def submit(
     verify_ssl: bool = True,
 ) -> list[str]:
     """Create a run (or a recurring run for a schedule); returns `Kind/id` of what was made."""
-    import kfp
+    import kfp  # type: ignore[import-untyped]
 
     client = kfp.Client(
         host=host,
