@@ -103,7 +103,9 @@ class _Emitter:
                     b.span,
                     "use --kfp-executor python, or gather a parameter (e.g. a URI string)",
                 )
+        # The generated component calls locals() and __import__: inputs must not shadow them.
         clash = {i for i in iface.inputs} & {output_key(o.name) for o in step.outputs}
+        clash |= {i for i in iface.inputs} & {"locals", "__import__"}
         if clash:
             self._error(
                 codes.NAME_CLASH,

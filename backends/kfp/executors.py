@@ -139,13 +139,14 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
     spec["kinds"] = kinds
     text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
     params = ", ".join(required + optional)
+    # The body names nothing a step input could shadow: locals() is exactly the inputs.
     return (
-        "import json\n"
         "from typing import *\n\n"
         "from kfp.dsl import *\n\n\n"
         f"def {func}({params}):\n"
-        "    from portaflow.kfp_task import run\n\n"
-        f"    run(json.loads({text!r}), locals())\n"
+        '    __import__("portaflow.kfp_task").kfp_task.run(\n'
+        f'        __import__("json").loads({text!r}), locals()\n'
+        "    )\n"
     )
 
 

@@ -317,3 +317,31 @@ def test_cli_flag_and_stack_option_choose_the_executor(tmp_path: Path) -> None:
     )
     default = runner.invoke(main, ["compile", str(tmp_path / "pipeline.py"), "-t", "kfp"])
     assert "kfp.dsl.executor_main" in default.output
+
+
+def test_inputs_named_like_the_components_own_names_still_work(tmp_path: Path) -> None:
+    body = """
+    @step
+    def a(json: int, run: str, Output: int = 0) -> int:
+        return json
+
+    @pipeline
+    def p():
+        a(1, "x")
+    """
+    result = compile_source(tmp_path, body)
+    spec = spec_of(result)
+    source = spec["deploymentSpec"]["executors"]["exec-a"]["container"]["command"][3]
+    namespace: dict[str, Any] = {}
+    pytest.importorskip("kfp")
+    exec(compile(source, "ephemeral_component.py", "exec"), namespace)
+    called: list[Any] = []
+    import portaflow.kfp_task as kt
+
+    original = kt.run
+    try:
+        kt.run = lambda spec, values: called.append((spec["task"], dict(values)))  # type: ignore[assignment]
+        namespace["a"](Output="/tmp/out", json=1, run="x")
+    finally:
+        kt.run = original  # type: ignore[assignment]
+    assert called == [("a", {"Output": "/tmp/out", "json": 1, "run": "x"})]
