@@ -7,7 +7,8 @@ the work to `portaflow.task` (docs/CONTRACTS.md):
   generated function, run by `kfp.dsl.executor_main`, receives KFP's values and
   artifact objects and calls `run(spec, values)`.
 - `container`: `python -m portaflow.kfp_task --spec JSON [--param NAME=VALUE]...
-  [--input NAME=PATH]... [--output NAME=PATH]... [--output-param NAME=PATH]...`,
+  [--input NAME=PATH]... [--output NAME=PATH]... [--output-param NAME=PATH]...
+  [--metrics PATH] [--status JSON]`,
   with the paths KFP's placeholders expand to; no kfp package needed in the image.
 
 What this adds to `portaflow.task`: KFP delivers every number as a JSON double
@@ -24,7 +25,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,12 @@ def execute(
     input_lists: Mapping[str, Sequence[str]],
     outputs: Mapping[str, str],
     output_params: Mapping[str, str],
+    on_metrics: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
-    """Run the step of `spec` with resolved values and paths; returns the exit status."""
+    """Run the step of `spec` with resolved values and paths; returns the exit status.
+
+    `on_metrics` receives the metrics the step logged (`log_metric`), after a success.
+    """
     types: Mapping[str, str] = spec.get("types", {})
     flatten: Mapping[str, int] = spec.get("flatten", {})
     kfp_types: Mapping[str, str] = spec.get("outputs", {})
@@ -115,18 +120,25 @@ def execute(
                 with open(path, encoding="utf-8") as f:
                     values[renamed.get(key, key)] = value = json.load(f)
                 _write_kfp_param(output_params[key], value, kfp_types.get(key, ""))
+        if code == 0 and on_metrics is not None:
+            on_metrics(_metadata(meta).get("metrics", {}))
         if record:
             _record(Path(record), spec, code, values, meta)
     return code
 
 
-def _record(folder: Path, spec: Mapping[str, Any], code: int, values: Any, meta: str) -> None:
-    """One JSON line per execution, for tests that compare targets (PORTAFLOW_KFP_RECORDS)."""
+def _metadata(meta: str) -> dict[str, Any]:
     try:
         with open(meta, encoding="utf-8") as f:
-            outputs = json.load(f).get("outputs", {})
+            found: dict[str, Any] = json.load(f)
     except (OSError, ValueError):
-        outputs = {}
+        return {}
+    return found
+
+
+def _record(folder: Path, spec: Mapping[str, Any], code: int, values: Any, meta: str) -> None:
+    """One JSON line per execution, for tests that compare targets (PORTAFLOW_KFP_RECORDS)."""
+    outputs = _metadata(meta).get("outputs", {})
     arts = {k: v.get("sha256") for k, v in outputs.items() if v.get("kind") == "artifact"}
     line = {
         "task": spec["task"],
@@ -166,6 +178,7 @@ def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     lists: dict[str, list[str]] = {}
     outs: dict[str, str] = {}
     out_params: dict[str, str] = {}
+    metrics: Any = None
     kinds: Mapping[str, str] = spec.get("kinds", {})
     for name, kind in kinds.items():
         value = values.get(name)
@@ -181,6 +194,15 @@ def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:
             outs[name] = _path(value)
         elif kind == "output-param":
             out_params[name] = str(value)
+        elif kind == "metrics":
+            metrics = value
+
+    def log(found: dict[str, Any]) -> None:
+        # A system.Metrics artifact: the KFP UI shows what the step logged.
+        for key, number in sorted(found.items()):
+            if metrics is not None and isinstance(number, (int, float)):
+                metrics.log_metric(key, number)
+
     code = execute(
         spec,
         params=params,
@@ -188,6 +210,7 @@ def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         input_lists=lists,
         outputs=outs,
         output_params=out_params,
+        on_metrics=log,
     )
     if code != 0:
         raise SystemExit(code)
@@ -224,6 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError:
                 params[name] = text
     lists = {k: json.loads(v) for k, v in _pairs(args, "--input-list").items()}
+    metrics_path = args[args.index("--metrics") + 1] if "--metrics" in args else None
+
+    def write_metrics(found: dict[str, Any]) -> None:
+        if metrics_path:
+            Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(metrics_path).write_text(json.dumps(found, sort_keys=True), encoding="utf-8")
+
     return execute(
         spec,
         params=params,
@@ -231,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         input_lists=lists,
         outputs=_pairs(args, "--output"),
         output_params=_pairs(args, "--output-param"),
+        on_metrics=write_metrics,
     )
 
 

@@ -105,7 +105,7 @@ class _Emitter:
                 )
         # The generated component calls locals() and __import__: inputs must not shadow them.
         clash = {i for i in iface.inputs} & {output_key(o.name) for o in step.outputs}
-        clash |= {i for i in iface.inputs} & {"locals", "__import__"}
+        clash |= {i for i in iface.inputs} & {"locals", "__import__", executors.METRICS}
         if clash:
             self._error(
                 codes.NAME_CLASH,

@@ -34,6 +34,9 @@ _LAUNCH = (
 )
 #: Input name of the failure hook's PipelineTaskFinalStatus.
 STATUS = "pf_pipeline_status"
+#: Output artifact (system.Metrics) holding what the step logged with `log_metric`.
+METRICS = "pf_metrics"
+_METRICS_TYPE = {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -69,6 +72,7 @@ def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
             out_params[output_key(o.name)] = {"parameterType": param_type(o.type.type)}
         else:
             out_arts[output_key(o.name)] = {"artifactType": artifact_type(o.type.type)}
+    out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
     spec: Obj = {"executorLabel": executor}
     inputs = _io(in_arts, dict(sorted(in_params.items())))
     if inputs:
@@ -133,6 +137,8 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
         else:
             required.append(f"{name}: Input[List[{PY_ARTIFACTS[artifact_schema(typ)]}]]")
         kinds[name] = kind
+    required.append(f"{METRICS}: Output[Metrics]")
+    kinds[METRICS] = "metrics"
     if iface.status:
         optional.append(f"{STATUS}: PipelineTaskFinalStatus = None")
         spec["status"] = STATUS
@@ -172,6 +178,7 @@ def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
             args += ["--output-param", f"{key}={{{{$.outputs.parameters['{key}'].output_file}}}}"]
         else:
             args += ["--output", f"{key}={{{{$.outputs.artifacts['{key}'].path}}}}"]
+    args += ["--metrics", f"{{{{$.outputs.artifacts['{METRICS}'].path}}}}"]
     if iface.status:
         args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
     return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}

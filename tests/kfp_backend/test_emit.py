@@ -341,7 +341,8 @@ def test_inputs_named_like_the_components_own_names_still_work(tmp_path: Path) -
     original = kt.run
     try:
         kt.run = lambda spec, values: called.append((spec["task"], dict(values)))  # type: ignore[assignment]
-        namespace["a"](Output="/tmp/out", json=1, run="x")
+        namespace["a"](Output="/tmp/out", pf_metrics="/tmp/m", json=1, run="x")
     finally:
         kt.run = original  # type: ignore[assignment]
-    assert called == [("a", {"Output": "/tmp/out", "json": 1, "run": "x"})]
+    want = {"Output": "/tmp/out", "pf_metrics": "/tmp/m", "json": 1, "run": "x"}
+    assert called == [("a", want)]
