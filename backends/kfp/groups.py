@@ -37,7 +37,7 @@ class Group:
     """One DAG component: the pipeline, the exit handler's body, a loop, a condition or a call."""
 
     key: str
-    kind: L["root", "handler", "loop", "cond", "sub"]
+    kind: L["root", "handler", "loop", "cond", "branches", "sub"]
     parent: str | None
     depth: int
     #: Task name in the parent DAG ("" for the root); the component is `comp-<name>`.
@@ -69,20 +69,53 @@ class Groups:
         if p.hooks:
             self._group(HANDLER, "handler", ROOT, "exit-handler")
             top = HANDLER
+        chains = {t.id: self._chain(t, subs, top) for t in p.tasks if t.hook is None}
+        # How many distinct branches hang off each (scope, enclosing branches, head):
+        # more than one is an if/elif/else chain, wrapped as kfp wraps dsl.If/Elif/Else.
+        self._branches: dict[tuple[str, tuple[str, ...], str], set[str]] = {}
+        for t in p.tasks:
+            if t.hook is None and t.condition is not None:
+                parent = chains[t.id][-1][0] if chains[t.id] else top
+                prefix: tuple[str, ...] = ()
+                for head, conj in _steps(t.condition):
+                    key = (parent, prefix, repr(head))
+                    self._branches.setdefault(key, set()).add(repr(conj))
+                    prefix += (repr(conj),)
         for t in p.tasks:
             if t.hook is not None:
                 self._place(t, ROOT)
                 continue
             parent = top
-            for gkey, kind, raw, loop, cond in self._chain(t, subs, top):
+            for gkey, kind, raw, loop, cond in chains[t.id] + self._cond_chain(t, chains, top):
                 if gkey not in self.groups:
                     g = self._group(gkey, kind, parent, raw)
                     g.loop, g.condition = loop, cond
                 parent = gkey
             self._place(t, parent)
 
+    def _cond_chain(
+        self,
+        t: ir.Task,
+        chains: dict[str, list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]],
+        top: str,
+    ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
+        """The condition groups of a task, innermost in its loops and calls (they may read items)."""
+        if t.condition is None:
+            return []
+        base = chains[t.id][-1][0] if chains[t.id] else top
+        out: list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]] = []
+        prefix: tuple[str, ...] = ()
+        for head, conj in _steps(t.condition):
+            if len(self._branches[(base, prefix, repr(head))]) > 1:
+                key = f"branches:{base}|{prefix!r}|{head!r}"
+                out.append((key, "branches", "condition-branches", None, None))
+            cond = conj[0] if len(conj) == 1 else ir.All(operands=conj)
+            prefix += (repr(conj),)
+            out.append((f"cond:{base}|{prefix!r}", "cond", "condition", None, cond))
+        return out
+
     def _group(self, key: str, kind: Any, parent: str, raw: str) -> Group:
-        if kind in ("loop", "cond", "handler"):
+        if kind in ("loop", "cond", "handler", "branches"):
             self._counter += 1
             raw = f"{raw}-{self._counter}"
         pg = self.groups[parent]
@@ -101,8 +134,7 @@ class Groups:
         self, t: ir.Task, subs: dict[str, ir.SubPipeline], top: str
     ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
         # Sub-pipeline calls nest in `t.scope` order; a loop sits inside exactly the calls
-        # in its own scope (a prefix of the task's). A condition is innermost: it may read
-        # the items of every loop around the task.
+        # in its own scope (a prefix of the task's).
         keyed: list[tuple[tuple[int, int], tuple[str, str, str, ir.Loop | None, None]]] = []
         for i, s in enumerate(t.scope):
             raw = subs[s].pipeline if s in subs else s
@@ -110,13 +142,7 @@ class Groups:
         for lp in self.p.loop_chain(t.loop):
             keyed.append(((len(lp.scope), 0), (f"loop:{lp.id}", "loop", "for-loop", lp, None)))
         keyed.sort(key=lambda kv: kv[0])
-        chain: list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]] = [
-            v for _k, v in keyed
-        ]
-        if t.condition is not None:
-            parent = chain[-1][0] if chain else top
-            chain.append((f"cond:{parent}|{t.condition!r}", "cond", "condition", None, t.condition))
-        return chain
+        return [v for _k, v in keyed]
 
     # ------------------------------------------------------------------ structure
 
@@ -311,6 +337,39 @@ class Groups:
         if kind == "parameter":
             return {"componentInputParameter": g.imports[key]}
         return {"componentInputArtifact": g.imports[key]}
+
+
+def _flatten(cond: ir.Condition) -> list[ir.Condition]:
+    if isinstance(cond, ir.All):
+        return [c for op in cond.operands for c in _flatten(op)]
+    return [cond]
+
+
+def _steps(cond: ir.Condition) -> list[tuple[ir.Condition, tuple[ir.Condition, ...]]]:
+    """A condition as nested branches: (head, conjuncts) from the outermost `if` inward.
+
+    `and` and nested `if`s are both conjunctions in the IR and become nested condition
+    DAGs, as `dsl.If` inside `dsl.If`. A run of negations plus the positive conjunct after
+    it is one `elif` (`!(a) && b`) or `else` (`!(a) && !(b)`) branch of the chain headed by
+    the first negated condition.
+    """
+    flat = _flatten(cond)
+    out: list[tuple[ir.Condition, tuple[ir.Condition, ...]]] = []
+    i = 0
+    while i < len(flat):
+        c = flat[i]
+        if isinstance(c, ir.Not):
+            j = i
+            while j < len(flat) and isinstance(flat[j], ir.Not):
+                j += 1
+            if j < len(flat):
+                j += 1
+            out.append((c.operand, tuple(flat[i:j])))
+            i = j
+        else:
+            out.append((c, (c,)))
+            i += 1
+    return out
 
 
 def _producer(task: str, key: str, kind: Kind) -> Obj:

@@ -197,3 +197,44 @@ def exit_and_after(table: str = "events") -> None:
         created = create_table(name=table)
         rows = load_rows(name=table).after(created)
         vacuum(name=table).after(rows)
+
+
+@dsl.component(base_image=IMAGE)
+def investigate(score: float) -> str:
+    return str(score)
+
+
+@dsl.component(base_image=IMAGE)
+def shrug() -> str:
+    return "fine"
+
+
+@dsl.component(base_image=IMAGE)
+def is_weekend(day: str) -> bool:
+    return day in ("saturday", "sunday")
+
+
+@dsl.component(base_image=IMAGE)
+def rest() -> None:
+    print("resting")
+
+
+@dsl.pipeline(name="conditions")
+def conditions(
+    seed: int = 3, threshold: float = 0.8, day: str = "monday", mode: str = "full"
+) -> None:
+    # kfp's dsl.If takes one comparison: `or` / `not in` are written as the nearest
+    # single comparison (the shape, not the predicate, is what is compared).
+    score = measure(seed=seed)
+    with dsl.If(score.output >= threshold):
+        celebrate(score=score.output)
+    with dsl.Elif(score.output < 0.2):
+        investigate(score=score.output)
+    with dsl.Else():
+        shrug()
+    weekend = is_weekend(day=day)
+    with dsl.If(weekend.output == True):  # noqa: E712 - a kfp condition, not a Python test
+        with dsl.If(mode != "strict"):
+            rest()
+    with dsl.Else():
+        shrug()

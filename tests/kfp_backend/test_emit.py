@@ -278,21 +278,22 @@ def test_conditions_compile_to_cel_kfp_local_can_evaluate(tmp_path: Path) -> Non
             act(1.0)
     """
     spec = spec_of(compile_source(tmp_path, body))
-    conds = sorted(
-        t["triggerPolicy"]["condition"]
-        for t in spec["root"]["dag"]["tasks"].values()
+    conds = {
+        name: t["triggerPolicy"]["condition"]
+        for c in [spec["root"], *spec["components"].values()]
+        for name, t in c.get("dag", {}).get("tasks", {}).items()
         if "triggerPolicy" in t
-    )
+    }
     s = "inputs.parameter_values['pipelinechannel--score-Output']"
     f = "inputs.parameter_values['pipelinechannel--flag-Output']"
     lim = "inputs.parameter_values['pipelinechannel--limit']"
     mode = "inputs.parameter_values['pipelinechannel--mode']"
-    assert conds == sorted(
-        [
-            f"({s} > {lim}) && (!({f} == true))",
-            f'(!(({s} > {lim}) && (!({f} == true)))) && (({mode} in ["x", "y"]) || ({s} == 0.5))',
-        ]
-    )
+    # `and` nests, as dsl.If inside dsl.If; the elif negates the whole `if` test.
+    assert conds == {
+        "condition-1": f"{s} > {lim}",
+        "condition-2": f"!({f} == true)",
+        "condition-3": f'(!(({s} > {lim}) && (!({f} == true)))) && (({mode} in ["x", "y"]) || ({s} == 0.5))',
+    }
 
 
 def test_cli_flag_and_stack_option_choose_the_executor(tmp_path: Path) -> None:

@@ -135,6 +135,7 @@ def exit_and_after(table: str = "events"):
 """
 
 EXAMPLES = {
+    "conditions": eq.conditions,
     "quickstart": eq.quickstart,
     "dynamic_fanout": eq.dynamic_fanout,
     "static_fanout": eq.static_fanout,
