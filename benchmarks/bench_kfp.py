@@ -8,7 +8,8 @@ interleaved, as fresh whole processes:
 * portaflow: ``portaflow compile FILE --target kfp -o DIR``.
 
 Both outputs are parsed afterwards and must hold one root DAG task per step.
-Linearity: portaflow's time per step at 3000 steps over its time per step at 1000.
+Linearity: portaflow's CPU time per step at 3000 steps over its CPU time per step at
+1000 (CPU, not wall: on a shared machine wall time also counts waiting for a core).
 
 Part `ml`: the ML example once under ``kfp.local`` (``SubprocessRunner(use_venv=False)``,
 our compiled YAML loaded with ``load_component_from_file``) beside ``portaflow run
@@ -18,6 +19,7 @@ kfp runs from ``benchmarks/.venvs/kfp`` when ``setup.sh`` made it, else from the
 running this script (the ``[test]`` extra installs kfp 2.17.3).
 
     python benchmarks/bench_kfp.py [--repeats 3] [--quick] [--strict] [--parts compile,ml]
+        [--sizes 100,1000,3000]
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ def kfp_python() -> Path:
     return venv if venv.exists() else Path(sys.executable)
 
 
-def shapes(quick: bool) -> list[pl.Shape]:
+def shapes(quick: bool, sizes: tuple[int, ...] = (100, 1000, 3000)) -> list[pl.Shape]:
     if quick:
         return [pl.Shape("chain", 100)]
-    return [pl.Shape(kind, n) for n in (100, 1000, 3000) for kind in ("chain", "fanout")]
+    return [pl.Shape(kind, n) for n in sizes for kind in ("chain", "fanout")]
 
 
 def root_tasks(path: Path) -> int:
@@ -73,7 +75,8 @@ def compile_part(args: object, repeats: int, quick: bool) -> tuple[list[h.Target
     work = Path(getattr(args, "out")) / "kfp"  # noqa: B009 - argparse namespace
     py = kfp_python()
     pf = h.portaflow_cmd()
-    cases = shapes(quick)
+    sizes = tuple(int(n) for n in str(getattr(args, "sizes")).split(","))  # noqa: B009
+    cases = shapes(quick, sizes)
     jobs: dict[tuple[str, str], h.Job] = {}
     for shape in cases:
         d = work / shape.slug
@@ -152,14 +155,17 @@ def compile_part(args: object, repeats: int, quick: bool) -> tuple[list[h.Target
             ok = k.ok and p.ok
             r = k.wall / p.wall if ok else 0.0
             targets.append(h.Target(name, r >= TARGET if ok else None, f"{r:.1f}x"))
-        if shape.steps == 3000:
-            base = res[(shape.label.replace("3000", "1000"), "portaflow")]
-            kb = res[(shape.label.replace("3000", "1000"), "kfp")]
+        base_key = (shape.label.replace("3000", "1000"), "portaflow")
+        if shape.steps == 3000 and base_key in res:
+            # CPU time: on a shared 2-core machine wall time also counts the waits for a core.
+            base, kb = res[base_key], res[(base_key[0], "kfp")]
             if p.ok and base.ok:
-                growth = (p.wall / 3000) / (base.wall / 1000)
-                kfp_growth = (k.wall / 3000) / (kb.wall / 1000) if k.ok and kb.ok else None
-                detail = f"per-step time x{growth:.2f} from 1000 to 3000 steps" + (
-                    f" (kfp x{kfp_growth:.2f})" if kfp_growth else ""
+                growth = (p.cpu / 3000) / (base.cpu / 1000)
+                wall = (p.wall / 3000) / (base.wall / 1000)
+                kfp_growth = (k.cpu / 3000) / (kb.cpu / 1000) if k.ok and kb.ok else None
+                detail = (
+                    f"CPU per step x{growth:.2f} from 1000 to 3000 steps (wall x{wall:.2f})"
+                    + (f"; kfp x{kfp_growth:.2f}" if kfp_growth else "")
                 )
                 targets.append(h.Target(f"{shape.label} linear", growth <= LINEAR, detail))
     return targets, text
@@ -217,6 +223,7 @@ def ml_part(args: object, repeats: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = h.common_args(__doc__.split("\n")[0])
     parser.add_argument("--parts", default="compile,ml", help="comma-separated: compile,ml")
+    parser.add_argument("--sizes", default="100,1000,3000", help="step counts for `compile`")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick and args.repeats == 5 else args.repeats
     parts = set(args.parts.split(","))
