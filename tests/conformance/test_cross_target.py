@@ -63,8 +63,6 @@ def _compare(reference: RunOutcome, other: RunOutcome, what: str) -> None:
 def test_target_matches_portaflow_run(
     example: str, params: dict[str, Any], target: str, tmp_path: Path
 ) -> None:
-    if example == "ml":
-        pytest.importorskip("sklearn")
     reference = TARGETS["local"](EXAMPLES / example, params, tmp_path / "local")
     assert reference.status == "succeeded"
     other = TARGETS[target](EXAMPLES / example, params, tmp_path / target)

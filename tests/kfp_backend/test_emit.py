@@ -334,7 +334,6 @@ def test_inputs_named_like_the_components_own_names_still_work(tmp_path: Path) -
     spec = spec_of(result)
     source = spec["deploymentSpec"]["executors"]["exec-a"]["container"]["command"][3]
     namespace: dict[str, Any] = {}
-    pytest.importorskip("kfp")
     exec(compile(source, "ephemeral_component.py", "exec"), namespace)
     called: list[Any] = []
     import portaflow.kfp_task as kt
