@@ -8,6 +8,7 @@ whose output an engine here can execute plugs in one function (kfp.local below; 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import shutil
@@ -80,6 +81,9 @@ def run_kfp_local(example: Path, params: dict[str, Any], scratch: Path) -> RunOu
     env = {"PORTAFLOW_ROOT": str(project), "PORTAFLOW_KFP_RECORDS": str(records)}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    # kfp.local indents output by swapping builtins.print per task; its parallel loop
+    # iterations restore it out of order and can leave it swapped for the whole process.
+    original_print = builtins.print
     status = "succeeded"
     try:
         kfp.local.init(
@@ -91,6 +95,7 @@ def run_kfp_local(example: Path, params: dict[str, Any], scratch: Path) -> RunOu
         # kfp.local raises RuntimeError for a failed task, ValueError for an unresolved input.
         status = "failed"
     finally:
+        builtins.print = original_print
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import textwrap
 from pathlib import Path
@@ -50,7 +51,11 @@ def test_metrics_and_types_under_kfp_local(tmp_path: Path, monkeypatch: pytest.M
     kfp.local.init(
         runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
     )
-    load_component_from_file(str(spec))()
+    original_print = builtins.print
+    try:
+        load_component_from_file(str(spec))()
+    finally:
+        builtins.print = original_print  # kfp.local can leave it swapped (see conformance)
     outputs = {}
     for f in (tmp_path / "root").rglob("executor_output.json"):
         outputs[f.parent.name] = json.loads(f.read_text())
