@@ -16,7 +16,9 @@ import click
 @click.command("submit")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", type=click.Choice(["argo", "kfp"]), default="argo", show_default=True)
-@click.option("--host", envvar="ARGO_HOST", help="Argo Server URL (default: the stack's host).")
+@click.option(
+    "--host", envvar="ARGO_HOST", help="Argo Server or KFP API URL (default: the stack's host)."
+)
 @click.option("--namespace", help="Namespace to create in (default: the stack's, else default).")
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--pipeline", "pipeline_name", help="Which @pipeline of the file, if several.")
