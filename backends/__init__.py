@@ -83,6 +83,7 @@ Emitter = Callable[..., EmitResult]
 #: Built-in backends: name -> "module:function". Imported only when used.
 BACKENDS: dict[str, str] = {
     "argo": "portaflow.backends.argo:emit",
+    "kfp": "portaflow.backends.kfp:emit",
 }
 
 

@@ -37,7 +37,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "portaflow.backends.local.cli:models_group",
         "List, show and promote model versions.",
     ),
-    "submit": ("portaflow.backends.argo.cli:submit_cmd", "Compile and submit to an Argo server."),
+    "submit": (
+        "portaflow.backends.argo.cli:submit_cmd",
+        "Compile and submit to an Argo or KFP server.",
+    ),
 }
 
 
@@ -202,6 +205,11 @@ def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, s
 @click.option(
     "--argo-version", metavar="X.Y", help="Argo release to run on (3.5-4.1; default 4.1)."
 )
+@click.option(
+    "--kfp-executor",
+    type=click.Choice(["python", "container"]),
+    help="KFP steps as lightweight Python components (default; kfp.local runs them) or containers.",
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt
@@ -214,6 +222,7 @@ def compile_cmd(
     kind: str | None,
     image: str | None,
     argo_version: str | None,
+    kfp_executor: str | None,
     pipeline_name: str | None,
     root: Path | None,
     fmt: str,
@@ -227,7 +236,12 @@ def compile_cmd(
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
     project_root = root or find_root(file)
-    overrides = {"kind": kind, "image": image, "argo_version": argo_version}
+    overrides = {
+        "kind": kind,
+        "image": image,
+        "argo_version": argo_version,
+        "kfp_executor": kfp_executor,
+    }
     options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"
     if target == "local":

@@ -43,6 +43,7 @@ KNOWN_KEYS: dict[str, str] = {
     "annotations": "annotations added to emitted objects",
     "extra": "backend-specific settings",
     "argo_version": "Argo release the output must run on (3.5, 3.6, 3.7, 4.0, 4.1; default 4.1)",
+    "kfp_executor": "KFP executor flavour: python (lightweight components) or container",
 }
 
 

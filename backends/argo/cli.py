@@ -17,8 +17,10 @@ from portaflow.compiler.clikit import PIPELINE_FILE
 
 @click.command("submit")
 @click.argument("file", type=PIPELINE_FILE)
-@click.option("--target", type=click.Choice(["argo"]), default="argo", show_default=True)
-@click.option("--host", envvar="ARGO_HOST", help="Argo Server URL (default: the stack's host).")
+@click.option("--target", type=click.Choice(["argo", "kfp"]), default="argo", show_default=True)
+@click.option(
+    "--host", envvar="ARGO_HOST", help="Argo Server or KFP API URL (default: the stack's host)."
+)
 @click.option("--namespace", help="Namespace to create in (default: the stack's, else default).")
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--pipeline", "pipeline_name", help="Which @pipeline of the file, if several.")
@@ -32,7 +34,7 @@ def submit_cmd(
     pipeline_name: str | None,
     insecure: bool,
 ) -> None:
-    """Compile FILE for Argo and submit it through the Argo Server API."""
+    """Compile FILE for Argo (token: ARGO_TOKEN) or KFP (token: KFP_TOKEN) and submit it."""
     from portaflow.backends.argo.submit import submit
     from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
 
@@ -43,6 +45,23 @@ def submit_cmd(
         raise click.UsageError("--host is required (or set `host` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
     result = emit_or_exit(pipeline, target, options)
+    if target == "kfp":  # token from KFP_TOKEN; a schedule becomes a recurring run
+        from portaflow.backends.kfp.submit import submit as submit_kfp
+
+        try:
+            made = submit_kfp(
+                result,
+                pipeline,
+                host=host,
+                token=os.environ.get("KFP_TOKEN"),
+                namespace=options.namespace,
+                verify_ssl=not insecure,
+            )
+        except Exception as e:  # kfp_server_api raises ApiException and urllib3 errors
+            raise click.ClickException(f"submit to {host} failed: {e}") from None
+        for name in made:
+            click.echo(f"created {name}")
+        return
     try:
         created = submit(
             result,

@@ -1,0 +1,24 @@
+"""Stable diagnostic codes of the Kubeflow Pipelines backend (PF6xx); never reused."""
+
+from __future__ import annotations
+
+#: `--kfp-executor` (or the stack's `kfp_executor`) is not "python" or "container".
+UNKNOWN_EXECUTOR = "PF601"
+#: A retry policy KFP's retryPolicy cannot express (linear backoff).
+RETRY = "PF602"
+#: A retry condition KFP cannot express: KFP retries every failure (warning).
+RETRY_ON = "PF603"
+#: A step whose input and output share a name: a KFP component cannot hold both.
+NAME_CLASH = "PF604"
+#: A fan-in of artifacts in the container executor: no KFP placeholder expands a list of paths.
+ARTIFACT_LIST = "PF605"
+#: An exit or failure hook reads the output of a pipeline task.
+HOOK_INPUT = "PF606"
+#: A condition KFP's CEL cannot test (the truthiness of a value of unknown type).
+CONDITION = "PF607"
+#: A setting KFP has no field for, dropped from the output (warning).
+DROPPED = "PF608"
+#: A secret: KFP maps only named secret keys to environment variables; mounted as files (warning).
+SECRET = "PF609"
+#: A binding shape the KFP backend does not support.
+UNSUPPORTED = "PF610"

@@ -1,0 +1,445 @@
+"""IR -> a KFP v2 PipelineSpec YAML (and a kfp-kubernetes platform spec), built as plain dicts.
+
+The output has the shape kfp's own compiler gives the equivalent `kfp.dsl` pipeline
+(https://github.com/kubeflow/pipelines/blob/master/api/v2alpha1/pipeline_spec.proto):
+one component and executor per task, one DAG component per loop, condition,
+sub-pipeline call and exit-handler body (groups.py), `dependentTasks` from the IR's
+edges. Keys are sorted as kfp sorts them. Problems are collected and raised once.
+"""
+
+from __future__ import annotations
+
+import json
+
+from portaflow.backends import (
+    BackendError,
+    BackendMessage,
+    EmitOptions,
+    EmitResult,
+    EmittedFile,
+    yamlout,
+)
+from portaflow.compiler import ir
+
+from . import cel, codes, executors
+from .groups import HANDLER, ROOT, Group, Groups, Obj
+from .kfptypes import dns, output_key, param_type
+
+SCHEMA_VERSION = "2.1.0"
+SDK_VERSION = "portaflow-0.1.0"
+FLAVOURS = ("python", "container")
+
+Message = tuple[str, str, "ir.Span | None", str]
+
+
+class _Emitter:
+    def __init__(self, p: ir.Pipeline, options: EmitOptions) -> None:
+        self.p = p
+        self.o = options
+        self.flavour = str(options.extra.get("kfp_executor") or "python")
+        self.errors: list[Message] = []
+        self.warnings: list[Message] = []
+        self.g = Groups(p)
+        self.dag_tasks: dict[str, dict[str, Obj]] = {k: {} for k in self.g.groups}
+        self.components: dict[str, Obj] = {}
+        self.executors: dict[str, Obj] = {}
+        self.platform: dict[str, Obj] = {}
+
+    # ------------------------------------------------------------------ tasks
+
+    def _task(self, t: ir.Task) -> None:
+        gkey = self.g.task_group[t.id]
+        name = self.g.names[t.id]
+        step = self.p.step(t.step)
+        iface = executors.Interface(status=t.hook == "failure")
+        params: Obj = {}
+        arts: Obj = {}
+        types = {i.name: i.type.type for i in step.inputs}
+        for b in t.inputs:
+            bd = b.binding
+            if t.hook is not None and not isinstance(bd, (ir.ParamRef, ir.Literal)):
+                self._error(
+                    codes.HOOK_INPUT,
+                    f"hook {t.id!r} reads a task output; a KFP exit task runs outside the "
+                    "exit handler's DAG",
+                    b.span,
+                    "give the hook only pipeline parameters and literals",
+                )
+                continue
+            if isinstance(bd, ir.Literal):
+                if b.kind == "artifact":
+                    self._error(
+                        codes.UNSUPPORTED,
+                        f"task {t.id!r}: input {b.name!r} is an artifact bound to a literal",
+                        b.span,
+                        "artifacts come from step outputs",
+                    )
+                    continue
+                params[b.name] = {"runtimeValue": {"constant": bd.value}}
+                iface.inputs[b.name] = ("param", types.get(b.name, "any"))
+                continue
+            src = self.g.source(bd)
+            assert src is not None
+            spec = self.g.resolve(gkey, src, b.kind)
+            if isinstance(bd, ir.LoopItem) and bd.path:
+                spec["parameterExpressionSelector"] = _selector(bd.path)
+            if b.kind == "parameter":
+                params[b.name] = spec
+                iface.inputs[b.name] = ("param", types.get(b.name, "any"))
+                if isinstance(bd, ir.Gathered):
+                    chain = [lp.id for lp in self.p.loop_chain(self.p.task(bd.task).loop)]
+                    levels = len(chain) - chain.index(bd.loop) - 1
+                    if levels:
+                        iface.flatten[b.name] = levels
+                continue
+            arts[b.name] = spec
+            listed = isinstance(bd, ir.Gathered)
+            iface.inputs[b.name] = ("artifact-list" if listed else "artifact", types[b.name])
+            if listed and self.flavour == "container":
+                self._error(
+                    codes.ARTIFACT_LIST,
+                    f"task {t.id!r}: the container executor cannot pass a list of artifacts "
+                    f"to {b.name!r}: no KFP placeholder expands to a list of paths",
+                    b.span,
+                    "use --kfp-executor python, or gather a parameter (e.g. a URI string)",
+                )
+        # The generated component calls locals() and __import__: inputs must not shadow them.
+        clash = {i for i in iface.inputs} & {output_key(o.name) for o in step.outputs}
+        clash |= {i for i in iface.inputs} & {"locals", "__import__", executors.METRICS}
+        if clash:
+            self._error(
+                codes.NAME_CLASH,
+                f"step {step.name!r}: {sorted(clash)[0]!r} is both an input and an output; "
+                "a KFP component cannot have both",
+                step.span,
+                "rename the input or the output (Annotated[T, 'name'])",
+            )
+        if iface.status:
+            params[executors.STATUS] = {"taskFinalStatus": {"producerTask": self._handler()}}
+        comp, exe = f"comp-{name}", f"exec-{name}"
+        self.components[comp] = executors.component(step, iface, exe)
+        self.executors[exe] = {"container": self._container(t, step, iface)}
+        self._platform(exe, step)
+        task: Obj = {
+            "cachingOptions": {"enableCache": True} if step.config.cache else {},
+            "componentRef": {"name": comp},
+        }
+        inputs = _io(arts, params)
+        if inputs:
+            task["inputs"] = inputs
+        retry = self._retry(step)
+        if retry:
+            task["retryPolicy"] = retry
+        task["taskInfo"] = {"name": name}
+        if t.hook is not None:
+            task["dependentTasks"] = [self._handler()]
+            task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+        self.dag_tasks[gkey][t.id] = task
+
+    def _handler(self) -> str:
+        return self.g.names[HANDLER]
+
+    def _container(self, t: ir.Task, step: ir.StepDef, iface: executors.Interface) -> Obj:
+        func = step.ref.rpartition(":")[2] or "step"
+        if self.flavour == "container":
+            c = executors.plain_container(t, step, iface)
+        else:
+            c = executors.python_container(t, step, iface, func)
+        cfg = step.config
+        if cfg.env:
+            c["env"] = [{"name": k, "value": v} for k, v in cfg.env]
+        c["image"] = cfg.image or self.p.image or self.o.image
+        if cfg.resources is not None:
+            res = executors.resources(cfg.resources)
+            if res:
+                c["resources"] = res
+            if cfg.resources.disk:
+                self._warn(
+                    codes.DROPPED,
+                    f"step {step.name!r}: KFP has no ephemeral-storage request; disk= is dropped",
+                    step.span,
+                    "",
+                )
+        return dict(sorted(c.items()))
+
+    def _platform(self, exe: str, step: ir.StepDef) -> None:
+        """kfp-kubernetes settings of one executor (KubernetesExecutorConfig)."""
+        cfg = step.config
+        out: Obj = {}
+        if cfg.timeout_seconds:
+            out["activeDeadlineSeconds"] = str(cfg.timeout_seconds)
+        res = cfg.resources
+        node_selector = dict(res.node_selector) if res is not None else {}
+        extra_ns = self.o.extra.get("node_selector")
+        if isinstance(extra_ns, dict):
+            node_selector = {**{str(k): str(v) for k, v in extra_ns.items()}, **node_selector}
+        if node_selector:
+            out["nodeSelector"] = {"labels": dict(sorted(node_selector.items()))}
+        pull = self.o.extra.get("image_pull_secrets")
+        if isinstance(pull, list) and pull:
+            out["imagePullSecret"] = [{"secretName": str(s)} for s in pull]
+        if cfg.secrets:
+            self._warn(
+                codes.SECRET,
+                f"step {step.name!r}: KFP maps only named secret keys to environment variables; "
+                "each secret is mounted as files under /etc/portaflow/secrets/NAME instead",
+                step.span,
+                "read the secret's keys from those files",
+            )
+            out["secretAsVolume"] = [
+                {
+                    "mountPath": f"/etc/portaflow/secrets/{s}",
+                    "optional": False,
+                    "secretName": s,
+                    "secretNameParameter": {"runtimeValue": {"constant": s}},
+                }
+                for s in cfg.secrets
+            ]
+        if res is not None and res.tolerations:
+            out["tolerations"] = [dict(sorted(tol)) for tol in res.tolerations]
+        if out:
+            self.platform[exe] = dict(sorted(out.items()))
+
+    def _retry(self, step: ir.StepDef) -> Obj | None:
+        r = step.config.retry
+        if r is None or r.max <= 0:
+            return None
+        if r.backoff == "linear":
+            self._error(
+                codes.RETRY,
+                f"step {step.name!r}: KFP's retryPolicy has no linear backoff",
+                step.span,
+                "use backoff='fixed' or backoff='exponential'",
+            )
+        if r.on not in ("always", "on-failure"):
+            self._warn(
+                codes.RETRY_ON,
+                f"step {step.name!r}: KFP retries every failure, not only {r.on!r}",
+                step.span,
+                "",
+            )
+        factor = 1.0 if r.backoff == "fixed" else float(r.factor)
+        return {
+            "backoffDuration": f"{r.delay_seconds}s",
+            "backoffFactor": factor,
+            "backoffMaxDuration": f"{r.max_delay_seconds or 3600}s",
+            "maxRetryCount": r.max,
+        }
+
+    # ------------------------------------------------------------------ groups
+
+    def _group_task(self, g: Group) -> None:
+        assert g.parent is not None
+        task: Obj = {"componentRef": {"name": f"comp-{g.name}"}}
+        iterator: Obj | None = None
+        extra_inputs: Obj = {}
+        if g.kind == "loop":
+            assert g.loop is not None
+            iterator = self._iterator(g, g.loop, extra_inputs)
+        trigger = None
+        if g.kind == "cond":
+            assert g.condition is not None
+            trigger = self._cel(g, g.condition)
+        params: Obj = {}
+        arts: Obj = {}
+        for (src, kind), name in sorted(g.imports.items(), key=lambda kv: kv[1]):
+            spec = self.g.resolve(g.parent, src, kind)
+            (params if kind == "parameter" else arts)[name] = spec
+        params.update(extra_inputs)
+        inputs = _io(dict(sorted(arts.items())), dict(sorted(params.items())))
+        if inputs:
+            task["inputs"] = inputs
+        if iterator is not None:
+            task["parameterIterator"] = iterator
+        task["taskInfo"] = {"name": g.name}
+        if trigger is not None:
+            task["triggerPolicy"] = {"condition": trigger}
+        self.dag_tasks[g.parent][g.key] = task
+
+    def _iterator(self, g: Group, lp: ir.Loop, inputs: Obj) -> Obj:
+        item = self.g.channel(("item", lp.id))
+        g.input_defs[item] = ("parameter", {"parameterType": self._item_type(lp)})
+        items = lp.items
+        if isinstance(items, ir.Literal):
+            if not isinstance(items.value, list):
+                self._error(
+                    codes.UNSUPPORTED, f"loop {lp.id!r} iterates over a non-list", lp.span, ""
+                )
+                return {"itemInput": item, "items": {"raw": "[]"}}
+            raw = json.dumps(items.value, ensure_ascii=False, sort_keys=True)
+            return {"itemInput": item, "items": {"raw": raw}}
+        src = self.g.source(items)
+        assert src is not None and g.parent is not None
+        name = self.g.channel(src)
+        spec = self.g.resolve(g.parent, src, "parameter")
+        if isinstance(items, ir.LoopItem) and items.path:
+            name = f"{name}-subvar-{'-'.join(dns(k) for k in items.path)}"
+            spec["parameterExpressionSelector"] = _selector(items.path)
+        inputs[name] = spec
+        g.input_defs[name] = ("parameter", {"parameterType": "LIST"})
+        return {"itemInput": item, "items": {"inputParameter": name}}
+
+    def _item_type(self, lp: ir.Loop) -> str:
+        return param_type(self.g.source_type(("item", lp.id)))
+
+    def _cel(self, g: Group, cond: ir.Condition) -> str:
+        def operand(b: ir.Binding) -> tuple[str, str]:
+            src = self.g.source(b)
+            assert src is not None
+            spec = self.g.resolve(g.key, src, "parameter")
+            if "componentInputParameter" not in spec:
+                # The producer runs inside this condition: CEL reads only the DAG's inputs.
+                spec = self.g._import(g.key, src, "parameter")
+            expr = f"inputs.parameter_values['{spec['componentInputParameter']}']"
+            if isinstance(b, ir.LoopItem):
+                expr += "".join(f"[{cel.literal(k)}]" for k in b.path)
+            return expr, self.g.binding_type(b)
+
+        try:
+            return cel.to_cel(cond, operand)
+        except cel.CelError as exc:
+            self._error(
+                codes.CONDITION,
+                f"KFP cannot evaluate this condition: {exc}",
+                self._cond_span(g),
+                "compare the value explicitly, e.g. `if x == True:` or `if len_of_x > 0:`",
+            )
+            return "false"
+
+    def _cond_span(self, g: Group) -> ir.Span | None:
+        for n in g.nodes:
+            if n in self.g.task_group:
+                return self.p.task(n).span
+        return None
+
+    def _depends(self) -> None:
+        deps: dict[tuple[str, str], set[str]] = {}
+        for e in self.p.edges:
+            if e.source not in self.g.task_group or e.target not in self.g.task_group:
+                continue
+            found = self.g.lca_nodes(e.source, e.target)
+            if found is None:
+                continue
+            gkey, na, nb = found
+            if na != nb:
+                deps.setdefault((gkey, nb), set()).add(self.g.names[na])
+        for (gkey, node), srcs in deps.items():
+            task = self.dag_tasks[gkey][node]
+            task["dependentTasks"] = sorted(set(task.get("dependentTasks", [])) | srcs)
+
+    # ------------------------------------------------------------------ documents
+
+    def _dag(self, g: Group) -> Obj:
+        tasks = {self.g.names[k]: dict(sorted(v.items())) for k, v in self.dag_tasks[g.key].items()}
+        dag: Obj = {}
+        outs: Obj = {}
+        out_defs: Obj = {}
+        for name, (kind, definition, spec) in sorted(g.output_defs.items()):
+            outs.setdefault("artifacts" if kind == "artifact" else "parameters", {})[name] = spec
+            out_defs.setdefault("artifacts" if kind == "artifact" else "parameters", {})[name] = (
+                definition
+            )
+        if outs:
+            dag["outputs"] = dict(sorted(outs.items()))
+        dag["tasks"] = dict(sorted(tasks.items()))
+        comp: Obj = {"dag": dag}
+        in_defs: Obj = {}
+        for name, (kind, definition) in sorted(g.input_defs.items()):
+            in_defs.setdefault("artifacts" if kind == "artifact" else "parameters", {})[name] = (
+                definition
+            )
+        if in_defs:
+            comp["inputDefinitions"] = dict(sorted(in_defs.items()))
+        if out_defs:
+            comp["outputDefinitions"] = dict(sorted(out_defs.items()))
+        return comp
+
+    def _root_inputs(self) -> Obj:
+        params: Obj = {}
+        for prm in self.p.params:
+            d: Obj = {}
+            if prm.has_default and prm.default is not None:
+                d["defaultValue"] = prm.default
+            if prm.has_default:
+                d["isOptional"] = True
+            d["parameterType"] = param_type(prm.type.type)
+            params[prm.name] = d
+        return {"parameters": dict(sorted(params.items()))} if params else {}
+
+    def build(self) -> EmitResult:
+        if self.flavour not in FLAVOURS:
+            self._error(
+                codes.UNKNOWN_EXECUTOR,
+                f"unknown KFP executor {self.flavour!r}",
+                None,
+                "use --kfp-executor python (lightweight components, runs under kfp.local) "
+                "or container (python -m portaflow.kfp_task, no kfp in the image)",
+            )
+            raise BackendError([_msg(e) for e in self.errors])
+        for t in self.p.tasks:
+            self._task(t)
+        groups = [g for g in self.g.groups.values() if g.kind != "root"]
+        for g in sorted(groups, key=lambda g: -g.depth):
+            self._group_task(g)
+        self._depends()
+        for g in groups:
+            self.components[f"comp-{g.name}"] = self._dag(g)
+        root = self._dag(self.g.groups[ROOT])
+        root_inputs = self._root_inputs()
+        if root_inputs:
+            root["inputDefinitions"] = root_inputs
+        info: Obj = {}
+        if self.p.doc:
+            info["description"] = self.p.doc
+        info["name"] = dns(self.p.name)
+        spec = {
+            "components": dict(sorted(self.components.items())),
+            "deploymentSpec": {"executors": dict(sorted(self.executors.items()))},
+            "pipelineInfo": info,
+            "root": root,
+            "schemaVersion": SCHEMA_VERSION,
+            "sdkVersion": SDK_VERSION,
+        }
+        text = yamlout.dump(spec)
+        if self.platform:
+            platform = {
+                "platforms": {
+                    "kubernetes": {
+                        "deploymentSpec": {"executors": dict(sorted(self.platform.items()))}
+                    }
+                }
+            }
+            text += "---\n" + yamlout.dump(platform)
+        if self.errors:
+            raise BackendError([_msg(e) for e in self.errors])
+        files = (EmittedFile(path=f"{dns(self.p.name)}.yaml", text=text),)
+        return EmitResult(files=files, warnings=tuple(_msg(w) for w in self.warnings))
+
+    def _error(self, code: str, message: str, span: ir.Span | None, hint: str) -> None:
+        self.errors.append((code, message, span, hint))
+
+    def _warn(self, code: str, message: str, span: ir.Span | None, hint: str) -> None:
+        self.warnings.append((code, message, span, hint))
+
+
+def _selector(path: tuple[str, ...]) -> str:
+    """kfp's selector for a field of a struct loop item: `parseJson(string_value)["k"]`."""
+    return "parseJson(string_value)" + "".join(f"[{json.dumps(k)}]" for k in path)
+
+
+def _io(arts: Obj, params: Obj) -> Obj:
+    out: Obj = {}
+    if arts:
+        out["artifacts"] = dict(sorted(arts.items()))
+    if params:
+        out["parameters"] = dict(sorted(params.items()))
+    return out
+
+
+def _msg(e: Message) -> BackendMessage:
+    return BackendMessage(code=e[0], message=e[1], span=e[2], hint=e[3])
+
+
+def emit(pipeline: ir.Pipeline, *, options: EmitOptions) -> EmitResult:
+    """Compile a pipeline to a KFP v2 PipelineSpec YAML file."""
+    return _Emitter(pipeline, options).build()

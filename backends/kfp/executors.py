@@ -1,0 +1,198 @@
+"""One task -> its KFP component (typed interface) and executor (container), in two flavours.
+
+`python` emits a lightweight Python component as kfp does for `@dsl.component`
+(https://www.kubeflow.org/docs/components/pipelines/user-guides/components/lightweight-python-components/):
+the command writes a small generated module and runs it through `kfp.dsl.executor_main`;
+the module's one function has the KFP signature of the task (typed parameters,
+`Input[...]`/`Output[...]` artifacts, `OutputPath(...)` parameter outputs) and hands
+everything to `portaflow.kfp_task.run`. `container` runs `python -m portaflow.kfp_task`
+with KFP's placeholders (`{{$.inputs.parameters['x']}}`...), for images without kfp.
+Either way the image needs portaflow and the step's code; `python` also needs kfp.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from portaflow.compiler import ir
+
+from .kfptypes import PY_ARTIFACTS, PY_TYPES, artifact_schema, artifact_type, output_key, param_type
+
+Obj = dict[str, Any]
+
+#: The command of every lightweight Python component (kfp's own, minus its pip install:
+#: the image must already hold kfp and portaflow). kfp.local recognises this shape.
+_LAUNCH = (
+    "program_path=$(mktemp -d)\n\n"
+    'printf "%s" "$0" > "$program_path/ephemeral_component.py"\n'
+    "_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main"
+    "                         --component_module_path"
+    '                         "$program_path/ephemeral_component.py"'
+    '                         "$@"\n'
+)
+#: Input name of the failure hook's PipelineTaskFinalStatus.
+STATUS = "pf_pipeline_status"
+#: Output artifact (system.Metrics) holding what the step logged with `log_metric`.
+METRICS = "pf_metrics"
+_METRICS_TYPE = {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
+
+
+@dataclass(slots=True, kw_only=True)
+class Interface:
+    """The inputs and outputs of one task's component, and how each reaches the step."""
+
+    #: Input name -> ("param", IR type) | ("artifact", IR type) | ("artifact-list", IR type).
+    inputs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Levels to flatten a fan-in over nested loops, by input name.
+    flatten: dict[str, int] = field(default_factory=dict)
+    #: Whether the task is a failure hook (reads the pipeline's final status).
+    status: bool = False
+
+
+def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
+    """The ComponentSpec of a task."""
+    in_params: Obj = {}
+    in_arts: Obj = {}
+    for name, (kind, typ) in sorted(iface.inputs.items()):
+        if kind == "param":
+            in_params[name] = {"parameterType": param_type(typ)}
+        else:
+            d: Obj = {"artifactType": artifact_type(typ)}
+            if kind == "artifact-list":
+                d["isArtifactList"] = True
+            in_arts[name] = d
+    if iface.status:
+        in_params[STATUS] = {"parameterType": "TASK_FINAL_STATUS"}
+    out_params: Obj = {}
+    out_arts: Obj = {}
+    for o in step.outputs:
+        if o.type.kind == "parameter":
+            out_params[output_key(o.name)] = {"parameterType": param_type(o.type.type)}
+        else:
+            out_arts[output_key(o.name)] = {"artifactType": artifact_type(o.type.type)}
+    out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
+    spec: Obj = {"executorLabel": executor}
+    inputs = _io(in_arts, dict(sorted(in_params.items())))
+    if inputs:
+        spec["inputDefinitions"] = inputs
+    outputs = _io(dict(sorted(out_arts.items())), dict(sorted(out_params.items())))
+    if outputs:
+        spec["outputDefinitions"] = outputs
+    return spec
+
+
+def _io(arts: Obj, params: Obj) -> Obj:
+    out: Obj = {}
+    if arts:
+        out["artifacts"] = arts
+    if params:
+        out["parameters"] = params
+    return out
+
+
+def _spec(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
+    types = {n: typ for n, (kind, typ) in iface.inputs.items() if kind == "param"}
+    spec: Obj = {"step": step.ref, "task": task.id, "code_hash": step.code_hash}
+    if types:
+        spec["types"] = dict(sorted(types.items()))
+    if iface.flatten:
+        spec["flatten"] = dict(sorted(iface.flatten.items()))
+    outs = {output_key(o.name): param_type(o.type.type) for o in step.outputs}
+    params_out = {
+        output_key(o.name): outs[output_key(o.name)]
+        for o in step.outputs
+        if o.type.kind == "parameter"
+    }
+    if params_out:
+        spec["outputs"] = params_out
+    renamed = {output_key(o.name): o.name for o in step.outputs if output_key(o.name) != o.name}
+    if renamed:
+        spec["renamed"] = renamed
+    return spec
+
+
+def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) -> str:
+    """The generated module of a lightweight Python component."""
+    spec = _spec(task, step, iface)
+    kinds: dict[str, str] = {}
+    required: list[str] = []
+    optional: list[str] = []
+    for o in step.outputs:
+        key = output_key(o.name)
+        if o.type.kind == "parameter":
+            py = PY_TYPES[param_type(o.type.type)]
+            required.append(f"{key}: OutputPath({py})")
+            kinds[key] = "output-param"
+        else:
+            cls = PY_ARTIFACTS[artifact_schema(o.type.type)]
+            required.append(f"{key}: Output[{cls}]")
+            kinds[key] = "output"
+    for name, (kind, typ) in sorted(iface.inputs.items()):
+        if kind == "param":
+            optional.append(f"{name}: {PY_TYPES[param_type(typ)]} = None")
+        elif kind == "artifact":
+            required.append(f"{name}: Input[{PY_ARTIFACTS[artifact_schema(typ)]}]")
+        else:
+            required.append(f"{name}: Input[List[{PY_ARTIFACTS[artifact_schema(typ)]}]]")
+        kinds[name] = kind
+    required.append(f"{METRICS}: Output[Metrics]")
+    kinds[METRICS] = "metrics"
+    if iface.status:
+        optional.append(f"{STATUS}: PipelineTaskFinalStatus = None")
+        spec["status"] = STATUS
+    spec["kinds"] = kinds
+    text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
+    params = ", ".join(required + optional)
+    # The body names nothing a step input could shadow: locals() is exactly the inputs.
+    return (
+        "from typing import *\n\n"
+        "from kfp.dsl import *\n\n\n"
+        f"def {func}({params}):\n"
+        '    __import__("portaflow.kfp_task").kfp_task.run(\n'
+        f'        __import__("json").loads({text!r}), locals()\n'
+        "    )\n"
+    )
+
+
+def python_container(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) -> Obj:
+    return {
+        "args": ["--executor_input", "{{$}}", "--function_to_execute", func],
+        "command": ["sh", "-ec", _LAUNCH, python_source(task, step, iface, func)],
+    }
+
+
+def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
+    """`python -m portaflow.kfp_task` with KFP placeholders: no kfp needed in the image."""
+    spec = _spec(task, step, iface)
+    args = ["--spec", json.dumps(spec, sort_keys=True, ensure_ascii=True)]
+    for name, (kind, _typ) in sorted(iface.inputs.items()):
+        if kind == "param":
+            args += ["--param", f"{name}={{{{$.inputs.parameters['{name}']}}}}"]
+        else:
+            args += ["--input", f"{name}={{{{$.inputs.artifacts['{name}'].path}}}}"]
+    for o in step.outputs:
+        key = output_key(o.name)
+        if o.type.kind == "parameter":
+            args += ["--output-param", f"{key}={{{{$.outputs.parameters['{key}'].output_file}}}}"]
+        else:
+            args += ["--output", f"{key}={{{{$.outputs.artifacts['{key}'].path}}}}"]
+    args += ["--metrics", f"{{{{$.outputs.artifacts['{METRICS}'].path}}}}"]
+    if iface.status:
+        args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
+    return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}
+
+
+def resources(spec: ir.ResourceSpec) -> Obj:
+    """PipelineContainerSpec.ResourceSpec: requests equal limits, as the Argo backend does."""
+    out: Obj = {}
+    if spec.gpu:
+        out["accelerator"] = {"resourceCount": str(spec.gpu), "resourceType": spec.gpu_vendor}
+    if spec.cpu:
+        out["resourceCpuLimit"] = spec.cpu
+        out["resourceCpuRequest"] = spec.cpu
+    if spec.memory:
+        out["resourceMemoryLimit"] = spec.memory
+        out["resourceMemoryRequest"] = spec.memory
+    return out

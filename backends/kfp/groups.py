@@ -1,0 +1,378 @@
+"""Nesting of the pipeline into KFP DAG components, and how a value is named inside each.
+
+As kfp's own compiler does (https://www.kubeflow.org/docs/components/pipelines/user-guides/core-functions/control-flow/),
+every loop body (`dsl.ParallelFor`), condition (`dsl.If`), sub-pipeline call and the
+exit handler's body (`dsl.ExitHandler`) is a DAG component of its own (a *group*), run by
+one task of its parent DAG. A value produced in one group and read in another travels
+through DAG inputs (`componentInputParameter`, down) and DAG outputs
+(`valueFromParameter` / `artifactSelectors`, up); a loop's DAG output is the list of its
+iterations' values (`dsl.Collected`).
+
+Channel names follow kfp's `pipelinechannel--` convention, in the forms `kfp.local`
+resolves when it evaluates conditions and iterator items: `pipelinechannel--PARAM`,
+`pipelinechannel--TASK-Output` (the default output), `pipelinechannel--TASK--OUTPUT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from typing import Literal as L
+
+from portaflow.compiler import ir
+
+from .kfptypes import Namer, artifact_type, element_type, output_key, param_type, value_type
+
+#: ("param", name) | ("out", task, output) | ("gathered", task, output, loop) | ("item", loop).
+Source = tuple[str, ...]
+Kind = L["parameter", "artifact"]
+Obj = dict[str, Any]
+ROOT = ""
+HANDLER = "handler"
+PREFIX = "pipelinechannel--"
+
+
+@dataclass(slots=True)
+class Group:
+    """One DAG component: the pipeline, the exit handler's body, a loop, a condition or a call."""
+
+    key: str
+    kind: L["root", "handler", "loop", "cond", "branches", "sub"]
+    parent: str | None
+    depth: int
+    #: Task name in the parent DAG ("" for the root); the component is `comp-<name>`.
+    name: str
+    loop: ir.Loop | None = None
+    condition: ir.Condition | None = None
+    #: Node keys (task ids and child group keys) of this DAG, in first-seen order.
+    nodes: list[str] = field(default_factory=list)
+    #: (source, kind) -> input name, and input name -> its definition.
+    imports: dict[tuple[Source, Kind], str] = field(default_factory=dict)
+    input_defs: dict[str, tuple[Kind, Obj]] = field(default_factory=dict)
+    #: (source, kind) -> output name, and output name -> (kind, definition, DAG output spec).
+    exports: dict[tuple[Source, Kind], str] = field(default_factory=dict)
+    output_defs: dict[str, tuple[Kind, Obj, Obj]] = field(default_factory=dict)
+
+
+class Groups:
+    """The groups of a pipeline, node names, and value resolution between groups."""
+
+    def __init__(self, p: ir.Pipeline) -> None:
+        self.p = p
+        self.namer = Namer()
+        self.groups: dict[str, Group] = {ROOT: Group(ROOT, "root", None, 0, "")}
+        self.task_group: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self._counter = 0
+        subs = {s.id: s for s in p.subpipelines}
+        top = ROOT
+        if p.hooks:
+            self._group(HANDLER, "handler", ROOT, "exit-handler")
+            top = HANDLER
+        chains = {t.id: self._chain(t, subs, top) for t in p.tasks if t.hook is None}
+        # How many distinct branches hang off each (scope, enclosing branches, head):
+        # more than one is an if/elif/else chain, wrapped as kfp wraps dsl.If/Elif/Else.
+        self._branches: dict[tuple[str, tuple[str, ...], str], set[str]] = {}
+        for t in p.tasks:
+            if t.hook is None and t.condition is not None:
+                parent = chains[t.id][-1][0] if chains[t.id] else top
+                prefix: tuple[str, ...] = ()
+                for head, conj in _steps(t.condition):
+                    key = (parent, prefix, repr(head))
+                    self._branches.setdefault(key, set()).add(repr(conj))
+                    prefix += (repr(conj),)
+        for t in p.tasks:
+            if t.hook is not None:
+                self._place(t, ROOT)
+                continue
+            parent = top
+            for gkey, kind, raw, loop, cond in chains[t.id] + self._cond_chain(t, chains, top):
+                if gkey not in self.groups:
+                    g = self._group(gkey, kind, parent, raw)
+                    g.loop, g.condition = loop, cond
+                parent = gkey
+            self._place(t, parent)
+
+    def _cond_chain(
+        self,
+        t: ir.Task,
+        chains: dict[str, list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]],
+        top: str,
+    ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
+        """The condition groups of a task, innermost in its loops and calls (they may read items)."""
+        if t.condition is None:
+            return []
+        base = chains[t.id][-1][0] if chains[t.id] else top
+        out: list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]] = []
+        prefix: tuple[str, ...] = ()
+        for head, conj in _steps(t.condition):
+            if len(self._branches[(base, prefix, repr(head))]) > 1:
+                key = f"branches:{base}|{prefix!r}|{head!r}"
+                out.append((key, "branches", "condition-branches", None, None))
+            cond = conj[0] if len(conj) == 1 else ir.All(operands=conj)
+            prefix += (repr(conj),)
+            out.append((f"cond:{base}|{prefix!r}", "cond", "condition", None, cond))
+        return out
+
+    def _group(self, key: str, kind: Any, parent: str, raw: str) -> Group:
+        if kind in ("loop", "cond", "handler", "branches"):
+            self._counter += 1
+            raw = f"{raw}-{self._counter}"
+        pg = self.groups[parent]
+        g = Group(key, kind, parent, pg.depth + 1, self.namer.name(raw))
+        self.groups[key] = g
+        pg.nodes.append(key)
+        self.names[key] = g.name
+        return g
+
+    def _place(self, t: ir.Task, gkey: str) -> None:
+        self.task_group[t.id] = gkey
+        self.groups[gkey].nodes.append(t.id)
+        self.names[t.id] = self.namer.name(t.id)
+
+    def _chain(
+        self, t: ir.Task, subs: dict[str, ir.SubPipeline], top: str
+    ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
+        # Sub-pipeline calls nest in `t.scope` order; a loop sits inside exactly the calls
+        # in its own scope (a prefix of the task's).
+        keyed: list[tuple[tuple[int, int], tuple[str, str, str, ir.Loop | None, None]]] = []
+        for i, s in enumerate(t.scope):
+            raw = subs[s].pipeline if s in subs else s
+            keyed.append(((i, 1), (f"sub:{s}", "sub", raw, None, None)))
+        for lp in self.p.loop_chain(t.loop):
+            keyed.append(((len(lp.scope), 0), (f"loop:{lp.id}", "loop", "for-loop", lp, None)))
+        keyed.sort(key=lambda kv: kv[0])
+        return [v for _k, v in keyed]
+
+    # ------------------------------------------------------------------ structure
+
+    def ancestors(self, gkey: str) -> list[str]:
+        """gkey and its ancestors, innermost first."""
+        out = []
+        g: str | None = gkey
+        while g is not None:
+            out.append(g)
+            g = self.groups[g].parent
+        return out
+
+    def child_towards(self, gkey: str, target: str) -> str | None:
+        """The direct child of gkey on the way down to target, or None if target is not below."""
+        prev = None
+        for a in self.ancestors(target):
+            if a == gkey:
+                return prev
+            prev = a
+        return None
+
+    def lca_nodes(self, a: str, b: str) -> tuple[str, str, str] | None:
+        """(group, node of a, node of b) at the deepest group holding both tasks."""
+        ga, gb = self.task_group[a], self.task_group[b]
+        anc_a = self.ancestors(ga)
+        for g in self.ancestors(gb):
+            if g in anc_a:
+                na = a if g == ga else self.child_towards(g, ga)
+                nb = b if g == gb else self.child_towards(g, gb)
+                assert na is not None and nb is not None
+                return (g, na, nb)
+        return None
+
+    def loops_between(self, top: str, bottom: str) -> list[str]:
+        """Loop groups strictly below `top` down to and including `bottom`, innermost first."""
+        out = []
+        for g in self.ancestors(bottom):
+            if g == top:
+                break
+            if self.groups[g].kind == "loop":
+                out.append(g)
+        return out
+
+    # ------------------------------------------------------------------ names and types
+
+    def channel(self, src: Source) -> str:
+        """The input/output name a value has wherever it crosses a DAG boundary."""
+        tag = src[0]
+        if tag == "param":
+            return PREFIX + src[1]
+        if tag == "item":
+            return f"{PREFIX}{self.names['loop:' + src[1]]}-item"
+        key = output_key(src[2])
+        base = f"{PREFIX}{self.names[src[1]]}"
+        base = f"{base}-Output" if key == "Output" else f"{base}--{key}"
+        if tag == "gathered":
+            return f"{base}-{self.names['loop:' + src[3]]}"
+        return base
+
+    def source_type(self, src: Source) -> str:
+        """The IR type of a value source."""
+        tag = src[0]
+        if tag == "param":
+            return next(prm.type.type for prm in self.p.params if prm.name == src[1])
+        if tag == "item":
+            items = self.p.loop(src[1]).items
+            if isinstance(items, ir.Literal):
+                vals = items.value if isinstance(items.value, list) else []
+                kinds = {value_type(v) for v in vals}
+                return kinds.pop() if len(kinds) == 1 else "any"
+            if isinstance(items, ir.LoopItem):
+                return "any"
+            return element_type(self.binding_type(items))
+        step = self.p.step(self.p.task(src[1]).step)
+        typ = next((o.type.type for o in step.outputs if o.name == src[2]), "any")
+        return f"list[{typ}]" if tag == "gathered" else typ
+
+    def binding_type(self, b: ir.Binding) -> str:
+        src = self.source(b)
+        if src is None:
+            return value_type(b.value) if isinstance(b, ir.Literal) else "any"
+        if isinstance(b, ir.LoopItem) and b.path:
+            return "any"
+        return self.source_type(src)
+
+    def definition(self, src: Source, kind: Kind, *, listed: bool = False) -> Obj:
+        """An input/output definition for a value of `src` (a list of it when `listed`)."""
+        typ = self.source_type(src)
+        if kind == "parameter":
+            return {"parameterType": "LIST" if listed else param_type(typ)}
+        if src[0] == "gathered":
+            typ, listed = element_type(typ), True
+        d: Obj = {"artifactType": artifact_type(typ)}
+        if listed:
+            d["isArtifactList"] = True
+        return d
+
+    @staticmethod
+    def source(b: ir.Binding) -> Source | None:
+        """The value source of a binding; None for literals."""
+        match b:
+            case ir.ParamRef(param=name):
+                return ("param", name)
+            case ir.TaskOutput(task=task, output=out):
+                return ("out", task, out)
+            case ir.Gathered(task=task, output=out, loop=loop):
+                return ("gathered", task, out, loop)
+            case ir.LoopItem(loop=loop):
+                return ("item", loop)
+            case ir.Literal():
+                return None
+        raise AssertionError(b)  # pragma: no cover
+
+    # ------------------------------------------------------------------ resolution
+
+    def resolve(self, gkey: str, src: Source, kind: Kind) -> Obj:
+        """The task input spec that reads `src` inside the DAG of group `gkey`."""
+        tag = src[0]
+        if tag == "param":
+            if gkey == ROOT:
+                return {"componentInputParameter": src[1]}
+            return self._import(gkey, src, kind)
+        if tag == "item":
+            if gkey == f"loop:{src[1]}":
+                return {"componentInputParameter": self.channel(src)}
+            return self._import(gkey, src, kind)
+        if tag == "out":
+            pg = self.task_group[src[1]]
+            if pg == gkey:
+                return _producer(self.names[src[1]], output_key(src[2]), kind)
+            child = self.child_towards(gkey, pg)
+            if child is not None and not self.loops_between(gkey, pg):
+                return _producer(self.names[child], self._export(child, src, kind), kind)
+            return self._import(gkey, src, kind)
+        if tag == "gathered":
+            lkey = f"loop:{src[3]}"
+            parent = self.groups[lkey].parent
+            assert parent is not None
+            if parent == gkey:
+                inner = self._inner_source(lkey, src[1], src[2])
+                return _producer(self.names[lkey], self._export(lkey, inner, kind), kind)
+            child = self.child_towards(gkey, parent)
+            if child is not None and not self.loops_between(gkey, parent):
+                return _producer(self.names[child], self._export(child, src, kind), kind)
+            return self._import(gkey, src, kind)
+        raise AssertionError(src)  # pragma: no cover
+
+    def _inner_source(self, lkey: str, task: str, output: str) -> Source:
+        below = self.loops_between(lkey, self.task_group[task])
+        if not below:
+            return ("out", task, output)
+        return ("gathered", task, output, below[-1][5:])
+
+    def _export(self, gkey: str, src: Source, kind: Kind) -> str:
+        g = self.groups[gkey]
+        key = (src, kind)
+        if key not in g.exports:
+            name = self.channel(src)
+            g.exports[key] = name
+            spec = self.resolve(gkey, src, kind)
+            listed = g.kind == "loop"
+            if kind == "parameter":
+                prod = spec["taskOutputParameter"]
+                out: Obj = {
+                    "valueFromParameter": {
+                        "outputParameterKey": prod["outputParameterKey"],
+                        "producerSubtask": prod["producerTask"],
+                    }
+                }
+            else:
+                prod = spec["taskOutputArtifact"]
+                out = {
+                    "artifactSelectors": [
+                        {
+                            "outputArtifactKey": prod["outputArtifactKey"],
+                            "producerSubtask": prod["producerTask"],
+                        }
+                    ]
+                }
+            g.output_defs[name] = (kind, self.definition(src, kind, listed=listed), out)
+        return g.exports[key]
+
+    def _import(self, gkey: str, src: Source, kind: Kind) -> Obj:
+        g = self.groups[gkey]
+        key = (src, kind)
+        if key not in g.imports:
+            if g.kind == "root":
+                raise AssertionError(f"cannot import {src} into the root DAG")
+            name = self.channel(src)
+            g.imports[key] = name
+            g.input_defs[name] = (kind, self.definition(src, kind))
+        if kind == "parameter":
+            return {"componentInputParameter": g.imports[key]}
+        return {"componentInputArtifact": g.imports[key]}
+
+
+def _flatten(cond: ir.Condition) -> list[ir.Condition]:
+    if isinstance(cond, ir.All):
+        return [c for op in cond.operands for c in _flatten(op)]
+    return [cond]
+
+
+def _steps(cond: ir.Condition) -> list[tuple[ir.Condition, tuple[ir.Condition, ...]]]:
+    """A condition as nested branches: (head, conjuncts) from the outermost `if` inward.
+
+    `and` and nested `if`s are both conjunctions in the IR and become nested condition
+    DAGs, as `dsl.If` inside `dsl.If`. A run of negations plus the positive conjunct after
+    it is one `elif` (`!(a) && b`) or `else` (`!(a) && !(b)`) branch of the chain headed by
+    the first negated condition.
+    """
+    flat = _flatten(cond)
+    out: list[tuple[ir.Condition, tuple[ir.Condition, ...]]] = []
+    i = 0
+    while i < len(flat):
+        c = flat[i]
+        if isinstance(c, ir.Not):
+            j = i
+            while j < len(flat) and isinstance(flat[j], ir.Not):
+                j += 1
+            if j < len(flat):
+                j += 1
+            out.append((c.operand, tuple(flat[i:j])))
+            i = j
+        else:
+            out.append((c, (c,)))
+            i += 1
+    return out
+
+
+def _producer(task: str, key: str, kind: Kind) -> Obj:
+    if kind == "parameter":
+        return {"taskOutputParameter": {"outputParameterKey": key, "producerTask": task}}
+    return {"taskOutputArtifact": {"outputArtifactKey": key, "producerTask": task}}

@@ -1,0 +1,126 @@
+"""Examples x targets: every target that executes here gives the outcome `portaflow run` gives.
+
+Each example runs for real on the local runner (the reference) and on every other
+target of `targets.TARGETS`, with the same parameters; the outcomes are compared task
+by task (`targets.by_task`): which tasks ran, their states, and every output (a
+parameter's JSON value, an artifact's sha256). Branches not taken are absent on both.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from outcome import RunOutcome
+from targets import TARGETS, by_task
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+#: Parameter sets per example: defaults, plus runs that take the other branches.
+RUNS: dict[str, list[dict[str, Any]]] = {
+    "quickstart": [{}, {"count": 3}],
+    "conditions": [{}, {"seed": 1, "day": "sunday"}, {"seed": 5, "mode": "strict"}],
+    "dynamic_fanout": [{}, {"n_parts": 1}],
+    "static_fanout": [{"regions": ["eu", "north-america"]}],
+    "subpipeline": [{}],
+    "hooks_and_after": [{}],
+    "multi_module": [{}],
+    "ml": [{"n_estimators": 10}, {"n_estimators": 10, "drift_shift": 3.0}],
+}
+
+#: (example, target) pairs an engine here cannot run, and why; each is asserted to fail.
+LIMITS: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
+    ("nested_loops", "kfp-local"): (
+        {},
+        "kfp.local resolves a ParallelFor's items only from a DAG input or a task's "
+        "`Output`, so a loop over a field of the outer item (`config['rates']`) fails",
+    ),
+    ("dynamic_fanout", "kfp-local"): (
+        {"n_parts": 0},
+        "kfp.local publishes no Collected output for a loop with no iterations",
+    ),
+}
+
+CASES = [
+    pytest.param(example, params, target, id=f"{example}-{target}-{i}")
+    for example, runs in RUNS.items()
+    for i, params in enumerate(runs)
+    for target in TARGETS
+    if target != "local"
+]
+
+
+def _compare(reference: RunOutcome, other: RunOutcome, what: str) -> None:
+    assert other.status == reference.status, what
+    assert by_task(other) == by_task(reference), what
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("example", "params", "target"), CASES)
+def test_target_matches_portaflow_run(
+    example: str, params: dict[str, Any], target: str, tmp_path: Path
+) -> None:
+    reference = TARGETS["local"](EXAMPLES / example, params, tmp_path / "local")
+    assert reference.status == "succeeded"
+    other = TARGETS[target](EXAMPLES / example, params, tmp_path / target)
+    _compare(reference, other, f"{example} {params} on {target}")
+
+
+def test_every_example_is_covered() -> None:
+    names = {p.parent.name for p in EXAMPLES.glob("*/pipeline.py")}
+    covered = set(RUNS) | {example for example, _target in LIMITS}
+    assert names <= covered, f"examples with no conformance run: {sorted(names - covered)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("example", "target"), sorted(LIMITS), ids=lambda v: str(v))
+def test_known_engine_limits_still_fail(example: str, target: str, tmp_path: Path) -> None:
+    """The engine gaps listed in LIMITS are real: portaflow run succeeds, the engine fails."""
+    params, _why = LIMITS[(example, target)]
+    reference = TARGETS["local"](EXAMPLES / example, params, tmp_path / "local")
+    assert reference.status == "succeeded"
+    other = TARGETS[target](EXAMPLES / example, params, tmp_path / target)
+    assert other.status == "failed"
+
+
+FAILING = """
+from portaflow import pipeline, step
+
+
+@step
+def produce(n: int = 2) -> int:
+    return n
+
+
+@step
+def explode(x: int) -> int:
+    raise ValueError(f"step failed on {x}")
+
+
+@step
+def after_it(y: int) -> int:
+    return y
+
+
+@pipeline
+def failing(n: int = 2):
+    after_it(explode(produce(n)))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_a_failing_step_fails_the_run(target: str, tmp_path: Path) -> None:
+    project = tmp_path / "failing"
+    project.mkdir()
+    (project / "pipeline.py").write_text(textwrap.dedent(FAILING))
+    (project / "pyproject.toml").write_text('[project]\nname = "failing"\nversion = "0"\n')
+    outcome = TARGETS[target](project, {}, tmp_path / "run")
+    assert outcome.status == "failed"
+    states = {k.split("[", 1)[0]: t.state for k, t in outcome.tasks.items()}
+    assert states["produce"] == "succeeded"
+    assert states["explode"] == "failed"
+    assert states.get("after_it") in (None, "skipped", "upstream_failed")

@@ -1,0 +1,240 @@
+"""Hand-written `kfp.dsl` equivalents of portaflow pipelines, compiled by kfp's own compiler.
+
+No `from __future__ import annotations` here: kfp reads the annotations as objects.
+
+Each function mirrors one example (or one construct), written the way a KFP user would
+write it; test_parity.py compares the DAG shape kfp's compiler gives it with ours.
+"""
+
+from typing import List  # noqa: UP035 - kfp's component signatures read typing.List
+
+from kfp import dsl
+
+IMAGE = "python:3.11"
+
+
+@dsl.component(base_image=IMAGE)
+def make_numbers(count: int) -> List[int]:  # noqa: UP006
+    return list(range(1, count + 1))
+
+
+@dsl.component(base_image=IMAGE)
+def square(x: int) -> int:
+    return x * x
+
+
+@dsl.component(base_image=IMAGE)
+def total(values: List[int]) -> int:  # noqa: UP006
+    return sum(values)
+
+
+@dsl.component(base_image=IMAGE)
+def report(result: int, label: str) -> str:
+    return f"{label}: {result}"
+
+
+@dsl.pipeline(name="quickstart")
+def quickstart(count: int = 5, label: str = "sum of squares") -> None:
+    numbers = make_numbers(count=count)
+    with dsl.ParallelFor(numbers.output) as x:
+        sq = square(x=x)
+    result = total(values=dsl.Collected(sq.output))
+    report(result=result.output, label=label)
+
+
+@dsl.component(base_image=IMAGE)
+def partition(n_parts: int) -> List[str]:  # noqa: UP006
+    return [f"part-{i}" for i in range(n_parts)]
+
+
+@dsl.component(base_image=IMAGE)
+def process(part: str) -> int:
+    return len(part)
+
+
+@dsl.component(base_image=IMAGE)
+def publish(counts: List[int]) -> int:  # noqa: UP006
+    return sum(counts)
+
+
+@dsl.pipeline(name="dynamic-fanout")
+def dynamic_fanout(n_parts: int = 3) -> None:
+    parts = partition(n_parts=n_parts)
+    with dsl.ParallelFor(parts.output) as p:
+        counts = process(part=p)
+    publish(counts=dsl.Collected(counts.output))
+
+
+@dsl.component(base_image=IMAGE)
+def train_region(region: str, epochs: int = 1) -> float:
+    return float(len(region) * epochs)
+
+
+@dsl.component(base_image=IMAGE)
+def best(scores: List[float]) -> float:  # noqa: UP006
+    return max(scores)
+
+
+@dsl.component(base_image=IMAGE)
+def shard(index: int) -> int:
+    return index * index
+
+
+@dsl.component(base_image=IMAGE)
+def report_fanout(best_score: float, shard_sum: List[int]) -> str:  # noqa: UP006
+    return f"{best_score} {sum(shard_sum)}"
+
+
+@dsl.pipeline(name="static-fanout")
+def static_fanout(regions: List[str] = ["eu", "us", "apac"], epochs: int = 2) -> None:  # noqa: B006, UP006
+    with dsl.ParallelFor(regions) as r:
+        scores = train_region(region=r, epochs=epochs)
+    top = best(scores=dsl.Collected(scores.output))
+    with dsl.ParallelFor(["small", "large"]) as model:
+        train_region(region=model)
+    with dsl.ParallelFor([0, 1, 2, 3]) as i:
+        shards = shard(index=i)
+    report_fanout(best_score=top.output, shard_sum=dsl.Collected(shards.output))
+
+
+@dsl.component(base_image=IMAGE)
+def load(source: str) -> List[int]:  # noqa: UP006
+    return [len(source)]
+
+
+@dsl.component(base_image=IMAGE)
+def clean(rows: List[int]) -> List[int]:  # noqa: UP006
+    return rows
+
+
+@dsl.component(base_image=IMAGE)
+def merge(a: List[int], b: List[int]) -> int:  # noqa: UP006
+    return sum(a) + sum(b)
+
+
+@dsl.pipeline(name="etl")
+def etl(source: str) -> List[int]:  # noqa: UP006
+    rows = load(source=source)
+    return clean(rows=rows.output).output
+
+
+@dsl.pipeline(name="subpipeline")
+def subpipeline(left: str = "l", right: str = "r") -> None:
+    a = etl(source=left)
+    b = etl(source=right)
+    merge(a=a.output, b=b.output)
+
+
+@dsl.component(base_image=IMAGE)
+def fit(model: str, lr: float) -> float:
+    return len(model) * lr
+
+
+@dsl.component(base_image=IMAGE)
+def summarize(scores: List[float]) -> float:  # noqa: UP006
+    return max(scores)
+
+
+@dsl.component(base_image=IMAGE)
+def log_point(config: dict, lr: float) -> str:
+    return f"{config['name']}@{lr}"
+
+
+@dsl.pipeline(name="nested-loops")
+def nested_loops(
+    models: List[str] = ["linear", "forest"],  # noqa: B006, UP006
+    configs: List[dict] = [{"name": "a", "rates": [0.1, 0.2]}],  # noqa: B006, UP006
+) -> None:
+    with dsl.ParallelFor(models) as m:
+        with dsl.ParallelFor([0.01, 0.1]) as lr:
+            scores = fit(model=m, lr=lr)
+    summarize(scores=dsl.Collected(scores.output))
+    with dsl.ParallelFor(configs) as config:
+        with dsl.ParallelFor(config.rates) as rate:
+            log_point(config=config, lr=rate)
+
+
+@dsl.component(base_image=IMAGE)
+def measure(seed: int) -> float:
+    return seed / 10
+
+
+@dsl.component(base_image=IMAGE)
+def celebrate(score: float) -> str:
+    return str(score)
+
+
+@dsl.pipeline(name="single-if")
+def single_if(seed: int = 3, threshold: float = 0.8) -> None:
+    score = measure(seed=seed)
+    with dsl.If(score.output >= threshold):
+        celebrate(score=score.output)
+
+
+@dsl.component(base_image=IMAGE)
+def create_table(name: str) -> None:
+    print(name)
+
+
+@dsl.component(base_image=IMAGE)
+def load_rows(name: str) -> int:
+    return 42
+
+
+@dsl.component(base_image=IMAGE)
+def vacuum(name: str) -> None:
+    print(name)
+
+
+@dsl.component(base_image=IMAGE)
+def cleanup() -> None:
+    print("cleanup")
+
+
+@dsl.pipeline(name="exit-and-after")
+def exit_and_after(table: str = "events") -> None:
+    with dsl.ExitHandler(exit_task=cleanup()):
+        created = create_table(name=table)
+        rows = load_rows(name=table).after(created)
+        vacuum(name=table).after(rows)
+
+
+@dsl.component(base_image=IMAGE)
+def investigate(score: float) -> str:
+    return str(score)
+
+
+@dsl.component(base_image=IMAGE)
+def shrug() -> str:
+    return "fine"
+
+
+@dsl.component(base_image=IMAGE)
+def is_weekend(day: str) -> bool:
+    return day in ("saturday", "sunday")
+
+
+@dsl.component(base_image=IMAGE)
+def rest() -> None:
+    print("resting")
+
+
+@dsl.pipeline(name="conditions")
+def conditions(
+    seed: int = 3, threshold: float = 0.8, day: str = "monday", mode: str = "full"
+) -> None:
+    # kfp's dsl.If takes one comparison: `or` / `not in` are written as the nearest
+    # single comparison (the shape, not the predicate, is what is compared).
+    score = measure(seed=seed)
+    with dsl.If(score.output >= threshold):
+        celebrate(score=score.output)
+    with dsl.Elif(score.output < 0.2):
+        investigate(score=score.output)
+    with dsl.Else():
+        shrug()
+    weekend = is_weekend(day=day)
+    with dsl.If(weekend.output == True):  # noqa: E712 - a kfp condition, not a Python test
+        with dsl.If(mode != "strict"):
+            rest()
+    with dsl.Else():
+        shrug()
