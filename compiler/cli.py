@@ -234,6 +234,11 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
         "annotations": dict(stack.get("annotations", {}) or {}),
         "extra": dict(stack.get("extra", {}) or {}),
     }
+    for key in ("airflow_operator", "dags_folder"):  # Airflow backend settings of the stack
+        if stack.get(key) is not None:
+            values["extra"][key] = stack.get(key)
+    if overrides.get("airflow_operator"):
+        values["extra"]["airflow_operator"] = overrides.pop("airflow_operator")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
 
@@ -256,6 +261,11 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
 @click.option("--stack", metavar="NAME", help="Named settings from [tool.portaflow.stacks.NAME].")
 @click.option("--kind", metavar="KIND", help="Output flavour, e.g. workflow-template for Argo.")
 @click.option("--image", metavar="IMAGE", help="Default image for steps without one.")
+@click.option(
+    "--airflow-operator",
+    type=click.Choice(["kubernetes", "local"]),
+    help="Airflow task flavour: pods (default) or the worker itself.",
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt
@@ -267,6 +277,7 @@ def compile_cmd(
     stack: str | None,
     kind: str | None,
     image: str | None,
+    airflow_operator: str | None,
     pipeline_name: str | None,
     root: Path | None,
     fmt: str,
@@ -282,7 +293,8 @@ def compile_cmd(
     if check and output is None:
         raise click.UsageError("--check needs -o/--output: the folder holding the committed files")
     project_root = (root or find_root(file)) if file.is_file() else Path.cwd()
-    options, chosen = emit_options(project_root, stack, {"kind": kind, "image": image})
+    overrides = {"kind": kind, "image": image, "airflow_operator": airflow_operator}
+    options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")

@@ -42,6 +42,8 @@ KNOWN_KEYS: dict[str, str] = {
     "labels": "labels added to emitted objects",
     "annotations": "annotations added to emitted objects",
     "extra": "backend-specific settings",
+    "airflow_operator": "Airflow task flavour: kubernetes (pods) or local (the worker runs the step)",
+    "dags_folder": "Airflow dags folder `portaflow submit --target airflow` writes into",
 }
 
 

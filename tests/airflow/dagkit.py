@@ -1,0 +1,58 @@
+"""Compiling examples to Airflow DAG files and driving the Airflow venv's driver.py, for the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from portaflow.backends import EmitOptions
+from portaflow.backends.airflow.emit import emit
+from portaflow.compiler import ir
+from portaflow.compiler.frontend import compile_file
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+DRIVER = Path(__file__).with_name("driver.py")
+
+
+def example_names() -> list[str]:
+    return sorted(p.name for p in EXAMPLES.iterdir() if (p / "pipeline.py").is_file())
+
+
+def compile_example(
+    folder: Path, dags: Path, *, flavour: str = "local", **extra: Any
+) -> tuple[ir.Pipeline, str]:
+    """Compile folder/pipeline.py into `dags`; returns the IR and the DAG file's name."""
+    p = compile_file(folder / "pipeline.py", root=folder)
+    if flavour == "local":
+        extra.setdefault("project_root", str(folder))
+    options = EmitOptions(extra={"airflow_operator": flavour, **extra})
+    (f,) = emit(p, options=options).files
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / f.path).write_text(f.text, encoding="utf-8")
+    return p, f.path
+
+
+def driver(venv_python: Path, env: dict[str, str], *args: str, timeout: float = 900) -> Any:
+    """Run driver.py in the Airflow venv; returns its JSON answer."""
+    proc = subprocess.run(
+        [str(venv_python), str(DRIVER), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"driver {args[0]} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_jobs(venv_python: Path, env: dict[str, str], dags: Path, jobs: list[dict[str, Any]]) -> Any:
+    path = dags.parent / "jobs.json"
+    path.write_text(json.dumps(jobs), encoding="utf-8")
+    return driver(venv_python, env, "run", str(dags), str(path))
