@@ -85,7 +85,16 @@ def ensure_venv() -> AirflowVenv:
             "-q",
             "--disable-pip-version-check",
         ]
-        subprocess.run([*pip, *REQUIREMENTS, "-e", f"{REPO}[ml]"], check=True)
+        done = subprocess.run(
+            [*pip, *REQUIREMENTS, "-e", f"{REPO}[ml]"], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            errors = [
+                ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")
+            ]
+            raise RuntimeError(
+                f"installing Airflow failed:\n{done.stdout[-2000:]}\n" + "\n".join(errors[-40:])
+            )
         seconds = time.monotonic() - start
         (path / ".complete").write_text(json.dumps({"install_seconds": round(seconds, 1)}))
         return AirflowVenv(path, seconds)

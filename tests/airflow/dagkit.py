@@ -14,7 +14,7 @@ from portaflow.compiler.frontend import compile_file
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-DRIVER = Path(__file__).with_name("driver.py")
+DRIVER = Path(__file__).with_name("af_driver.py")
 
 
 def example_names() -> list[str]:
@@ -36,7 +36,7 @@ def compile_example(
 
 
 def driver(venv_python: Path, env: dict[str, str], *args: str, timeout: float = 900) -> Any:
-    """Run driver.py in the Airflow venv; returns its JSON answer."""
+    """Run af_driver.py in the Airflow venv; returns its JSON answer."""
     proc = subprocess.run(
         [str(venv_python), str(DRIVER), *args],
         env=env,
@@ -56,3 +56,36 @@ def run_jobs(venv_python: Path, env: dict[str, str], dags: Path, jobs: list[dict
     path = dags.parent / "jobs.json"
     path.write_text(json.dumps(jobs), encoding="utf-8")
     return driver(venv_python, env, "run", str(dags), str(path))
+
+
+def check_graph(p: ir.Pipeline, dag: dict[str, Any]) -> None:
+    """The imported DAG (af_driver.py `import` answer for it) has exactly the IR's tasks and edges."""
+    from portaflow.backends.airflow.names import WATCHER, Names
+
+    names = Names(p)
+    tasks = dag["tasks"]
+    helpers = set(names.loop.values()) | ({WATCHER} if p.hooks else set())
+    assert set(tasks) == set(names.task.values()) | helpers
+    hooks = {names.task[h.id]: h.hook for h in p.hooks}
+    got = {
+        (up, tid)
+        for tid, info in tasks.items()
+        for up in info["upstream"]
+        if up not in helpers and tid not in helpers and tid not in hooks
+    }
+    want = {(names.task[e.source], names.task[e.target]) for e in p.edges}
+    assert got == want, (sorted(got - want), sorted(want - got))
+    for t in p.main_tasks:
+        info = tasks[names.task[t.id]]
+        assert info["trigger_rule"] == "none_failed"
+        assert info["mapped"] == (t.loop is not None)
+        if t.loop is not None:
+            assert names.loop[t.loop] in info["upstream"]
+    sources = {e.source for e in p.edges}
+    leaves = sorted(names.task[t.id] for t in p.main_tasks if t.id not in sources)
+    for hook_id, kind in hooks.items():
+        assert tasks[hook_id]["upstream"] == leaves
+        assert tasks[hook_id]["trigger_rule"] == {"exit": "all_done", "failure": "one_failed"}[kind]
+    if hooks:
+        assert tasks[WATCHER]["trigger_rule"] == "one_failed"
+        assert tasks[WATCHER]["upstream"] == leaves

@@ -2,9 +2,9 @@
 
 One process answers for many DAGs, so the tests pay Airflow's start-up once:
 
-    python driver.py import DAGS_DIR          -> {"import_errors": {...}, "dags": {dag_id: {task_id: {...}}}}
-    python driver.py pods DAGS_DIR            -> {dag_id: {task_id: pod as a dict}} (kubernetes flavour)
-    python driver.py run DAGS_DIR JOBS.json   -> [{"dag_id", "state", "tasks": [...]}] per job
+    python af_driver.py import DAGS_DIR          -> {"import_errors": {...}, "dags": {dag_id: {task_id: {...}}}}
+    python af_driver.py pods DAGS_DIR            -> {dag_id: {task_id: pod as a dict}} (kubernetes flavour)
+    python af_driver.py run DAGS_DIR JOBS.json   -> [{"dag_id", "state", "tasks": [...]}] per job
                                                   (a job: {"dag_id": ..., "conf": {...}})
 
 The JSON answer is the last line of stdout.
@@ -53,7 +53,23 @@ def inspect(folder: str) -> dict[str, Any]:
     return {"import_errors": errors, "dags": dags}
 
 
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: none, user: {token: none}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+"""
+
+
 def pods(folder: str) -> dict[str, Any]:
+    """Pod specs as the operator builds them; a kube-config naming no real cluster (nothing is sent)."""
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+        fh.write(KUBECONFIG)
+    os.environ["KUBECONFIG"] = fh.name  # read when kubernetes is imported
     from kubernetes.client import ApiClient
 
     bag = _bag(folder)
@@ -61,9 +77,7 @@ def pods(folder: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for dag_id, dag in sorted(bag.dags.items()):
         for t in dag.tasks:
-            if type(t).__name__ == "MappedOperator":
-                t = t.unmap(None)
-            if not hasattr(t, "build_pod_request_obj"):
+            if not hasattr(t, "build_pod_request_obj"):  # mapped tasks resolve only in a run
                 continue
             pod = t.build_pod_request_obj()
             out.setdefault(dag_id, {})[t.task_id] = api.sanitize_for_serialization(pod)
