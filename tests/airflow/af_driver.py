@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 
@@ -93,7 +94,9 @@ def run(folder: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     results = []
     for job in jobs:
         dag = bag.dags[job["dag_id"]]
+        start = time.monotonic()
         dr = dag.test(run_conf=job.get("conf") or None)
+        seconds = time.monotonic() - start
         session = settings.Session()
         tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dr.run_id).all()
         xcoms = {
@@ -112,7 +115,15 @@ def run(folder: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for ti in sorted(tis, key=lambda ti: (ti.task_id, ti.map_index))
         ]
         state = str(getattr(dr.state, "value", dr.state))
-        results.append({"dag_id": dag.dag_id, "run_id": dr.run_id, "state": state, "tasks": tasks})
+        results.append(
+            {
+                "dag_id": dag.dag_id,
+                "run_id": dr.run_id,
+                "state": state,
+                "tasks": tasks,
+                "seconds": seconds,
+            }
+        )
     return results
 
 

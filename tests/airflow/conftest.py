@@ -18,8 +18,6 @@ import dagkit
 from airflowenv import AirflowVenv, ensure_venv, init_home
 from portaflow.compiler import ir
 
-CASES = Path(__file__).with_name("cases")
-
 
 @dataclass
 class Airflow:
@@ -67,19 +65,12 @@ class Compiled:
         return dag_id(self.pipeline.name)
 
 
-def all_sources() -> dict[str, Path]:
-    """Every example and every Airflow test case, by name."""
-    got = {f"example-{n}": dagkit.EXAMPLES / n for n in dagkit.example_names()}
-    got.update({f"case-{p.name}": p for p in sorted(CASES.iterdir()) if p.is_dir()})
-    return got
-
-
 @pytest.fixture(scope="session")
 def compiled(airflow: Airflow) -> dict[str, Compiled]:
     """Every source compiled with the local flavour into AIRFLOW_HOME/dags."""
     dags = airflow.home / "dags"
     out = {}
-    for name, folder in all_sources().items():
+    for name, folder in dagkit.all_sources().items():
         p, file = dagkit.compile_example(folder, dags)
         out[name] = Compiled(name, folder, p, file)
     return out

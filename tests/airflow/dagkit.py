@@ -17,8 +17,18 @@ EXAMPLES = REPO / "examples"
 DRIVER = Path(__file__).with_name("af_driver.py")
 
 
+CASES = Path(__file__).with_name("cases")
+
+
 def example_names() -> list[str]:
     return sorted(p.name for p in EXAMPLES.iterdir() if (p / "pipeline.py").is_file())
+
+
+def all_sources() -> dict[str, Path]:
+    """Every example and every Airflow test case, by name."""
+    got = {f"example-{n}": EXAMPLES / n for n in example_names()}
+    got.update({f"case-{p.name}": p for p in sorted(CASES.iterdir()) if p.is_dir()})
+    return got
 
 
 def compile_example(

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Airflow, Compiled, all_sources
+from conftest import Airflow, Compiled
 
 import dagkit
 
@@ -31,7 +31,7 @@ def test_every_dag_imports_with_the_ir_graph(
 def pod_dags(airflow: Airflow, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     dags = tmp_path_factory.mktemp("k8s-dags")
     pipelines = {}
-    for name, folder in all_sources().items():
+    for name, folder in dagkit.all_sources().items():
         p, _ = dagkit.compile_example(folder, dags, flavour="kubernetes")
         pipelines[name] = p
     return {

@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Compiled, all_sources
+from conftest import Compiled
 
+import dagkit
 from af_outcomes import airflow_outcome, differences, local_outcome
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", sorted(all_sources()))
+@pytest.mark.parametrize("name", sorted(dagkit.all_sources()))
 def test_run_matches_portaflow_run(
     name: str, compiled: dict[str, Compiled], runs: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
