@@ -26,18 +26,23 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+# Airflow is installed where the DAGs run, not where portaflow compiles: no stubs for mypy here.
+from airflow.sdk import BaseOperator  # type: ignore[import-not-found,unused-ignore]
+from airflow.sdk.exceptions import (  # type: ignore[import-not-found,unused-ignore]
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+)
 
 Source = Mapping[str, Any]
 _NO_ITERATION: dict[str, list[Any]] = {"index": [], "items": []}
 
 
-class UpstreamSkipped(AirflowSkipException):
+class UpstreamSkipped(AirflowSkipException):  # type: ignore[misc]
     """A value this task needs comes from a task that was skipped."""
 
 
@@ -54,7 +59,7 @@ def default_store() -> str:
 
 
 def _compare(x: Any, op: str, y: Any) -> bool:
-    ops = {
+    ops: dict[str, Callable[[], Any]] = {
         "==": lambda: x == y,
         "!=": lambda: x != y,
         "<": lambda: x < y,

@@ -15,9 +15,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.secret import Secret
-from kubernetes.client import models as k8s
+# The cncf provider is installed where the DAGs run; no stubs for mypy here.
+from airflow.providers.cncf.kubernetes.operators.pod import (  # type: ignore[import-not-found,unused-ignore]
+    KubernetesPodOperator,
+)
+from airflow.providers.cncf.kubernetes.secret import (  # type: ignore[import-not-found,unused-ignore]
+    Secret,
+)
+from kubernetes.client import models as k8s  # type: ignore[import-not-found,unused-ignore]
 
 from .operators import Source, _StepMixin, default_store
 
@@ -50,10 +55,13 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         res = dict(resources or {})
-        requests = {k: str(res.pop(k)) for k in ("cpu", "memory") if k in res}
+        requests: dict[str, str] = {k: str(res.pop(k)) for k in ("cpu", "memory") if k in res}
         if "disk" in res:
             requests["ephemeral-storage"] = str(res.pop("disk"))
-        limits = {**requests, **{k: str(v) for k, v in res.items()}}  # GPUs are limits only
+        limits: dict[str, str] = {
+            **requests,
+            **{k: str(v) for k, v in res.items()},
+        }  # GPUs are limits only
         super().__init__(
             image=image,
             name=kwargs.get("task_id", "portaflow"),
