@@ -27,7 +27,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "portaflow.backends.local.cli:models_group",
         "List, show and promote model versions.",
     ),
-    "submit": ("portaflow.backends.argo.cli:submit_cmd", "Compile and submit to an Argo server."),
+    "submit": (
+        "portaflow.backends.airflow.cli:submit_cmd",
+        "Compile and submit to an Argo or Airflow server.",
+    ),
 }
 
 
