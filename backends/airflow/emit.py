@@ -176,16 +176,6 @@ class _Emitter:
         kw.append(("items", lit(self.source(lp.items, chain, "parameter", lp.span))))
         if lp.parent is not None:
             kw.append(("parent", lit(self.n.loop[lp.parent])))
-        if len(self.chain(lp.id)) > codes.MAX_LOOP_DEPTH:
-            self.errors.append(
-                BackendMessage(
-                    code=codes.LOOP_DEPTH,
-                    message=f"fan-out nested {len(self.chain(lp.id))} levels deep; the Airflow "
-                    f"backend maps at most {codes.MAX_LOOP_DEPTH}",
-                    span=lp.span,
-                    hint="move the inner loops into a step, or into a sub-pipeline over a list",
-                )
-            )
         return _Op(var=self.var(self.n.loop[lp.id]), call="PortaflowItems", kwargs=kw)
 
     def task_op(self, t: ir.Task) -> _Op:
