@@ -124,20 +124,27 @@ def main(argv: list[str] | None = None) -> int:
              res[(s.label, "portaflow")].rss_mib] for s in cases]  # fmt: skip
     print("\n" + h.table(["pipeline", "compile wall s", "cpu s", "MiB"], rows))
 
-    # 2. DagBag parse: generated vs hand-written TaskFlow, same shape
+    # 2. DagBag parse: generated vs hand-written, same shape (local flavour vs TaskFlow,
+    #    kubernetes flavour vs plain KubernetesPodOperators)
     prow = []
     for shape in cases:
         d = work / shape.slug
-        (gen,) = sorted((d / "dags").glob("*.py"))
-        hand = d / "taskflow" / f"taskflow_{shape.slug}.py"
-        pl.write(hand, taskflow_source(shape))
-        ours, n1 = parse_seconds(venv.python, env, gen, repeats)
-        theirs, n2 = parse_seconds(venv.python, env, hand, repeats)
-        prow.append([shape.label, theirs, ours, f"{theirs / ours:.2f}x", f"{n2}/{n1}"])
-    print(
-        "\n"
-        + h.table(["pipeline", "TaskFlow parse s", "portaflow parse s", "ratio", "tasks"], prow)
-    )
+        local = d / "dags-local"
+        cmd = [*pf, "compile", d / "pipeline.py", "-t", "airflow", "--airflow-operator", "local"]
+        subprocess.run([*map(str, cmd), "-o", str(local)], check=True, capture_output=True)
+        pairs = (
+            ("local vs TaskFlow", local, taskflow_source(shape)),
+            ("kubernetes vs KPO", d / "dags", kpo_source(shape)),
+        )
+        for what, folder, hand_text in pairs:
+            (gen,) = sorted(folder.glob("*.py"))
+            hand = d / "hand" / what.split()[0] / f"hand_{shape.slug}.py"
+            pl.write(hand, hand_text)
+            ours, n1 = parse_seconds(venv.python, env, gen, repeats)
+            theirs, n2 = parse_seconds(venv.python, env, hand, repeats)
+            prow.append([shape.label, what, theirs, ours, f"{theirs / ours:.2f}x", f"{n2}/{n1}"])
+    heads = ["pipeline", "flavour", "hand-written parse s", "portaflow parse s", "hand/portaflow"]
+    print("\n" + h.table([*heads, "tasks"], prow))
 
     # 3. the ML example: airflow dags test vs portaflow run
     ml = h.REPO / "examples" / "ml"
