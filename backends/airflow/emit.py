@@ -213,8 +213,6 @@ class _Emitter:
         kw.append(("outputs", block({o.name: o.type.kind for o in step.outputs}, 8)))
         if t.condition is not None:
             kw.append(("condition", lit(self.condition(t.condition, chain, t.span))))
-        if chain:
-            kw.append(("loops", lit(len(chain))))
         cfg = step.config
         if cfg.retry is not None:
             r = cfg.retry
@@ -235,7 +233,8 @@ class _Emitter:
         elif t.hook == "failure":
             kw.append(("trigger_rule", lit("one_failed")))
         if step.doc:
-            kw.append(("doc_md", lit(f"`{step.ref}`: {step.doc}")))
+            # The newline keeps Airflow from reading a doc ending in ".md" as a template file name.
+            kw.append(("doc_md", lit(f"`{step.ref}`: {step.doc}\n")))
         call = "PortaflowPodTask" if self.flavour == "kubernetes" else "PortaflowTask"
         op = _Op(var=self.var(aid), call=call, kwargs=kw)
         if chain:

@@ -204,7 +204,6 @@ class PortaflowTask(_StepMixin, BaseOperator):  # type: ignore[misc]
         inputs: Mapping[str, Source],
         outputs: Mapping[str, str],
         condition: Source | None = None,
-        loops: int = 0,
         iteration: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         artifact_store: str | None = None,
@@ -214,7 +213,7 @@ class PortaflowTask(_StepMixin, BaseOperator):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.step, self.code_hash = step, code_hash
         self.inputs, self.outputs, self.condition = inputs, outputs, condition
-        self.loops, self.iteration = loops, iteration
+        self.iteration = iteration
         self.env = dict(env or {})
         self.artifact_store, self.project_root = artifact_store, project_root
 

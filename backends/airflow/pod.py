@@ -43,7 +43,6 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         outputs: Mapping[str, str],
         image: str,
         condition: Source | None = None,
-        loops: int = 0,
         iteration: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
@@ -78,7 +77,7 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         )
         self.step, self.code_hash = step, code_hash
         self.inputs, self.outputs, self.condition = inputs, outputs, condition
-        self.loops, self.iteration = loops, iteration
+        self.iteration = iteration
         self.artifact_store, self.project_root = artifact_store, project_root
 
     def execute(self, context: Any) -> Any:

@@ -28,7 +28,7 @@ with DAG(
         code_hash='15a37b5bc3914292eff533575d8c29d93ab1bab01a053aeaab8be6c93dbef0cb',
         inputs={'day': {'param': 'day', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:is_weekend`: Whether the day is Saturday or Sunday.',
+        doc_md='`pipeline:is_weekend`: Whether the day is Saturday or Sunday.\n',
     )
     measure = PortaflowTask(
         task_id='measure',
@@ -36,7 +36,7 @@ with DAG(
         code_hash='cd628b3ea288461d30bc648e9fc2c85ddcf305356195c9dccafc96dd6a863ff0',
         inputs={'seed': {'param': 'seed', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:measure`: A score in [0, 1).',
+        doc_md='`pipeline:measure`: A score in [0, 1).\n',
     )
     celebrate = PortaflowTask(
         task_id='celebrate',

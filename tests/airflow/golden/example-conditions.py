@@ -29,7 +29,7 @@ with DAG(
         inputs={'day': {'param': 'day', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:is_weekend`: Whether the day is Saturday or Sunday.',
+        doc_md='`pipeline:is_weekend`: Whether the day is Saturday or Sunday.\n',
     )
     measure = PortaflowPodTask(
         task_id='measure',
@@ -38,7 +38,7 @@ with DAG(
         inputs={'seed': {'param': 'seed', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:measure`: A score in [0, 1).',
+        doc_md='`pipeline:measure`: A score in [0, 1).\n',
     )
     celebrate = PortaflowPodTask(
         task_id='celebrate',

@@ -25,7 +25,7 @@ with DAG(
         code_hash='87099853b34ce14404576d9a5825825819eb5bca71b413d9333a99508ee135e4',
         inputs={'n_parts': {'param': 'n_parts', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:partition`: Names of the partitions to process, decided at run time.',
+        doc_md='`pipeline:partition`: Names of the partitions to process, decided at run time.\n',
     )
     loop_1_items = PortaflowItems(
         task_id='loop_1_items',
@@ -37,8 +37,7 @@ with DAG(
         code_hash='ba89475be34626e58c6c4a4bb2304a156fe7d185c3ef86d41abb41ed60028abd',
         inputs={'part': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
-        doc_md='`pipeline:process`: Process one partition; return how many rows it had.',
+        doc_md='`pipeline:process`: Process one partition; return how many rows it had.\n',
     ).expand(iteration=loop_1_items.output)
     publish = PortaflowTask(
         task_id='publish',
@@ -46,7 +45,7 @@ with DAG(
         code_hash='5ddaa28034004d1629ebcb4f2d57950868048f3dedaba35f4b83a113fce2cec7',
         inputs={'counts': {'gather': 'process', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:publish`: Publish the total once every partition is done.',
+        doc_md='`pipeline:publish`: Publish the total once every partition is done.\n',
     )
 
     partition >> [loop_1_items, process]

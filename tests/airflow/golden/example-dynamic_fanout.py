@@ -26,7 +26,7 @@ with DAG(
         inputs={'n_parts': {'param': 'n_parts', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:partition`: Names of the partitions to process, decided at run time.',
+        doc_md='`pipeline:partition`: Names of the partitions to process, decided at run time.\n',
     )
     loop_1_items = PortaflowItems(
         task_id='loop_1_items',
@@ -38,9 +38,8 @@ with DAG(
         code_hash='ba89475be34626e58c6c4a4bb2304a156fe7d185c3ef86d41abb41ed60028abd',
         inputs={'part': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
         image='python:3.11-slim',
-        doc_md='`pipeline:process`: Process one partition; return how many rows it had.',
+        doc_md='`pipeline:process`: Process one partition; return how many rows it had.\n',
     ).expand(iteration=loop_1_items.output)
     publish = PortaflowPodTask(
         task_id='publish',
@@ -49,7 +48,7 @@ with DAG(
         inputs={'counts': {'gather': 'process', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:publish`: Publish the total once every partition is done.',
+        doc_md='`pipeline:publish`: Publish the total once every partition is done.\n',
     )
 
     partition >> [loop_1_items, process]

@@ -47,7 +47,7 @@ with DAG(
         inputs={},
         outputs={},
         trigger_rule='all_done',
-        doc_md='`pipeline:cleanup`: Always runs when the pipeline ends.',
+        doc_md='`pipeline:cleanup`: Always runs when the pipeline ends.\n',
     )
     page_oncall = PortaflowTask(
         task_id='page_oncall',
@@ -56,7 +56,7 @@ with DAG(
         inputs={'table': {'param': 'table', 'kind': 'parameter'}},
         outputs={},
         trigger_rule='one_failed',
-        doc_md='`pipeline:page_oncall`: Runs only when the pipeline failed.',
+        doc_md='`pipeline:page_oncall`: Runs only when the pipeline failed.\n',
     )
     portaflow_watcher = PortaflowWatcher(
         task_id='portaflow_watcher',

@@ -51,7 +51,7 @@ with DAG(
         outputs={},
         image='python:3.11-slim',
         trigger_rule='all_done',
-        doc_md='`pipeline:cleanup`: Always runs when the pipeline ends.',
+        doc_md='`pipeline:cleanup`: Always runs when the pipeline ends.\n',
     )
     page_oncall = PortaflowPodTask(
         task_id='page_oncall',
@@ -61,7 +61,7 @@ with DAG(
         outputs={},
         image='python:3.11-slim',
         trigger_rule='one_failed',
-        doc_md='`pipeline:page_oncall`: Runs only when the pipeline failed.',
+        doc_md='`pipeline:page_oncall`: Runs only when the pipeline failed.\n',
     )
     portaflow_watcher = PortaflowWatcher(
         task_id='portaflow_watcher',

@@ -30,7 +30,7 @@ with DAG(
         code_hash='771de3c8ab9634fd1dc347b2083fcb32dbf708fefbd93d876eaab3c51ece4139',
         inputs={},
         outputs={'output': 'artifact'},
-        doc_md='`pipeline:ingest`: Make a regression data set (a stand-in for reading a warehouse table).',
+        doc_md='`pipeline:ingest`: Make a regression data set (a stand-in for reading a warehouse table).\n',
     )
     ingest_fresh = PortaflowTask(
         task_id='ingest_fresh',
@@ -38,7 +38,7 @@ with DAG(
         code_hash='402af258f0fd65dfba1949597d0cd6544ce6874fb66755115b9507d048f6cac0',
         inputs={'shift': {'param': 'drift_shift', 'kind': 'parameter'}},
         outputs={'output': 'artifact'},
-        doc_md='`pipeline:ingest_fresh`: The newest batch of production data; `shift` simulates a changed world.',
+        doc_md='`pipeline:ingest_fresh`: The newest batch of production data; `shift` simulates a changed world.\n',
     )
     split = PortaflowTask(
         task_id='split',
@@ -49,7 +49,7 @@ with DAG(
             'train': 'artifact',
             'test': 'artifact',
         },
-        doc_md='`pipeline:split`: Hold out a test set.',
+        doc_md='`pipeline:split`: Hold out a test set.\n',
     )
     check_drift = PortaflowTask(
         task_id='check_drift',
@@ -60,7 +60,7 @@ with DAG(
             'current': {'task': 'ingest_fresh', 'output': 'output', 'kind': 'artifact'},
         },
         outputs={'drifted': 'parameter'},
-        doc_md='`pipeline:check_drift`: Two-sample Kolmogorov-Smirnov test per feature; drift if any p-value is below the threshold.',
+        doc_md='`pipeline:check_drift`: Two-sample Kolmogorov-Smirnov test per feature; drift if any p-value is below the threshold.\n',
     )
     combine = PortaflowTask(
         task_id='combine',
@@ -72,7 +72,7 @@ with DAG(
         },
         outputs={'output': 'artifact'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
-        doc_md='`pipeline:combine`: Old training data plus the fresh batch.',
+        doc_md='`pipeline:combine`: Old training data plus the fresh batch.\n',
     )
     train = PortaflowTask(
         task_id='train',
@@ -88,7 +88,7 @@ with DAG(
         retry_exponential_backoff=2.0,
         execution_timeout=timedelta(seconds=1800),
         env={'OMP_NUM_THREADS': '2'},
-        doc_md='`pipeline:train`: Fit a random forest on every feature column.',
+        doc_md='`pipeline:train`: Fit a random forest on every feature column.\n',
     )
     evaluate = PortaflowTask(
         task_id='evaluate',
@@ -99,7 +99,7 @@ with DAG(
             'test_df': {'task': 'split', 'output': 'test', 'kind': 'artifact'},
         },
         outputs={'rmse': 'parameter'},
-        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.',
+        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.\n',
     )
     alert = PortaflowTask(
         task_id='alert',
@@ -111,7 +111,7 @@ with DAG(
         },
         outputs={'output': 'parameter'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
-        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).',
+        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).\n',
     )
     alert_2 = PortaflowTask(
         task_id='alert_2',
@@ -123,7 +123,7 @@ with DAG(
         },
         outputs={'output': 'parameter'},
         condition={'all': [{'not': {'truthy': {'task': 'check_drift', 'output': 'drifted'}}}, {'not': {'compare': '<', 'left': {'task': 'evaluate', 'output': 'rmse'}, 'right': {'param': 'max_rmse'}}}]},
-        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).',
+        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).\n',
     )
     promote = PortaflowTask(
         task_id='promote',
@@ -135,7 +135,7 @@ with DAG(
         },
         outputs={'stage': 'parameter'},
         condition={'all': [{'not': {'truthy': {'task': 'check_drift', 'output': 'drifted'}}}, {'compare': '<', 'left': {'task': 'evaluate', 'output': 'rmse'}, 'right': {'param': 'max_rmse'}}]},
-        doc_md='`pipeline:promote`: Mark the model as ready for production.',
+        doc_md='`pipeline:promote`: Mark the model as ready for production.\n',
     )
     train_2 = PortaflowTask(
         task_id='train_2',
@@ -152,7 +152,7 @@ with DAG(
         retry_exponential_backoff=2.0,
         execution_timeout=timedelta(seconds=1800),
         env={'OMP_NUM_THREADS': '2'},
-        doc_md='`pipeline:train`: Fit a random forest on every feature column.',
+        doc_md='`pipeline:train`: Fit a random forest on every feature column.\n',
     )
     evaluate_2 = PortaflowTask(
         task_id='evaluate_2',
@@ -164,7 +164,7 @@ with DAG(
         },
         outputs={'rmse': 'parameter'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
-        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.',
+        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.\n',
     )
 
     ingest >> split

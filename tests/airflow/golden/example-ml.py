@@ -31,7 +31,7 @@ with DAG(
         inputs={},
         outputs={'output': 'artifact'},
         image='python:3.11-slim',
-        doc_md='`pipeline:ingest`: Make a regression data set (a stand-in for reading a warehouse table).',
+        doc_md='`pipeline:ingest`: Make a regression data set (a stand-in for reading a warehouse table).\n',
     )
     ingest_fresh = PortaflowPodTask(
         task_id='ingest_fresh',
@@ -40,7 +40,7 @@ with DAG(
         inputs={'shift': {'param': 'drift_shift', 'kind': 'parameter'}},
         outputs={'output': 'artifact'},
         image='python:3.11-slim',
-        doc_md='`pipeline:ingest_fresh`: The newest batch of production data; `shift` simulates a changed world.',
+        doc_md='`pipeline:ingest_fresh`: The newest batch of production data; `shift` simulates a changed world.\n',
     )
     split = PortaflowPodTask(
         task_id='split',
@@ -52,7 +52,7 @@ with DAG(
             'test': 'artifact',
         },
         image='python:3.11-slim',
-        doc_md='`pipeline:split`: Hold out a test set.',
+        doc_md='`pipeline:split`: Hold out a test set.\n',
     )
     check_drift = PortaflowPodTask(
         task_id='check_drift',
@@ -64,7 +64,7 @@ with DAG(
         },
         outputs={'drifted': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:check_drift`: Two-sample Kolmogorov-Smirnov test per feature; drift if any p-value is below the threshold.',
+        doc_md='`pipeline:check_drift`: Two-sample Kolmogorov-Smirnov test per feature; drift if any p-value is below the threshold.\n',
     )
     combine = PortaflowPodTask(
         task_id='combine',
@@ -77,7 +77,7 @@ with DAG(
         outputs={'output': 'artifact'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
         image='python:3.11-slim',
-        doc_md='`pipeline:combine`: Old training data plus the fresh batch.',
+        doc_md='`pipeline:combine`: Old training data plus the fresh batch.\n',
     )
     train = PortaflowPodTask(
         task_id='train',
@@ -95,7 +95,7 @@ with DAG(
         env={'OMP_NUM_THREADS': '2'},
         image='python:3.11-slim',
         resources={'cpu': '2', 'memory': '4Gi'},
-        doc_md='`pipeline:train`: Fit a random forest on every feature column.',
+        doc_md='`pipeline:train`: Fit a random forest on every feature column.\n',
     )
     evaluate = PortaflowPodTask(
         task_id='evaluate',
@@ -107,7 +107,7 @@ with DAG(
         },
         outputs={'rmse': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.',
+        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.\n',
     )
     alert = PortaflowPodTask(
         task_id='alert',
@@ -120,7 +120,7 @@ with DAG(
         outputs={'output': 'parameter'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
         image='python:3.11-slim',
-        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).',
+        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).\n',
     )
     alert_2 = PortaflowPodTask(
         task_id='alert_2',
@@ -133,7 +133,7 @@ with DAG(
         outputs={'output': 'parameter'},
         condition={'all': [{'not': {'truthy': {'task': 'check_drift', 'output': 'drifted'}}}, {'not': {'compare': '<', 'left': {'task': 'evaluate', 'output': 'rmse'}, 'right': {'param': 'max_rmse'}}}]},
         image='python:3.11-slim',
-        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).',
+        doc_md='`pipeline:alert`: Tell the on-call engineer (printed here; a webhook in real life).\n',
     )
     promote = PortaflowPodTask(
         task_id='promote',
@@ -146,7 +146,7 @@ with DAG(
         outputs={'stage': 'parameter'},
         condition={'all': [{'not': {'truthy': {'task': 'check_drift', 'output': 'drifted'}}}, {'compare': '<', 'left': {'task': 'evaluate', 'output': 'rmse'}, 'right': {'param': 'max_rmse'}}]},
         image='python:3.11-slim',
-        doc_md='`pipeline:promote`: Mark the model as ready for production.',
+        doc_md='`pipeline:promote`: Mark the model as ready for production.\n',
     )
     train_2 = PortaflowPodTask(
         task_id='train_2',
@@ -165,7 +165,7 @@ with DAG(
         env={'OMP_NUM_THREADS': '2'},
         image='python:3.11-slim',
         resources={'cpu': '2', 'memory': '4Gi'},
-        doc_md='`pipeline:train`: Fit a random forest on every feature column.',
+        doc_md='`pipeline:train`: Fit a random forest on every feature column.\n',
     )
     evaluate_2 = PortaflowPodTask(
         task_id='evaluate_2',
@@ -178,7 +178,7 @@ with DAG(
         outputs={'rmse': 'parameter'},
         condition={'truthy': {'task': 'check_drift', 'output': 'drifted'}},
         image='python:3.11-slim',
-        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.',
+        doc_md='`pipeline:evaluate`: Root mean squared error on the held-out set.\n',
     )
 
     ingest >> split

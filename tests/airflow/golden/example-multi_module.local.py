@@ -27,7 +27,7 @@ with DAG(
         code_hash='1fa2be1c626910e301fa60e93d754331bae2ff1e6f2a7d3319dfe9c326710a96',
         inputs={'url': {'param': 'url', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`steps.prepare:fetch`: Pretend to download lines of text.',
+        doc_md='`steps.prepare:fetch`: Pretend to download lines of text.\n',
     )
     tidy = PortaflowTask(
         task_id='tidy',
@@ -35,7 +35,7 @@ with DAG(
         code_hash='0dbd34c388ede3af4f850ce5587216b4ae4f1e335c65ee5fd50e76766bcdffc3',
         inputs={'lines': {'task': 'fetch', 'output': 'output', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`steps.prepare:tidy`: Normalise every line with the shared helper.',
+        doc_md='`steps.prepare:tidy`: Normalise every line with the shared helper.\n',
     )
     count_words = PortaflowTask(
         task_id='count_words',
@@ -47,7 +47,7 @@ with DAG(
         retry_delay=timedelta(seconds=10),
         retry_exponential_backoff=2.0,
         execution_timeout=timedelta(seconds=600),
-        doc_md='`steps.train:count_words`: Word counts over all lines.',
+        doc_md='`steps.train:count_words`: Word counts over all lines.\n',
     )
     summary = PortaflowTask(
         task_id='summary',
@@ -55,7 +55,7 @@ with DAG(
         code_hash='2382c424759c75207b926b0cf4906ad126e8cf160f6670f98db027138b578cab',
         inputs={'counts': {'task': 'count_words', 'output': 'output', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`steps.train:summary`: The most frequent words.',
+        doc_md='`steps.train:summary`: The most frequent words.\n',
     )
 
     fetch >> tidy

@@ -28,7 +28,7 @@ with DAG(
         inputs={'url': {'param': 'url', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`steps.prepare:fetch`: Pretend to download lines of text.',
+        doc_md='`steps.prepare:fetch`: Pretend to download lines of text.\n',
     )
     tidy = PortaflowPodTask(
         task_id='tidy',
@@ -37,7 +37,7 @@ with DAG(
         inputs={'lines': {'task': 'fetch', 'output': 'output', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`steps.prepare:tidy`: Normalise every line with the shared helper.',
+        doc_md='`steps.prepare:tidy`: Normalise every line with the shared helper.\n',
     )
     count_words = PortaflowPodTask(
         task_id='count_words',
@@ -50,7 +50,7 @@ with DAG(
         retry_exponential_backoff=2.0,
         execution_timeout=timedelta(seconds=600),
         image='python:3.11-slim',
-        doc_md='`steps.train:count_words`: Word counts over all lines.',
+        doc_md='`steps.train:count_words`: Word counts over all lines.\n',
     )
     summary = PortaflowPodTask(
         task_id='summary',
@@ -59,7 +59,7 @@ with DAG(
         inputs={'counts': {'task': 'count_words', 'output': 'output', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`steps.train:summary`: The most frequent words.',
+        doc_md='`steps.train:summary`: The most frequent words.\n',
     )
 
     fetch >> tidy

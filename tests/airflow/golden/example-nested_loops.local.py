@@ -38,8 +38,7 @@ with DAG(
             'lr': {'item': 1, 'path': [], 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=2,
-        doc_md='`pipeline:fit`: Score one grid point.',
+        doc_md='`pipeline:fit`: Score one grid point.\n',
     ).expand(iteration=loop_2_items.output)
     loop_3_items = PortaflowItems(
         task_id='loop_3_items',
@@ -59,7 +58,6 @@ with DAG(
             'lr': {'item': 1, 'path': [], 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=2,
     ).expand(iteration=loop_4_items.output)
     summarize = PortaflowTask(
         task_id='summarize',

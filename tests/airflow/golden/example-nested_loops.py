@@ -38,9 +38,8 @@ with DAG(
             'lr': {'item': 1, 'path': [], 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=2,
         image='python:3.11-slim',
-        doc_md='`pipeline:fit`: Score one grid point.',
+        doc_md='`pipeline:fit`: Score one grid point.\n',
     ).expand(iteration=loop_2_items.output)
     loop_3_items = PortaflowItems(
         task_id='loop_3_items',
@@ -60,7 +59,6 @@ with DAG(
             'lr': {'item': 1, 'path': [], 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=2,
         image='python:3.11-slim',
     ).expand(iteration=loop_4_items.output)
     summarize = PortaflowPodTask(

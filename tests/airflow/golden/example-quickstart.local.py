@@ -26,7 +26,7 @@ with DAG(
         code_hash='9ce08534f8ddd510101807388963c4c7502d3920a2aaae289d7b19599d816a3f',
         inputs={'count': {'param': 'count', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:make_numbers`: Make the numbers 1..count.',
+        doc_md='`pipeline:make_numbers`: Make the numbers 1..count.\n',
     )
     loop_1_items = PortaflowItems(
         task_id='loop_1_items',
@@ -38,8 +38,7 @@ with DAG(
         code_hash='c5ecc0e94079806e22a97b0473dd61c8d2a85a96f35797010a203701dae6d0de',
         inputs={'x': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
-        doc_md='`pipeline:square`: Square one number.',
+        doc_md='`pipeline:square`: Square one number.\n',
     ).expand(iteration=loop_1_items.output)
     total = PortaflowTask(
         task_id='total',
@@ -47,7 +46,7 @@ with DAG(
         code_hash='680dae49b3c6348940be95c058da9f92df100b3ba5106fd9094ae76337d74740',
         inputs={'values': {'gather': 'square', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:total`: Add the squares up.',
+        doc_md='`pipeline:total`: Add the squares up.\n',
     )
     report = PortaflowTask(
         task_id='report',
@@ -58,7 +57,7 @@ with DAG(
             'label': {'param': 'label', 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:report`: Say what came out.',
+        doc_md='`pipeline:report`: Say what came out.\n',
     )
 
     make_numbers >> [loop_1_items, square]

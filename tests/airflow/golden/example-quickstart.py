@@ -27,7 +27,7 @@ with DAG(
         inputs={'count': {'param': 'count', 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:make_numbers`: Make the numbers 1..count.',
+        doc_md='`pipeline:make_numbers`: Make the numbers 1..count.\n',
     )
     loop_1_items = PortaflowItems(
         task_id='loop_1_items',
@@ -39,9 +39,8 @@ with DAG(
         code_hash='c5ecc0e94079806e22a97b0473dd61c8d2a85a96f35797010a203701dae6d0de',
         inputs={'x': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
         image='python:3.11-slim',
-        doc_md='`pipeline:square`: Square one number.',
+        doc_md='`pipeline:square`: Square one number.\n',
     ).expand(iteration=loop_1_items.output)
     total = PortaflowPodTask(
         task_id='total',
@@ -50,7 +49,7 @@ with DAG(
         inputs={'values': {'gather': 'square', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:total`: Add the squares up.',
+        doc_md='`pipeline:total`: Add the squares up.\n',
     )
     report = PortaflowPodTask(
         task_id='report',
@@ -62,7 +61,7 @@ with DAG(
         },
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:report`: Say what came out.',
+        doc_md='`pipeline:report`: Say what came out.\n',
     )
 
     make_numbers >> [loop_1_items, square]

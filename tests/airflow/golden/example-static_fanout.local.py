@@ -30,7 +30,6 @@ with DAG(
         code_hash='6f80c715aef8d99b3b6db7def14304daefddc714111fb462d2ceef11cbd4a94e',
         inputs={'index': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
     ).expand(iteration=loop_3_items.output)
     loop_1_items = PortaflowItems(
         task_id='loop_1_items',
@@ -45,8 +44,7 @@ with DAG(
             'epochs': {'param': 'epochs', 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=1,
-        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.',
+        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.\n',
     ).expand(iteration=loop_1_items.output)
     best = PortaflowTask(
         task_id='best',
@@ -54,7 +52,7 @@ with DAG(
         code_hash='4679626e55480f64b3c631135b80b0a48c4749fbd86b3f9216ade003be48e9cc',
         inputs={'scores': {'gather': 'train_region', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        doc_md='`pipeline:best`: The best of the regional scores.',
+        doc_md='`pipeline:best`: The best of the regional scores.\n',
     )
     report = PortaflowTask(
         task_id='report',
@@ -76,8 +74,7 @@ with DAG(
         code_hash='b472fddd5690c19c51a16a6b4feb57b1e4787e143d7b004dd24b36fc1425487e',
         inputs={'region': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
-        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.',
+        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.\n',
     ).expand(iteration=loop_2_items.output)
 
     shard >> report

@@ -30,7 +30,6 @@ with DAG(
         code_hash='6f80c715aef8d99b3b6db7def14304daefddc714111fb462d2ceef11cbd4a94e',
         inputs={'index': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
         image='python:3.11-slim',
     ).expand(iteration=loop_3_items.output)
     loop_1_items = PortaflowItems(
@@ -46,9 +45,8 @@ with DAG(
             'epochs': {'param': 'epochs', 'kind': 'parameter'},
         },
         outputs={'output': 'parameter'},
-        loops=1,
         image='python:3.11-slim',
-        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.',
+        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.\n',
     ).expand(iteration=loop_1_items.output)
     best = PortaflowPodTask(
         task_id='best',
@@ -57,7 +55,7 @@ with DAG(
         inputs={'scores': {'gather': 'train_region', 'output': 'output', 'items': 'loop_1_items', 'depth': 0, 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
         image='python:3.11-slim',
-        doc_md='`pipeline:best`: The best of the regional scores.',
+        doc_md='`pipeline:best`: The best of the regional scores.\n',
     )
     report = PortaflowPodTask(
         task_id='report',
@@ -80,9 +78,8 @@ with DAG(
         code_hash='b472fddd5690c19c51a16a6b4feb57b1e4787e143d7b004dd24b36fc1425487e',
         inputs={'region': {'item': 0, 'path': [], 'kind': 'parameter'}},
         outputs={'output': 'parameter'},
-        loops=1,
         image='python:3.11-slim',
-        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.',
+        doc_md='`pipeline:train_region`: Pretend to train a model for one region; return its score.\n',
     ).expand(iteration=loop_2_items.output)
 
     shard >> report
