@@ -63,7 +63,6 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         }  # GPUs are limits only
         super().__init__(
             image=image,
-            name=kwargs.get("task_id", "portaflow"),
             cmds=["python", "-m", "portaflow.xcom"],
             env_vars=dict(env or {}),
             secrets=[Secret("env", None, name) for name in secrets],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ def test_pod_specs_carry_image_command_resources_env_and_secrets(pod_dags: dict[
     assert container["envFrom"] == [{"secretRef": {"name": "aws-creds"}}]
     assert train["nodeSelector"] == {"pool": "gpu"}
     assert train["tolerations"] == [{"effect": "NoSchedule", "key": "gpu", "operator": "Exists"}]
+    for pod in pods.values():  # pod names are DNS labels (task ids may hold `_`)
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", pod["metadata"]["name"])
     report = pods["report"]["spec"]["containers"][0]
     assert report["image"] == "python:3.11-slim"  # the default image
     info = pod_dags["import"]["dags"]["pods"]["tasks"]["train"]
