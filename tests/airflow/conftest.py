@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dagkit
-from airflowenv import AirflowVenv, ensure_venv, init_home
-from portaflow.compiler import ir
-
-
-@dataclass
-class Airflow:
-    """The Airflow venv and a migrated AIRFLOW_HOME."""
-
-    venv: AirflowVenv
-    home: Path
-    env: dict[str, str]
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def driver(self, *args: str) -> Any:
-        return dagkit.driver(self.venv.python, self.env, *args)
+from airflowenv import ensure_venv, init_home
+from dagkit import Airflow, Compiled
 
 
 @pytest.fixture(scope="session")
@@ -47,22 +32,6 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
     got = Airflow(venv=venv, home=home, env=env)
     got.timings.update(venv=installed - start, migrate=time.monotonic() - installed)
     return got
-
-
-@dataclass
-class Compiled:
-    """One pipeline compiled into the shared dags folder."""
-
-    name: str
-    folder: Path
-    pipeline: ir.Pipeline
-    file: str
-
-    @property
-    def dag_id(self) -> str:
-        from portaflow.backends.airflow.names import dag_id
-
-        return dag_id(self.pipeline.name)
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflowenv import AirflowVenv
 from portaflow.backends import EmitOptions
 from portaflow.backends.airflow.emit import emit
 from portaflow.compiler import ir
@@ -99,3 +101,32 @@ def check_graph(p: ir.Pipeline, dag: dict[str, Any]) -> None:
     if hooks:
         assert tasks[WATCHER]["trigger_rule"] == "one_failed"
         assert tasks[WATCHER]["upstream"] == leaves
+
+
+@dataclass
+class Airflow:
+    """The Airflow venv and a migrated AIRFLOW_HOME."""
+
+    venv: AirflowVenv
+    home: Path
+    env: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def driver(self, *args: str) -> Any:
+        return driver(self.venv.python, self.env, *args)
+
+
+@dataclass
+class Compiled:
+    """One pipeline compiled into the shared dags folder."""
+
+    name: str
+    folder: Path
+    pipeline: ir.Pipeline
+    file: str
+
+    @property
+    def dag_id(self) -> str:
+        from portaflow.backends.airflow.names import dag_id
+
+        return dag_id(self.pipeline.name)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Airflow, Compiled
 
 import dagkit
+from dagkit import Airflow, Compiled
 
 pytestmark = pytest.mark.slow
 

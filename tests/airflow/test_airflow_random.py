@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import Airflow
 from hypothesis import HealthCheck, given, settings
 
 import dagkit
+from dagkit import Airflow
 from portaflow.backends import EmitOptions
 from portaflow.backends.airflow.emit import emit
 from portaflow.compiler import ir

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Compiled
 
 import dagkit
 from af_outcomes import airflow_outcome, differences, local_outcome
+from dagkit import Compiled
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Airflow
 
 import dagkit
 from airflowenv import airflow_env
+from dagkit import Airflow
 from portaflow.backends.airflow.cli import submit_cmd
 
 pytestmark = pytest.mark.slow

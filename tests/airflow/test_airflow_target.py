@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Airflow
 
 import dagkit
 from af_outcomes import differences, local_outcome
 from conformance.target_airflow import AirflowTarget
+from dagkit import Airflow
 from portaflow.compiler import compile_file
 
 pytestmark = pytest.mark.slow
