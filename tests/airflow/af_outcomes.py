@@ -10,6 +10,7 @@ is present on both sides.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,13 @@ def local_outcome(p: ir.Pipeline, root: Path, params: dict[str, Any], workdir: P
     return RunOutcome(status=r.status, tasks=tasks)
 
 
-def airflow_outcome(p: ir.Pipeline, run: dict[str, Any]) -> RunOutcome:
-    """The driver's answer for one DAG run (af_driver.py `run`), as a RunOutcome."""
+def airflow_outcome(
+    p: ir.Pipeline, run: dict[str, Any], digest: Callable[[str], Any] = artifact_digest
+) -> RunOutcome:
+    """The driver's answer for one DAG run (af_driver.py `run`), as a RunOutcome.
+
+    `digest` turns an artifact directory into the comparable value the suite uses.
+    """
     names = Names(p)
     by_airflow = {aid: tid for tid, aid in names.task.items()}
     tis = {(t["task_id"], t["map_index"]): t for t in run["tasks"]}
@@ -66,7 +72,7 @@ def airflow_outcome(p: ir.Pipeline, run: dict[str, Any]) -> RunOutcome:
         kinds = {o.name: o.type.kind for o in step.outputs}
         outputs = {}
         for name, value in (t["xcom"] or {}).items():
-            outputs[name] = artifact_digest(value) if kinds[name] == "artifact" else value
+            outputs[name] = digest(value) if kinds[name] == "artifact" else value
         state = _STATES.get(t["state"], t["state"])
         tasks[_key(tid, index)] = TaskOutcome(state=state, outputs=outputs)
     status = "succeeded" if run["state"] == "success" else "failed"
