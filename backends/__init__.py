@@ -82,6 +82,7 @@ Emitter = Callable[..., EmitResult]
 
 #: Built-in backends: name -> "module:function". Imported only when used.
 BACKENDS: dict[str, str] = {
+    "airflow": "portaflow.backends.airflow.emit:emit",
     "argo": "portaflow.backends.argo:emit",
     "kfp": "portaflow.backends.kfp:emit",
 }

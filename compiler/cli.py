@@ -38,8 +38,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "List, show and promote model versions.",
     ),
     "submit": (
-        "portaflow.backends.argo.cli:submit_cmd",
-        "Compile and submit to an Argo or KFP server.",
+        "portaflow.backends.airflow.cli:submit_cmd",
+        "Compile and submit to an Argo, KFP or Airflow server.",
     ),
 }
 
@@ -210,6 +210,11 @@ def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, s
     type=click.Choice(["python", "container"]),
     help="KFP steps as lightweight Python components (default; kfp.local runs them) or containers.",
 )
+@click.option(
+    "--airflow-operator",
+    type=click.Choice(["kubernetes", "local"]),
+    help="Airflow task flavour: pods (default) or the worker itself.",
+)
 @_pipeline_opt
 @_root_opt
 @_format_opt
@@ -223,6 +228,7 @@ def compile_cmd(
     image: str | None,
     argo_version: str | None,
     kfp_executor: str | None,
+    airflow_operator: str | None,
     pipeline_name: str | None,
     root: Path | None,
     fmt: str,
@@ -241,6 +247,7 @@ def compile_cmd(
         "image": image,
         "argo_version": argo_version,
         "kfp_executor": kfp_executor,
+        "airflow_operator": airflow_operator,
     }
     options, chosen = emit_options(project_root, stack, overrides)
     target = target or chosen.get("target") or "ir"

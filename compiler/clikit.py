@@ -221,8 +221,9 @@ def emit_or_exit(pipeline: ir.Pipeline, target: str, options: Any) -> Any:
 
 
 #: Settings one backend reads, from a compile flag or the stack's key of the same name:
-#: the Argo release the output must run on, the KFP executor flavour.
-BACKEND_KEYS = ("argo_version", "kfp_executor")
+#: the Argo release the output must run on, the KFP executor flavour, the Airflow task flavour
+#: and dags folder.
+BACKEND_KEYS = ("argo_version", "kfp_executor", "airflow_operator", "dags_folder")
 
 
 def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) -> tuple[Any, Any]:

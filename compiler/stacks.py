@@ -44,6 +44,8 @@ KNOWN_KEYS: dict[str, str] = {
     "extra": "backend-specific settings",
     "argo_version": "Argo release the output must run on (3.5, 3.6, 3.7, 4.0, 4.1; default 4.1)",
     "kfp_executor": "KFP executor flavour: python (lightweight components) or container",
+    "airflow_operator": "Airflow task flavour: kubernetes (pods) or local (the worker runs the step)",
+    "dags_folder": "Airflow dags folder `portaflow submit --target airflow` writes into",
 }
 
 

@@ -2,8 +2,8 @@
 
 A target is a function `(example folder, params, scratch folder) -> RunOutcome`,
 registered in `TARGETS` by name. `local` (the local runner) is the reference; a backend
-whose output an engine here can execute plugs in one function (kfp.local below; Airflow's
-`airflow dags test` when it lands). `by_task` is the comparison the suite makes.
+whose output an engine here can execute plugs in one function (kfp.local, and Airflow
+through `target_airflow.AirflowTarget`). `by_task` is the comparison the suite makes.
 """
 
 from __future__ import annotations
@@ -112,8 +112,21 @@ def run_kfp_local(example: Path, params: dict[str, Any], scratch: Path) -> RunOu
     return RunOutcome(status=status, tasks=tasks)
 
 
+def run_airflow(example: Path, params: dict[str, Any], scratch: Path) -> RunOutcome:
+    """`portaflow compile --target airflow --airflow-operator local`, run by a real Airflow 3."""
+    from target_airflow import AirflowTarget
+
+    return AirflowTarget().run(example, params, scratch)
+
+
 #: Every target that can execute here, by name; `local` is the reference.
-TARGETS: dict[str, Target] = {"local": run_local, "kfp-local": run_kfp_local}
+TARGETS: dict[str, Target] = {
+    "local": run_local,
+    "kfp-local": run_kfp_local,
+    "airflow": run_airflow,
+}
+#: Targets that report loop indices: compared key by key (`score[1]`), not only per task.
+INDEXED = {"local", "airflow"}
 
 
 def by_task(outcome: RunOutcome) -> dict[str, list[str]]:
@@ -131,3 +144,10 @@ def by_task(outcome: RunOutcome) -> dict[str, list[str]]:
             json.dumps({"state": t.state, "outputs": t.outputs}, sort_keys=True)
         )
     return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def by_key(outcome: RunOutcome) -> dict[str, tuple[str, Any]]:
+    """Node key (`score[1]`) -> state and outputs of every execution that ran."""
+    return {
+        k: (t.state, t.outputs) for k, t in sorted(outcome.tasks.items()) if t.state != "skipped"
+    }

@@ -1,0 +1,10 @@
+"""Stable diagnostic codes of the Airflow backend (PF700-PF799), listed in docs/backends/airflow.md."""
+
+from __future__ import annotations
+
+#: A setting the backend does not know (e.g. an unknown `airflow_operator`).
+BAD_OPTION = "PF701"
+#: A hook reads a task output; hooks run after the DAG and take only parameters and literals.
+HOOK_INPUT = "PF702"
+#: An artifact input bound to a parameter or a literal.
+ARTIFACT_LITERAL = "PF703"

@@ -1,0 +1,96 @@
+"""`PortaflowPodTask`: one step in a Kubernetes pod, through the cncf provider's KubernetesPodOperator.
+
+The pod runs `python -m portaflow.xcom SPEC`, which runs the task protocol
+(`portaflow.task`) and writes the parameter outputs and artifact paths to
+/airflow/xcom/return.json, where the operator's XCom sidecar collects them
+(https://airflow.apache.org/docs/apache-airflow-providers-cncf-kubernetes/stable/operators.html).
+The inputs are resolved on the worker before the pod starts (operators.Resolver),
+and the spec is one JSON argument: no shell, and no template fields, so nothing
+a user wrote is rendered by Jinja.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# The cncf provider is installed where the DAGs run; no stubs for mypy here.
+from airflow.providers.cncf.kubernetes.operators.pod import (  # type: ignore[import-not-found,unused-ignore]
+    KubernetesPodOperator,
+)
+from airflow.providers.cncf.kubernetes.secret import (  # type: ignore[import-not-found,unused-ignore]
+    Secret,
+)
+from kubernetes.client import models as k8s  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+from .operators import Source, _StepMixin, default_store
+
+XCOM_RETURN = "/airflow/xcom/return.json"
+
+
+class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
+    """Runs one step in the step's image, with its resources, env and secrets."""
+
+    template_fields: Sequence[str] = ()
+
+    def __init__(
+        self,
+        *,
+        step: str,
+        code_hash: str,
+        inputs: Mapping[str, Source],
+        outputs: Mapping[str, str],
+        image: str,
+        condition: Source | None = None,
+        iteration: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        resources: Mapping[str, Any] | None = None,
+        node_selector: Mapping[str, str] | None = None,
+        tolerations: Sequence[Mapping[str, str]] = (),
+        artifact_store: str | None = None,
+        project_root: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        res = dict(resources or {})
+        requests: dict[str, str] = {k: str(res.pop(k)) for k in ("cpu", "memory") if k in res}
+        if "disk" in res:
+            requests["ephemeral-storage"] = str(res.pop("disk"))
+        limits: dict[str, str] = {
+            **requests,
+            **{k: str(v) for k, v in res.items()},
+        }  # GPUs are limits only
+        super().__init__(
+            image=image,
+            cmds=["python", "-m", "portaflow.xcom"],
+            env_vars=dict(env or {}),
+            secrets=[Secret("env", None, name) for name in secrets],
+            container_resources=k8s.V1ResourceRequirements(requests=requests, limits=limits)
+            if requests or limits
+            else None,
+            node_selector=dict(node_selector or {}),
+            tolerations=[k8s.V1Toleration(**dict(t)) for t in tolerations],
+            do_xcom_push=True,
+            **kwargs,
+        )
+        self.step, self.code_hash = step, code_hash
+        self.inputs, self.outputs, self.condition = inputs, outputs, condition
+        self.iteration = iteration
+        self.artifact_store, self.project_root = artifact_store, project_root
+
+    def execute(self, context: Any) -> Any:
+        from portaflow.protocol import task_command
+
+        args = self.prepare(context, self.artifact_store or default_store())
+        lists = args.pop("_lists")
+        argv = task_command(self.step, root=self.project_root, python="python", **args)[3:]
+        spec = {
+            "argv": argv,
+            "lists": {args["input_lists"][n]: paths for n, paths in lists.items()},
+            "outputs": args["outputs"],
+            "output_params": args["output_params"],
+            "return": XCOM_RETURN,
+        }
+        self.arguments = [json.dumps(spec, sort_keys=True)]
+        return super().execute(context)
