@@ -4,6 +4,7 @@ Profiles (pick one with `pytest --hypothesis-profile=NAME`):
 
 - `default`: 200 examples per property; what `pytest` and CI run.
 - `deep`: 5000 examples per property; run it before a release.
+- `quick`: 20 examples, for a fast loop while editing.
 
 Properties take their example count from the profile (never a fixed
 `max_examples`), so `deep` deepens every one of them.
@@ -24,6 +25,7 @@ _COMMON = {
 }
 settings.register_profile("default", max_examples=200, **_COMMON)  # type: ignore[arg-type]
 settings.register_profile("deep", max_examples=5000, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("quick", max_examples=20, **_COMMON)  # type: ignore[arg-type]
 # `--hypothesis-profile=NAME` is applied after this file is read, so it wins.
 settings.load_profile("default")
 

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from portaflow.compiler import irjson
-from portaflow.compiler.frontend import analyze
+from portaflow.compiler import ir, irjson
+from portaflow.compiler.frontend import Result, analyze
 from portaflow.compiler.graph import dependency_pairs
-from strategies import GeneratedPipeline, pipelines
-
-# HYPOTHESIS_EXAMPLES=2000 for a thorough local hunt; the default keeps the suite fast.
-SETTINGS = settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+from strategies import GeneratedPipeline, pipelines, projects
 
 
 def _compile(source: str) -> object:
@@ -31,21 +23,56 @@ def _compile(source: str) -> object:
         return analyze(f, root=tmp)
 
 
-@SETTINGS
-@given(pipelines())
-def test_valid_pipelines_compile_to_their_dag(gen: GeneratedPipeline) -> None:
-    result = _compile(gen.source)
-    errors = [d.render() for d in result.errors]  # type: ignore[attr-defined]
-    assert not errors, "\n".join(errors) + "\n\n" + gen.source
-    p = result.pipeline  # type: ignore[attr-defined]
-    assert {t.id for t in p.tasks} == gen.tasks
-    assert dependency_pairs(p) == gen.edges, gen.source
+def _compile_project(gen: GeneratedPipeline) -> Result:
+    with tempfile.TemporaryDirectory() as tmp:
+        return analyze(gen.write(Path(tmp)), root=tmp)
+
+
+def assert_intended_dag(p: ir.Pipeline, gen: GeneratedPipeline) -> None:
+    """The compiled IR is exactly the DAG the strategy built: tasks, edges, loops, conditions."""
+    src = "\n\n" + "\n".join(f"# {k}\n{v}" for k, v in gen.files.items())
+    assert {t.id for t in p.tasks} == gen.tasks, src
+    assert {(e.source, e.target, e.kind) for e in p.edges} == gen.typed_edges, src
+    assert dependency_pairs(p) == gen.edges, src
+    by_id = {t.id: t for t in p.tasks}
+    assert {tid: t.loop for tid, t in by_id.items()} == gen.task_loop, src
+    assert {lp.id: (lp.items, lp.parent) for lp in p.loops} == gen.loops, src
+    assert {tid: t.condition for tid, t in by_id.items() if t.condition} == gen.conditions, src
+    assert {tid: t.hook for tid, t in by_id.items() if t.hook} == gen.hooks, src
+    assert {tid: t.scope for tid, t in by_id.items()} == gen.scopes, src
+    assert {tid: t.step for tid, t in by_id.items()} == gen.step_refs, src
     assert {t.id for t in p.tasks if t.loop} == gen.looped
     assert {t.id for t in p.tasks if t.condition} == gen.conditional
+    # Hooks come last and have no edges (docs/CONTRACTS.md).
+    hooks = [t.id for t in p.tasks if t.hook]
+    assert [t.id for t in p.tasks][len(p.tasks) - len(hooks) :] == hooks
+    assert not {e.source for e in p.edges} & set(hooks)
+    assert not {e.target for e in p.edges} & set(hooks)
+
+
+@given(projects())
+def test_valid_pipelines_compile_to_their_dag(gen: GeneratedPipeline) -> None:
+    result = _compile_project(gen)
+    errors = [d.render() for d in result.errors]
+    assert not errors, "\n".join(errors) + "\n\n" + "\n".join(gen.files.values())
+    p = result.pipeline
+    assert p is not None
+    assert_intended_dag(p, gen)
     # Deterministic and round-trippable.
     text = irjson.dumps(p)
-    assert irjson.dumps(_compile(gen.source).pipeline) == text  # type: ignore[attr-defined]
+    again = _compile_project(gen).pipeline
+    assert again is not None and irjson.dumps(again) == text
     assert irjson.loads(text) == p
+
+
+@given(pipelines())
+def test_single_file_pipelines_are_their_source(gen: GeneratedPipeline) -> None:
+    """`pipelines()` keeps every step in pipeline.py: `.source` alone compiles."""
+    assert set(gen.files) == {"pipeline.py", "pyproject.toml"}
+    result = _compile(gen.source)
+    assert not result.errors, "\n".join(d.render() for d in result.errors) + gen.source  # type: ignore[attr-defined]
+    assert result.pipeline is not None  # type: ignore[attr-defined]
+    assert_intended_dag(result.pipeline, gen)  # type: ignore[attr-defined]
 
 
 _INSERTS = [
@@ -113,7 +140,6 @@ def _mutate(source: str, rnd: random.Random) -> str:
     return source
 
 
-@SETTINGS
 @given(pipelines(max_steps=6), st.randoms(use_true_random=False), st.integers(1, 3))
 def test_mutated_pipelines_give_diagnostics_never_exceptions(
     gen: GeneratedPipeline, rnd: random.Random, rounds: int
