@@ -82,22 +82,22 @@ _INSERTS = [
     "import os",
     "v1.attr",
     "print(v1)",
-    "s0(*v1)",
-    "s0(**v1)",
+    "s1(*v1)",
+    "s1(**v1)",
     "lambda: 1",
-    "for a in v1:\n    for b in a:\n        for c in b:\n            s0(c)",
+    "for a in v1:\n    for b in a:\n        for c in b:\n            s1(c)",
     "return v1",
     "if v1 is 3:\n    pass",
     "y = f'{v1}'",
-    "z = [s0(q) for q in range(v1)]",
+    "z = [s1(q) for q in range(v1)]",
     "with x:\n    pass",
-    "v1, v2, v3, v4 = s0()",
+    "v1, v2, v3, v4 = s1()",
     "generated()",
     "async def f():\n    pass",
     "yield v1",
     "del v1",
-    "s0(after=[nope])",
-    "s0(after=v1 + 1)",
+    "s1(after=[nope])",
+    "s1(after=v1 + 1)",
     "global g",
     "@step\ndef q(): pass",
 ]
@@ -133,7 +133,7 @@ def _mutate(source: str, rnd: random.Random) -> str:
         return "\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
     if kind == "replace" and tokens:
         t = rnd.choice(tokens)
-        new = rnd.choice(["None", "1", "'s'", "s0", "v1", "p_list", "(", ":", "generated", "step"])
+        new = rnd.choice(["None", "1", "'s'", "s1", "v1", "p_list", "(", ":", "generated", "step"])
         return source[: t.start()] + new + source[t.end() :]
     if kind == "truncate":
         return source[: rnd.randrange(len(source) + 1)]
