@@ -244,7 +244,8 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
     "--target",
     "-t",
     metavar="TARGET",
-    help="argo, kfp, airflow or ir (default: the stack's target, else ir).",
+    help="ir, argo, or a backend installed under the portaflow.backends entry points "
+    "(default: the stack's target, else ir).",
 )
 @click.option(
     "-o",
