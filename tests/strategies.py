@@ -134,7 +134,7 @@ class _Val:
 
     text: str
     binding: ir.Binding | None
-    type: str  # "int" | "str" | "bool" | "list[int]" | "Blob" | "list[Blob]" | "any" | "list[any]"
+    type: str  # "int" | "str" | "bool" | "list[int]" | "Blob" | "list[Blob]" | "dict" | "any"
     task: str | None
     loops: tuple[str, ...] = ()
     branch: tuple[int, ...] = ()
@@ -150,7 +150,8 @@ class _Ctx:
     items: list[_Val] = field(default_factory=list)  # loop variables in scope
 
 
-_PARAM_KIND = ("int", "str", "bool", "list[int]", "any", "list[any]")
+#: Types whose values Python can order against each other (`<`): the rest only `==`/`!=`.
+_ORDERED = {"int": "number", "bool": "number", "str": "str"}
 
 
 def _visible(v: _Val, ctx: _Ctx) -> bool:
@@ -348,7 +349,7 @@ class _Builder:
 
     def args_for(self, ctx: _Ctx) -> list[_Val]:
         chosen: list[_Val] = []
-        types = ("int", "str", "bool", "list[int]", "Blob", "any")
+        types = ("int", "str", "bool", "list[int]", "Blob", "dict", "any")
         # Argo gathers artifacts only into the scope the loop is in: top level here.
         pool = self.pool(ctx, types if ctx.loops else (*types, "list[Blob]"))
         pool += [_Val(self.hostile(), ir.Literal(value=None), "str", None)]  # a literal argument
@@ -426,11 +427,11 @@ class _Builder:
             ("range(2)", ir.Literal(value=[0, 1]), "int", False),
             ("p_list", ir.ParamRef(param="p_list"), "int", False),
             ("p_empty", ir.ParamRef(param="p_empty"), "int", False),
-            ("p_cfgs", ir.ParamRef(param="p_cfgs"), "any", True),
+            ("p_cfgs", ir.ParamRef(param="p_cfgs"), "dict", True),
             (
                 '[{"n": 1, "rates": [1, 2]}]',
                 ir.Literal(value=[{"n": 1, "rates": [1, 2]}]),
-                "any",
+                "dict",
                 True,
             ),
         ]
@@ -441,7 +442,7 @@ class _Builder:
         for it in ctx.items:
             if it.fields and _visible(it, ctx) and isinstance(it.binding, ir.LoopItem):
                 b = ir.LoopItem(loop=it.binding.loop, path=("rates",))
-                nested.append((f'{it.text}["rates"]', b, "any", False))
+                nested.append((f'{it.text}["rates"]', b, "int", False))
         del outer
         if nested and self.draw(st.booleans()):  # a loop over a field of the outer item
             return self.draw(st.sampled_from(nested))
@@ -455,7 +456,7 @@ class _Builder:
         extra = [item]
         if fields:
             extra.append(
-                _Val(f'{var}["n"]', ir.LoopItem(loop=lid, path=("n",)), "any", None, item.loops)
+                _Val(f'{var}["n"]', ir.LoopItem(loop=lid, path=("n",)), "int", None, item.loops)
             )
         return _Ctx(
             indent=ctx.indent + 1,
@@ -530,7 +531,7 @@ class _Builder:
         if form == "not":
             text, c = self.condition(ctx, depth + 1)
             return f"not ({text})", ir.Not(operand=c)
-        scalars = self.pool(ctx, ("int", "str", "bool", "any"))
+        scalars = self.pool(ctx, ("int", "str", "bool", "dict", "any"))
         v = self.draw(st.sampled_from(scalars))
         if form == "truthy":
             return v.text, ir.Truthy(value=v.binding)  # type: ignore[arg-type]
@@ -546,7 +547,6 @@ class _Builder:
                 )
             )
             return f"{v.text} {op} {right_text}", ir.Compare(left=v.binding, op=op, right=right)  # type: ignore[arg-type]
-        op = self.draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
         rights = [w for w in scalars if w is not v] + [
             _Val("3", ir.Literal(value=3), "int", None),
             _Val("None", ir.Literal(value=None), "null", None),
@@ -554,6 +554,14 @@ class _Builder:
         hostile = self.hostile()
         rights.append(_Val(hostile, self.literal_binding(hostile), "str", None))
         w = self.draw(st.sampled_from(rights))
+        # A valid pipeline also runs: order only values Python can order against each other.
+        group = _ORDERED.get(v.type)
+        ordered = group is not None and group == _ORDERED.get(w.type)
+        op = self.draw(
+            st.sampled_from(["==", "!=", "<", "<=", ">", ">="] if ordered else ["==", "!="])
+        )
+        if ordered and group != "number":
+            form = "no-chain"  # `a < "s" < 10` would order a str against an int
         if w.text == "None" and self.draw(st.booleans()):
             text_op, op = self.draw(st.sampled_from([("is", "=="), ("is not", "!=")]))
             return f"{v.text} {text_op} None", ir.Compare(left=v.binding, op=op, right=w.binding)  # type: ignore[arg-type]
