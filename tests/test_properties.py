@@ -50,6 +50,64 @@ def assert_intended_dag(p: ir.Pipeline, gen: GeneratedPipeline) -> None:
     assert not {e.target for e in p.edges} & set(hooks)
 
 
+def assert_ir_invariants(p: ir.Pipeline) -> None:
+    """What docs/CONTRACTS.md promises backends about every IR."""
+    import networkx as nx
+
+    tasks = {t.id: t for t in p.tasks}
+    loops = {lp.id: lp for lp in p.loops}
+    params = {prm.name for prm in p.params}
+    steps = {s.ref: s for s in p.steps}
+    assert len(tasks) == len(p.tasks) and len(loops) == len(p.loops)
+    main = [t.id for t in p.tasks if t.hook is None]
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.add_nodes_from(main)
+    g.add_edges_from((e.source, e.target) for e in p.edges)
+    assert set(g.nodes) == set(main), "an edge names a task that is not an ordinary task"
+    assert main == list(nx.lexicographical_topological_sort(g)), "tasks are not in topo order"
+    assert {t.step for t in p.tasks} == set(steps)
+
+    def chain(loop: str | None) -> list[str]:
+        out = []
+        while loop is not None:
+            out.append(loop)
+            loop = loops[loop].parent
+        return out
+
+    def check(b: ir.Binding, where: list[str]) -> None:
+        match b:
+            case ir.ParamRef(param=name):
+                assert name in params
+            case ir.TaskOutput(task=t, output=o):
+                assert o in {out.name for out in steps[tasks[t].step].outputs}
+            case ir.Gathered(task=t, output=o, loop=lp):
+                assert lp in chain(tasks[t].loop) and lp not in where
+                assert o in {out.name for out in steps[tasks[t].step].outputs}
+            case ir.LoopItem(loop=lp):
+                assert lp in where
+            case ir.Literal():
+                pass
+
+    for lp in p.loops:
+        check(lp.items, chain(lp.parent))
+    for t in p.tasks:
+        if t.scope:
+            assert t.id.startswith(t.scope[-1] + "."), t.id
+        names = [i.name for i in steps[t.step].inputs]
+        assert [b.name for b in t.inputs] == [n for n in names if n in {b.name for b in t.inputs}]
+        for b in t.inputs:
+            check(b.binding, chain(t.loop))
+            if b.kind == "artifact":
+                assert isinstance(b.binding, (ir.TaskOutput, ir.Gathered)), (t.id, b)
+        if t.condition is not None:
+            for b in ir.condition_bindings(t.condition):
+                check(b, chain(t.loop))
+        for a in t.after:
+            assert a in tasks
+    for span in [p.span, *(t.span for t in p.tasks), *(s.span for s in p.steps)]:
+        assert not span.path.startswith("/") and "\\" not in span.path, span
+
+
 @given(projects())
 def test_valid_pipelines_compile_to_their_dag(gen: GeneratedPipeline) -> None:
     result = _compile_project(gen)
@@ -58,6 +116,7 @@ def test_valid_pipelines_compile_to_their_dag(gen: GeneratedPipeline) -> None:
     p = result.pipeline
     assert p is not None
     assert_intended_dag(p, gen)
+    assert_ir_invariants(p)
     # Deterministic and round-trippable.
     text = irjson.dumps(p)
     again = _compile_project(gen).pipeline
