@@ -33,7 +33,7 @@ from portaflow.compiler.cli import main
 #: Mutations per example; 9 examples x 60 = 540 cases, each through three commands.
 PER_EXAMPLE = 60
 #: Seconds one command may take before it counts as a hang.
-TIMEOUT = 20
+TIMEOUT = 60
 
 HOSTILE_LINES = [
     "while True:\n    pass",
