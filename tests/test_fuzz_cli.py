@@ -76,6 +76,25 @@ HOSTILE_LINES = [
     "\x0c",
     "# coding: latin-1",
     "  # only a comment, oddly indented",
+    # Pipeline-body shapes (they land in a @pipeline body when the line is inside one).
+    "x = [step(q) for q in range(10**10)]",
+    "for a in b:\n    for c in a:\n        for d in c:\n            f(d)",
+    "if x is 3:\n    pass\nelif:\n    pass",
+    "y = f(after=[undefined], after=[x])",
+    "a, b = a, b = f()",
+    "q = [f(i) for i in [1, 2] if i]",
+    "z = (yield)",
+    "x = y[0][1:2]",
+    "x = y.z.w()",
+    "f(*[1], **{'a': 1})",
+    "x = {**a, 'k': [*b]}",
+    "x = f'{y!r}' f'{z}'",
+    "f(y for y in z)",
+    "x = 1 if y else 2",
+    "x = (a := f())",
+    "print(__import__('os'))",
+    "assert x, 'msg'",
+    "raise SystemExit(3)",
 ]
 
 OPERATORS = ("delete", "duplicate", "swap", "flip", "truncate", "insert", "insert", "delete-line")
