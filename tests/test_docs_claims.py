@@ -294,3 +294,64 @@ def test_readme_portaflow_commands_run(tmp_path: Path) -> None:
     assert list((tmp_path / "deploy").glob("*.yaml"))
     graph = next(o for c, o in outputs.items() if " graph " in c)
     assert graph.startswith("flowchart")
+
+
+# ---------------------------------------------------------------- what the hash and cache keys cover
+
+
+@pytest.mark.parametrize("example", ["quickstart", "ml", "multi_module"])
+def test_argo_memoize_key_covers_what_the_doc_says(example: str) -> None:
+    """docs/backends/argo.md: memoize key = sha256 of code hash, image and parameter inputs."""
+    import yaml
+
+    from portaflow.backends import EmitOptions
+    from portaflow.backends.argo import emit
+    from portaflow.compiler import compile_file
+
+    path = EXAMPLES / example / "pipeline.py"
+    p = compile_file(path, root=path.parent)
+    (wf,) = [yaml.safe_load(f.text) for f in emit(p, options=EmitOptions()).files][:1]
+    steps = {s.ref: s for s in p.steps}
+    memoized = 0
+    spec = wf["spec"].get("workflowSpec", wf["spec"])
+    for t in spec["templates"]:
+        if "memoize" not in t:
+            continue
+        memoized += 1
+        step = steps[t["metadata"]["annotations"]["portaflow.dev/step"]]
+        assert step.config.cache
+        key = t["memoize"]["key"]
+        assert key.startswith("{{=sprig.sha256sum(") and step.code_hash in key
+        assert repr(t["container"]["image"]) in key
+        params = [i["name"] for i in t["inputs"].get("parameters", [])]
+        for name in params:
+            if name != "portaflow-task":
+                assert f"inputs.parameters.{name}" in key, (name, key)
+        assert not t["inputs"].get("artifacts"), "a step with artifact inputs is memoized"
+    assert memoized
+
+
+def test_readme_hash_claim_helpers_count_comments_do_not(tmp_path: Path) -> None:
+    """README: the code hash covers the step and the local helpers it reaches, not comments."""
+    from portaflow.compiler import compile_file
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(
+        "from helpers import double\nfrom portaflow import pipeline, step\n\n\n"
+        "@step\ndef s(x: int) -> int:\n    return double(x)\n\n\n"
+        "@pipeline\ndef p(x: int = 1):\n    s(x)\n"
+    )
+
+    def code_hash() -> str:
+        return compile_file(pipeline, root=tmp_path).steps[0].code_hash
+
+    first = code_hash()
+    (tmp_path / "helpers.py").write_text(
+        '"""Helpers."""\n\n\ndef double(x):  # twice\n    """Twice x."""\n    return 2 * x\n'
+    )
+    pipeline.write_text(pipeline.read_text().replace("return double(x)", "return double(x)  # !"))
+    assert code_hash() == first, "a comment or docstring changed the code hash"
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return x + x + 0\n")
+    assert code_hash() != first, "changing a helper the step reaches kept the code hash"
