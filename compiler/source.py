@@ -10,6 +10,7 @@ that leave the project are reported as external with their qualified name.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +145,11 @@ class Project:
             return None
         lines = text.splitlines()
         try:
-            tree = ast.parse(text, filename=rel)
+            with warnings.catch_warnings():
+                # Python's own SyntaxWarnings (`1if x`, "\d") would print unlocated lines of
+                # Python's format among ours; the file is never run, so they are not ours to say.
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=rel)
         except SyntaxError as exc:
             line = exc.lineno or 0
             col = exc.offset or 1
