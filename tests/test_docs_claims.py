@@ -21,7 +21,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pfhelpers import EXAMPLES, REPO
+from pfhelpers import EXAMPLES, REPO, check_cli_output
 from portaflow.backends import available
 from portaflow.compiler.cli import main
 
@@ -184,14 +184,21 @@ def test_compile_help_names_exactly_the_available_targets() -> None:
 
 @pytest.mark.parametrize("target", sorted({"ir", *available()}))
 @pytest.mark.parametrize("example", sorted(p.parent.name for p in EXAMPLES.glob("*/pipeline.py")))
-def test_every_target_compiles_every_example(target: str, example: str, tmp_path: Path) -> None:
+def test_every_target_compiles_the_examples(target: str, example: str, tmp_path: Path) -> None:
+    """Every target compiles the quickstart; any example either compiles or is refused with
+    located errors (a target may lack a construct, as Argo lacks run-time artifact fan-in)."""
     pipeline = EXAMPLES / example / "pipeline.py"
     result = CliRunner().invoke(
         main, ["compile", str(pipeline), "--target", target, "-o", str(tmp_path)]
     )
-    assert result.exit_code == 0, result.output
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert written and all(p.stat().st_size > 0 for p in written)
+    check_cli_output(result.exit_code, result.stdout, result.stderr, f"{target} {example}")
+    if example == "quickstart" or target in ("ir", "argo"):  # these two take every example
+        assert result.exit_code == 0, result.output
+    if result.exit_code == 0:
+        written = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert written and all(p.stat().st_size > 0 for p in written)
+    else:
+        assert result.exit_code == 1 and re.search(r":\d+:\d+: error PF\d{3}: ", result.stderr)
 
 
 # ---------------------------------------------------------------- what expected/ holds

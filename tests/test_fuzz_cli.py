@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pfhelpers import EXAMPLES
+from pfhelpers import EXAMPLES, check_cli_output
 from portaflow.compiler.cli import main
 
 #: Mutations per example; 9 examples x 60 = 540 cases, each through three commands.
@@ -221,39 +221,12 @@ def deadline(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-_LOCATED = re.compile(r"^\S.*:\d+:\d+: (error|warning) PF\d{3}: ")
-_DIAG = re.compile(r"(error|warning) (PF\d{3}): ")
-_SUMMARY = re.compile(r"^\d+ error\(s\), \d+ warning\(s\)$")
-
-
-def check_output(code: int, out: str, err: str, what: str) -> None:
-    """The CLI's contract for any input file."""
-    text = out + err
-    assert code in (0, 1, 2), f"{what}: exit code {code}\n{text[-3000:]}"
-    assert "Traceback" not in text, f"{what}: traceback\n{text[-3000:]}"
-    assert "PF001" not in text, f"{what}: internal compiler error\n{text[-3000:]}"
-    for line in err.splitlines():
-        if not line.strip() or line.startswith((" ", "\t")) or _SUMMARY.match(line):
-            continue  # a diagnostic's source line, caret or hint; the closing count
-        m = _DIAG.search(line)
-        if m is not None and m.group(2) == "PF110":  # no pipeline in this file: the whole file
-            continue
-        if code == 0 and m is None:
-            continue  # a success's own lines ("ok: pipeline ..."); its warnings are still checked
-        assert _LOCATED.match(line), (
-            f"{what}: an error without file:line:col: {line!r}\n{err[-3000:]}"
-        )
-    if code == 1:
-        located = [ln for ln in err.splitlines() if _LOCATED.match(ln) or "PF110" in ln]
-        assert located, f"{what}: exit 1 without a located error\n{text[-3000:]}"
-
-
 def _run(args: list[str], what: str) -> None:
     with deadline(TIMEOUT):
         result = CliRunner().invoke(main, args)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{what}: raised {result.exception!r}") from result.exception
-    check_output(result.exit_code, result.stdout, result.stderr, what)
+    check_cli_output(result.exit_code, result.stdout, result.stderr, what)
 
 
 @pytest.mark.parametrize(
@@ -290,10 +263,10 @@ def test_the_fuzz_mutates() -> None:
 
 
 def test_the_checks_catch_what_they_promise() -> None:
-    """check_output rejects tracebacks, odd exit codes and unlocated errors."""
+    """check_cli_output rejects tracebacks, odd exit codes and unlocated errors."""
     ok = "p.py:3:5: error PF200: 'while' is not allowed in a @pipeline body\n"
-    check_output(1, "", ok, "ok")
-    check_output(1, "", "p.py: error PF110: no @pipeline function found in p.py\n", "ok")
+    check_cli_output(1, "", ok, "ok")
+    check_cli_output(1, "", "p.py: error PF110: no @pipeline function found in p.py\n", "ok")
     for code, err in [
         (3, ok),
         (1, ok + "Traceback (most recent call last):\n"),
@@ -303,7 +276,7 @@ def test_the_checks_catch_what_they_promise() -> None:
         (1, "p.py: error PF001: internal compiler error: KeyError\n"),
     ]:
         with pytest.raises(AssertionError):
-            check_output(code, "", err, "bad")
+            check_cli_output(code, "", err, "bad")
 
 
 @pytest.mark.parametrize("example", sorted(p.parent.name for p in EXAMPLES.glob("*/pipeline.py")))
@@ -331,7 +304,7 @@ def test_mutated_example_as_a_real_process(example: str, tmp_path: Path) -> None
             timeout=120,
             check=False,
         )
-        check_output(proc.returncode, proc.stdout, proc.stderr, f"{' '.join(args)} {example}")
+        check_cli_output(proc.returncode, proc.stdout, proc.stderr, f"{' '.join(args)} {example}")
 
 
 def test_python_syntax_warnings_do_not_leak(tmp_path: Path) -> None:
@@ -350,4 +323,4 @@ def test_python_syntax_warnings_do_not_leak(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "SyntaxWarning" not in proc.stderr, proc.stderr
-    check_output(proc.returncode, proc.stdout, proc.stderr, "check")
+    check_cli_output(proc.returncode, proc.stdout, proc.stderr, "check")
