@@ -1,10 +1,33 @@
-"""Shared test options and fixtures."""
+"""Shared test options and fixtures, and the hypothesis settings profiles.
+
+Profiles (pick one with `pytest --hypothesis-profile=NAME`):
+
+- `default`: 200 examples per property; what `pytest` and CI run.
+- `deep`: 5000 examples per property; run it before a release.
+- `quick`: 20 examples, for a fast loop while editing.
+
+Properties take their example count from the profile (never a fixed
+`max_examples`), so `deep` deepens every one of them.
+"""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pfhelpers import Golden
+
+# Compiling and emitting a generated pipeline takes milliseconds, not microseconds, and the
+# machine is shared: no per-example deadline, and no health check on slow generation.
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("default", max_examples=200, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("deep", max_examples=5000, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("quick", max_examples=20, **_COMMON)  # type: ignore[arg-type]
+# `--hypothesis-profile=NAME` is applied after this file is read, so it wins.
+settings.load_profile("default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

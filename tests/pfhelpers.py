@@ -1,9 +1,10 @@
-"""Test helpers shared by several test files: the example corpus and golden comparison."""
+"""Test helpers shared by several test files: the example corpus, golden comparison, CLI output rules."""
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,30 @@ class Golden:
                 )
             )
             pytest.fail(f"output differs from {path}:\n{diff[:6000]}")
+
+
+_LOCATED = re.compile(r"^\S.*:\d+:\d+: (error|warning) PF\d{3}: ")
+_DIAG = re.compile(r"(error|warning) (PF\d{3}): ")
+_SUMMARY = re.compile(r"^\d+ error\(s\), \d+ warning\(s\)$")
+
+
+def check_cli_output(code: int, out: str, err: str, what: str) -> None:
+    """The CLI's contract for any input: exit 0/1/2, no traceback, every error located."""
+    text = out + err
+    assert code in (0, 1, 2), f"{what}: exit code {code}\n{text[-3000:]}"
+    assert "Traceback" not in text, f"{what}: traceback\n{text[-3000:]}"
+    assert "PF001" not in text, f"{what}: internal compiler error\n{text[-3000:]}"
+    for line in err.splitlines():
+        if not line.strip() or line.startswith((" ", "\t")) or _SUMMARY.match(line):
+            continue  # a diagnostic's source line, caret or hint; the closing count
+        m = _DIAG.search(line)
+        if m is not None and m.group(2) == "PF110":  # no pipeline in this file: the whole file
+            continue
+        if code == 0 and m is None:
+            continue  # a success's own lines ("ok: pipeline ..."); its warnings are still checked
+        assert _LOCATED.match(line), (
+            f"{what}: an error without file:line:col: {line!r}\n{err[-3000:]}"
+        )
+    if code == 1:
+        located = [ln for ln in err.splitlines() if _LOCATED.match(ln) or "PF110" in ln]
+        assert located, f"{what}: exit 1 without a located error\n{text[-3000:]}"

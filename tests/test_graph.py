@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pfhelpers import example_files
@@ -23,7 +23,6 @@ def graphs(draw: st.DrawFn) -> tuple[list[str], set[tuple[str, str]]]:
     return nodes, pairs
 
 
-@settings(max_examples=200, deadline=None)
 @given(graphs())
 def test_order_and_cycles_match_networkx(graph: tuple[list[str], set[tuple[str, str]]]) -> None:
     nodes, pairs = graph

@@ -18,6 +18,16 @@ _TAG = re.compile(r"{{\s*(=?)(.*?)\s*}}", re.S)
 _DEP_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?")
 _EXPR_TASK = re.compile(r"tasks(?:\[\s*'([^']*)'\s*\]|\.([A-Za-z0-9_]+))")
 _EXPR_INPUT = re.compile(r"inputs\.parameters(?:\[\s*'([^']*)'\s*\]|\.([A-Za-z0-9_]+))")
+# A string literal of an expression; group 1 is set when it is a subscript key (`tasks['a']`).
+_EXPR_STRING = re.compile(r"""(\[\s*)?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def _code_of(expr: str) -> str:
+    """The expression with the text of its string literals removed, subscript keys kept.
+
+    A literal such as `'{{inputs.parameters.x}}'` (escaped) names no variable.
+    """
+    return _EXPR_STRING.sub(lambda m: m.group(0) if m.group(1) is not None else "''", expr)
 
 
 def _spec(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -201,14 +211,15 @@ def _refs(
     errs: list[str] = []
     for is_expr, body in _TAG.findall(s):
         if is_expr:
-            names = [a or b for a, b in _EXPR_TASK.findall(body)]
+            code = _code_of(body)
+            names = [a or b for a, b in _EXPR_TASK.findall(code)]
             if tasks is not None:
                 errs += [
                     f"{where}: {{{{={body}}}}} names unknown task {n!r}"
                     for n in names
                     if n not in tasks
                 ]
-            ins = [a or b for a, b in _EXPR_INPUT.findall(body)]
+            ins = [a or b for a, b in _EXPR_INPUT.findall(code)]
             errs += [f"{where}: unknown input parameter {n!r}" for n in ins if n not in in_params]
             continue
         parts = body.split(".")

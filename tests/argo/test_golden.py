@@ -10,12 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from portaflow.backends import EmitOptions
 from portaflow.backends.argo import emit
 from portaflow.compiler import compile_file
 
 from .checks import check_result
+from .conftest import conformance_file, schema_errors
 from .test_emit import check_depends
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +30,7 @@ CASES = sorted(
 
 @pytest.mark.parametrize(("case", "path"), CASES, ids=[c for c, _ in CASES])
 def test_golden(case: str, path: Path, request: pytest.FixtureRequest) -> None:
+    """Hera, lint, dependencies and the golden bytes: none of it needs ../shared/conformance/."""
     pipeline = compile_file(path, root=path.parent)
     result = emit(pipeline, options=EmitOptions())
     assert emit(compile_file(path, root=path.parent), options=EmitOptions()) == result
@@ -47,3 +50,14 @@ def test_golden(case: str, path: Path, request: pytest.FixtureRequest) -> None:
             want.splitlines(True), text.splitlines(True), str(golden), "emitted"
         )
         pytest.fail("".join(diff))
+
+
+@pytest.mark.parametrize(("case", "path"), CASES, ids=[c for c, _ in CASES])
+def test_golden_schema(case: str, path: Path) -> None:
+    """Every golden document passes Argo's JSON schema (skipped, with the reason, without it)."""
+    conformance_file("argo-workflows-schema.json")
+    golden = GOLDEN / f"{case}.yaml"
+    docs = [d for d in yaml.safe_load_all(golden.read_text()) if d is not None]
+    assert docs, golden
+    for doc in docs:
+        assert schema_errors(doc) == [], golden

@@ -8,11 +8,10 @@ refused, each with a located PF5xx diagnostic.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.argo import emit, versions
@@ -27,11 +26,6 @@ from .test_emit import check_depends
 ARGO_LIMITS = {"PF505", "PF506"}
 
 
-@settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "15")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 @given(pipelines())
 def test_generated_pipelines_under_every_profile(gen: GeneratedPipeline) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -117,7 +117,7 @@ def test_nasty_strings(s: str) -> None:
     _check([s, [s], {s: [s]}])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=max(500, settings.default.max_examples))
 @given(TEXT)
 def test_any_text_round_trips_as_value_and_key(s: str) -> None:
     _check(s)
@@ -135,7 +135,7 @@ def _json_like() -> st.SearchStrategy[Any]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=max(300, settings.default.max_examples))
 @given(_json_like())
 def test_nested_structures_round_trip(data: Any) -> None:
     text = yamlout.dump(data)

@@ -8,7 +8,6 @@ meet in the DAG tree, the downstream node depends on the upstream one.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from strategies import GeneratedPipeline, pipelines
 
 from .checks import check_result
 
+# The example count comes from the hypothesis profile (tests/conftest.py: 200 by default).
 SETTINGS = settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

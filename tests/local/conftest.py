@@ -112,6 +112,18 @@ def hold() -> int:
     return 1
 
 
+def meet(me: str, other: str) -> str:
+    """Returns only once `other` is running too: proves two steps ran at the same time."""
+    root = Path(os.environ["PORTAFLOW_ROOT"])
+    (root / f"met-{me}").write_text(me)
+    deadline = time.time() + 120
+    while not (root / f"met-{other}").exists():
+        if time.time() > deadline:
+            raise RuntimeError(f"{other} never ran while {me} was running")
+        time.sleep(0.02)
+    return me
+
+
 def train(x: int) -> int:
     portaflow.log_metric("accuracy", 0.5 + x / 100)
     return x

@@ -27,14 +27,15 @@ def _overlap(a: dict, b: dict) -> bool:
 
 
 def test_independent_steps_overlap(run: Runner, store) -> None:
+    # `meet` returns only when the other step is running too: no timing assumption.
+    meet = step("steps:meet", {"me": "str", "other": "str"}, {"output": "str"})
     b = Builder()
-    b.task("a", SLEEP, {"seconds": lit(1.0)})
-    b.task(
-        "b", step("steps:sleep", {"seconds": "float"}, {"output": "float"}), {"seconds": lit(1.5)}
-    )
+    b.task("a", meet, {"me": lit("a"), "other": lit("b")})
+    b.task("b", meet, {"me": lit("b"), "other": lit("a")})
     b.task("c", ECHO, {"value": out("a")})
     result = run(b.build(), workers=2)
     assert_ok(result)
+    assert result.execution("c").outputs["output"] == {"param": "a"}
     with store() as st:
         rows = {e["key"]: e for e in st.executions(result.run_id)}
     assert _overlap(rows["a"], rows["b"])  # ran at the same time

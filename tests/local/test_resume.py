@@ -89,7 +89,7 @@ def test_resume_after_the_runner_is_sigkilled(project: Path, run: Runner, isolat
     finally:
         runner.kill()
     # the step died with its runner (parent-death signal), so nothing keeps writing
-    _wait_for(lambda: not _alive(hold_pid), 10)
+    _wait_for(lambda: not _alive(hold_pid))
     db = sqlite3.connect(store_dir / "portaflow.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()

@@ -183,7 +183,7 @@ def test_killing_the_runner_ends_the_zygote_and_its_steps(zproject: Path) -> Non
     finally:
         runner.kill()
         (zproject / "hold").unlink(missing_ok=True)
-    deadline = time.time() + 10
+    deadline = time.time() + 60  # an upper bound on a busy machine; done as soon as they die
     while (_alive(hold_pid) or _alive(zygote_pid)) and time.time() < deadline:
         time.sleep(0.05)
     assert not _alive(hold_pid) and not _alive(zygote_pid)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import portaflow
@@ -284,7 +284,6 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None)
 @given(json_values)
 def test_json_encoded_params_decode_losslessly(value: Any) -> None:
     assert _decode_param("x", json.dumps(value), Any) == value
@@ -292,7 +291,6 @@ def test_json_encoded_params_decode_losslessly(value: Any) -> None:
         assert _decode_param("x", json.dumps(value), str) == value
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.text())
 def test_raw_text_for_str_inputs(text: str) -> None:
     try:
