@@ -190,8 +190,8 @@ def _emit(pipeline: ir.Pipeline, target: str, options: Any) -> list[tuple[str, s
     "--target",
     "-t",
     metavar="TARGET",
-    help="ir, argo, or a backend installed under the portaflow.backends entry points "
-    "(default: the stack's target, else ir).",
+    help="ir, argo, kfp, airflow, or a backend installed under the portaflow.backends entry "
+    "points (default: the stack's target, else ir).",
 )
 @click.option(
     "-o",

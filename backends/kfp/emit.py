@@ -23,7 +23,7 @@ from portaflow.compiler import ir
 
 from . import cel, codes, executors
 from .groups import HANDLER, ROOT, Group, Groups, Obj
-from .kfptypes import dns, output_key, param_type
+from .kfptypes import dns, file_stem, output_key, param_type
 
 SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = "portaflow-0.1.0"
@@ -412,7 +412,7 @@ class _Emitter:
             text += "---\n" + yamlout.dump(platform)
         if self.errors:
             raise BackendError([_msg(e) for e in self.errors])
-        files = (EmittedFile(path=f"{dns(self.p.name)}.yaml", text=text),)
+        files = (EmittedFile(path=f"{file_stem(self.p.name)}.yaml", text=text),)
         return EmitResult(files=files, warnings=tuple(_msg(w) for w in self.warnings))
 
     def _error(self, code: str, message: str, span: ir.Span | None, hint: str) -> None:

@@ -7,6 +7,7 @@ artifact types are KFP's system schemas (`system.Dataset`, `system.Model`, `syst
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from portaflow.compiler import ir
@@ -88,6 +89,20 @@ _NOT_NAME = re.compile(r"[^a-z0-9]+")
 def dns(text: str) -> str:
     """A KFP task name: lower-case letters, digits and single dashes."""
     return _NOT_NAME.sub("-", text.lower()).strip("-") or "task"
+
+
+#: File names stay well inside the 255 bytes file systems allow.
+MAX_STEM = 100
+
+
+def file_stem(name: str) -> str:
+    """The output file's name (without `.yaml`) for a pipeline: its KFP name, bounded in length;
+    a shortened name keeps a digest of the full one, so two long names do not collide."""
+    stem = dns(name)
+    if len(stem) <= MAX_STEM:
+        return stem
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{stem[: MAX_STEM - 9].rstrip('-')}-{digest}"
 
 
 def output_key(name: str) -> str:

@@ -346,3 +346,16 @@ def test_inputs_named_like_the_components_own_names_still_work(tmp_path: Path) -
         kt.run = original  # type: ignore[assignment]
     want = {"Output": "/tmp/out", "pf_metrics": "/tmp/m", "json": 1, "run": "x"}
     assert called == [("a", want)]
+
+
+def test_a_long_pipeline_name_gives_a_file_name_the_file_system_accepts(tmp_path: Path) -> None:
+    long_a, long_b = "a" * 300, "a" * 299 + "b"
+    paths = []
+    for name in (long_a, long_b):
+        body = f"@step\ndef s(n: int) -> int:\n    return n\n\n@pipeline(name={name!r})\ndef p():\n    s(1)\n"
+        result = compile_source(tmp_path, body)
+        (f,) = result.files
+        (tmp_path / f.path).write_text(f.text)  # was OSError: File name too long
+        assert len(f.path) <= 105 and f.path.endswith(".yaml")
+        paths.append(f.path)
+    assert paths[0] != paths[1]
