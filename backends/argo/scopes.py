@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal as L
 
+from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
 from . import loops, names, values
@@ -64,7 +65,7 @@ def path_ref(*path: str) -> Ref:
     return Ref(path=path, expr=values.expr_var(*path))
 
 
-class Scopes:
+class Scopes(GroupTree):
     """Groups of a pipeline and value resolution between them."""
 
     def __init__(
@@ -109,46 +110,6 @@ class Scopes:
         return [v for _k, v in keyed]
 
     # ------------------------------------------------------------------ structure
-
-    def ancestors(self, gkey: str) -> list[str]:
-        """gkey and its ancestors, innermost first."""
-        out = []
-        g: str | None = gkey
-        while g is not None:
-            out.append(g)
-            g = self.groups[g].parent
-        return out
-
-    def child_towards(self, gkey: str, target: str) -> str | None:
-        """The direct child of gkey on the way down to target, or None if target is not below."""
-        prev = None
-        for a in self.ancestors(target):
-            if a == gkey:
-                return prev
-            prev = a
-        return None
-
-    def lca_nodes(self, a: str, b: str) -> tuple[str, str, str] | None:
-        """(group, node of a, node of b) at the deepest group holding both tasks."""
-        ga, gb = self.task_group[a], self.task_group[b]
-        anc_a = self.ancestors(ga)
-        for g in self.ancestors(gb):
-            if g in anc_a:
-                na = a if g == ga else self.child_towards(g, ga)
-                nb = b if g == gb else self.child_towards(g, gb)
-                assert na is not None and nb is not None
-                return (g, na, nb)
-        return None
-
-    def loops_between(self, top: str, bottom: str) -> list[str]:
-        """Loop groups strictly below `top` down to and including `bottom`."""
-        out = []
-        for g in self.ancestors(bottom):
-            if g == top:
-                break
-            if self.groups[g].kind == "loop":
-                out.append(g)
-        return out
 
     # ------------------------------------------------------------------ resolution
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from typing import Literal as L
 
+from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
 from .kfptypes import Namer, artifact_type, element_type, output_key, param_type, value_type
@@ -54,7 +55,7 @@ class Group:
     output_defs: dict[str, tuple[Kind, Obj, Obj]] = field(default_factory=dict)
 
 
-class Groups:
+class Groups(GroupTree):
     """The groups of a pipeline, node names, and value resolution between groups."""
 
     def __init__(self, p: ir.Pipeline) -> None:
@@ -145,46 +146,6 @@ class Groups:
         return [v for _k, v in keyed]
 
     # ------------------------------------------------------------------ structure
-
-    def ancestors(self, gkey: str) -> list[str]:
-        """gkey and its ancestors, innermost first."""
-        out = []
-        g: str | None = gkey
-        while g is not None:
-            out.append(g)
-            g = self.groups[g].parent
-        return out
-
-    def child_towards(self, gkey: str, target: str) -> str | None:
-        """The direct child of gkey on the way down to target, or None if target is not below."""
-        prev = None
-        for a in self.ancestors(target):
-            if a == gkey:
-                return prev
-            prev = a
-        return None
-
-    def lca_nodes(self, a: str, b: str) -> tuple[str, str, str] | None:
-        """(group, node of a, node of b) at the deepest group holding both tasks."""
-        ga, gb = self.task_group[a], self.task_group[b]
-        anc_a = self.ancestors(ga)
-        for g in self.ancestors(gb):
-            if g in anc_a:
-                na = a if g == ga else self.child_towards(g, ga)
-                nb = b if g == gb else self.child_towards(g, gb)
-                assert na is not None and nb is not None
-                return (g, na, nb)
-        return None
-
-    def loops_between(self, top: str, bottom: str) -> list[str]:
-        """Loop groups strictly below `top` down to and including `bottom`, innermost first."""
-        out = []
-        for g in self.ancestors(bottom):
-            if g == top:
-                break
-            if self.groups[g].kind == "loop":
-                out.append(g)
-        return out
 
     # ------------------------------------------------------------------ names and types
 
