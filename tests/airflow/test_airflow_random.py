@@ -23,8 +23,8 @@ from portaflow.compiler.frontend import analyze
 from strategies import GeneratedPipeline, pipelines
 
 pytestmark = pytest.mark.slow
-# At least the profile's count (200 by default): one DagBag import reads them all at once.
-EXAMPLES = int(os.environ.get("HYPOTHESIS_AIRFLOW_EXAMPLES", "200"))
+# The profile's count (200 by default, 5000 in `deep`): one DagBag import reads them all.
+EXAMPLES = int(os.environ.get("HYPOTHESIS_AIRFLOW_EXAMPLES", settings.default.max_examples))
 
 
 def test_generated_pipelines_import_with_their_graph(airflow: Airflow, tmp_path: Path) -> None:
