@@ -47,3 +47,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(bool(request.config.getoption("--update-golden")))
+
+
+#: Session fixtures that build or start something heavy (a venv, a server). The suite runs
+#: on every core (pytest-xdist, `--dist loadgroup`); every test that uses one of these is
+#: sent to the same worker, so each is built once per run instead of once per worker.
+HEAVY_FIXTURES = ("airflow",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        used = set(getattr(item, "fixturenames", ()))
+        # A conformance case parametrised with a target uses that engine too.
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("target"), str):
+            used.add(callspec.params["target"])
+        for name in HEAVY_FIXTURES:
+            if name in used:
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
+
+
+def _prepare_in_background(config: pytest.Config) -> None:
+    """Start installing the cached engine venvs while the first tests run.
+
+    Only for a whole-suite run (no paths on the command line) and only in the
+    controlling process; the fixtures that need a venv wait for it on its file lock.
+    """
+    import sys
+    import threading
+    from pathlib import Path
+
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if hasattr(config, "workerinput") or not whole_suite:
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "airflow"))
+    import airflowenv
+
+    def build() -> None:
+        try:
+            airflowenv.ensure_venv()
+        except Exception:  # the fixture that needs it reports the failure, with its reason
+            return
+
+    threading.Thread(target=build, name="prepare-airflow", daemon=True).start()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _prepare_in_background(config)
