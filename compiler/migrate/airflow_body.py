@@ -299,7 +299,8 @@ def rewrite_dag(
     body = rebuild_body(b, list(fn.body.body), kinds, edges)
     decorators = [new_deco if d is deco else d for d in fn.decorators]
     new_fn = fn.with_changes(decorators=decorators, params=params, body=body)
-    (new_fn,) = keep_comments([fn], [new_fn])  # type: ignore[assignment]
+    kept = [s for s, k in zip(fn.body.body, kinds, strict=True) if k != "hoisted"]
+    (new_fn,) = keep_comments([*fn.decorators, fn.params, *kept], [new_fn])  # type: ignore[assignment]
     b.plan.function = new_fn  # type: ignore[assignment]
     return b.plan
 

@@ -57,9 +57,11 @@ def leading(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
 
 
 def removed_lines(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
-    """What must survive of a removed statement: the lines above it and its comments."""
-    lines = list(stmt.leading_lines)
+    """What must survive of a removed statement: its comments, with the blank lines above them."""
     own = comments(stmt)
+    if not own:
+        return []
+    lines = list(stmt.leading_lines)
     above = {ln.comment.value for ln in lines if ln.comment is not None}
     return lines + comment_lines([c for c in own if c not in above])
 

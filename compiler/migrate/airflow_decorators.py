@@ -38,6 +38,13 @@ _DEFAULTS_DROPPED = {
     "owner", "email", "email_on_failure", "email_on_retry", "depends_on_past", "start_date",
     "end_date", "wait_for_downstream", "sla", "queue", "pool", "priority_weight",
 }  # fmt: skip
+#: Task options that tune Airflow's own scheduler or executor: dropped with a warning.
+_AIRFLOW_TUNING = {
+    "pool", "pool_slots", "queue", "priority_weight", "weight_rule", "executor", "executor_config",
+    "owner", "email", "email_on_failure", "email_on_retry", "depends_on_past",
+    "wait_for_downstream", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "do_xcom_push",
+    "map_index_template", "show_return_value_in_logs", "run_as_user",
+}  # fmt: skip
 _FLAVOURS_WITH_IMAGE = {"docker", "kubernetes"}
 _FLAVOURS_PYTHON = {"virtualenv", "external_python", "pyspark"}
 
@@ -126,11 +133,13 @@ def step_options(
             continue
         if key == "trigger_rule" and trigger_rule(arg) in (JOIN_RULES | {"all_success"}):
             continue
+        tuning = key in _AIRFLOW_TUNING or t.flavour in (*_FLAVOURS_WITH_IMAGE, *_FLAVOURS_PYTHON)
         m.report(
             arg,
             "PF864",
             f"task option `{key}` has no portaflow equivalent; it was dropped",
             "portaflow steps take retries, timeout, resources, image, env, secrets and cache",
+            severity="warning" if tuning else "error",
         )
     return out
 

@@ -95,6 +95,13 @@ def rebuild_body(
     assert isinstance(block, cst.IndentedBlock)
     if not body:
         body = [simple(cst.Pass())]
+    elif stmts and kinds[0] == "hoisted" or (len(kinds) > 1 and kinds[0] == "doc" and kinds[1] == "hoisted"):
+        # The first statement after the task functions that moved out: no blank line on top.
+        at = 1 if kinds[0] == "doc" and len(body) > 1 else 0
+        lines = list(body[at].leading_lines)
+        while lines and lines[0].comment is None and at == 0:
+            lines.pop(0)
+        body[at] = body[at].with_changes(leading_lines=lines)
     return block.with_changes(body=body, footer=[*block.footer, *carry])
 
 
