@@ -78,8 +78,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "dag-call",
-        "the module-level `etl()` / `dag = etl()` call and `if __name__ == \"__main__\": "
-        "dag.test()` are removed (portaflow finds the @pipeline itself); their comments stay",
+        "`etl()` / `dag = etl()` at module level and `if __name__ == \"__main__\": dag.test()` "
+        "-> removed (portaflow finds the @pipeline itself; `portaflow run` runs it); "
+        "their comments stay",
     ),
 )
 

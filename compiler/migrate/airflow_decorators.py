@@ -57,8 +57,8 @@ def code(node: cst.CSTNode) -> str:
 
 def _decorator(text: str, old: cst.Decorator) -> cst.Decorator:
     """A new decorator from text, keeping the old one's lines above and its comments."""
-    new = cst.Decorator(decorator=expr(text))
-    lost = lost_comments([old.decorator], [new])
+    new = cst.Decorator(decorator=expr(text), trailing_whitespace=old.trailing_whitespace)
+    lost = lost_comments([old.decorator], [new.decorator])
     return new.with_changes(leading_lines=[*old.leading_lines, *comment_lines(lost)])
 
 
