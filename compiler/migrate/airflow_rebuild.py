@@ -201,7 +201,7 @@ def _hints(b: _Body, multi: dict[str, list[str]]) -> None:
 def _after_names(b: _Body, inv: Inv, multi: dict[str, list[str]]) -> list[str]:
     out = []
     for up in inv.after:
-        if up in inv.data or up.var is None:
+        if up.var is None:
             continue
         if inv.tests and b.tasks[up.fn].flavour == "branch":
             continue  # the `if` on its result already waits for it
