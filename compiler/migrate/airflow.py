@@ -72,13 +72,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "branch",
         '`@task.branch` returning task ids, `choice >> [big(), small()]` -> `if choice == "big":` '
-        "/ `if choice == \"small\":` around each call (`if \"big\" in choice:` when it returns "
+        '/ `if choice == "small":` around each call (`if "big" in choice:` when it returns '
         "a list); tasks downstream of a branched task share its `if` unless their trigger_rule "
         "is a join (none_failed, none_failed_min_one_success)",
     ),
     Rule(
         "dag-call",
-        "`etl()` / `dag = etl()` at module level and `if __name__ == \"__main__\": dag.test()` "
+        '`etl()` / `dag = etl()` at module level and `if __name__ == "__main__": dag.test()` '
         "-> removed (portaflow finds the @pipeline itself; `portaflow run` runs it); "
         "their comments stay",
     ),
@@ -157,6 +157,15 @@ def migrate(source: str, path: str) -> MigrateResult:
     except RecursionError:
         m.diagnostics = []
         m.report(None, "PF860", "expression nested too deeply to migrate", "simplify the file")
+        return MigrateResult(code=source, diagnostics=m.diagnostics)
+    except Exception as exc:  # a bug of ours must still reach the user as a diagnostic
+        m.diagnostics = []
+        m.report(
+            None,
+            "PF001",
+            f"internal error of the Airflow migration: {type(exc).__name__}: {exc}",
+            "please report this with the DAG file; nothing was migrated",
+        )
         return MigrateResult(code=source, diagnostics=m.diagnostics)
     ordered = sorted(m.diagnostics, key=lambda d: (d.line, d.col, d.code))
     return MigrateResult(code=code, diagnostics=ordered)

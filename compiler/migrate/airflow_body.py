@@ -15,14 +15,14 @@ import libcst as cst
 
 from portaflow.compiler.migrate.airflow_cst import (
     append_arg,
+    comment_lines,
     expr,
-    keep_comments,
     kwarg,
+    lost_comments,
     removed_lines,
     simple,
 )
 from portaflow.compiler.migrate.airflow_decorators import (
-    JOIN_RULES,
     code,
     dag_params,
     schedule_text,
@@ -30,6 +30,7 @@ from portaflow.compiler.migrate.airflow_decorators import (
 )
 from portaflow.compiler.migrate.airflow_dependencies import Edge, read_dependencies
 from portaflow.compiler.migrate.airflow_tasks import (
+    JOIN_RULES,
     dict_keys,
     dotted,
     kwargs,
@@ -154,9 +155,12 @@ class _Body:
             def leave_Call(self, node: cst.Call) -> None:
                 got = body.task_call(node)
                 if got is None:
-                    if isinstance(node.func, cst.Attribute) and isinstance(
-                        node.func.value, cst.Name
-                    ) and node.func.value.value in body.tasks and node.func.attr.value != "partial":
+                    if (
+                        isinstance(node.func, cst.Attribute)
+                        and isinstance(node.func.value, cst.Name)
+                        and node.func.value.value in body.tasks
+                        and node.func.attr.value != "partial"
+                    ):
                         body.m.report(
                             node,
                             "PF866",
@@ -191,7 +195,9 @@ class _Body:
 
     # ------------------------------------------------------------------ decorator
 
-    def decorator(self, deco: cst.Decorator, args: list[cst.Arg], consts: dict[str, cst.BaseExpression]) -> cst.Decorator:
+    def decorator(
+        self, deco: cst.Decorator, args: list[cst.Arg], consts: dict[str, cst.BaseExpression]
+    ) -> cst.Decorator:
         m = self.m
         opts = {a.keyword.value: a for a in args if a.keyword is not None}
         parts: list[str] = []
@@ -220,7 +226,7 @@ class _Body:
             else:
                 m.report(
                     arg,
-                    "PF861",
+                    "PF872",
                     f"DAG argument `{key}` has no portaflow equivalent; it was dropped",
                     "a @pipeline takes name, schedule, model, image, on_failure and on_exit "
                     "(failure callbacks become an `on_failure=` step)",
@@ -255,7 +261,12 @@ class _Body:
         for el in value.elements:
             key = string_value(el.key) if isinstance(el, cst.DictElement) else None
             if key is None or not isinstance(el, cst.DictElement):
-                self.m.report(el, "PF864", "a default_args entry that is not `\"key\": value`", "write literal keys")
+                self.m.report(
+                    el,
+                    "PF864",
+                    'a default_args entry that is not `"key": value`',
+                    "write literal keys",
+                )
                 continue
             if key in _DEFAULTS_KNOWN:
                 self.plan.defaults[key] = kwarg(key, el.value)
@@ -300,8 +311,9 @@ def rewrite_dag(
     decorators = [new_deco if d is deco else d for d in fn.decorators]
     new_fn = fn.with_changes(decorators=decorators, params=params, body=body)
     kept = [s for s, k in zip(fn.body.body, kinds, strict=True) if k != "hoisted"]
-    (new_fn,) = keep_comments([*fn.decorators, fn.params, *kept], [new_fn])  # type: ignore[assignment]
-    b.plan.function = new_fn  # type: ignore[assignment]
+    lost = lost_comments([*fn.decorators, fn.params, *kept], [new_fn])
+    lines = [*comment_lines(lost), *new_fn.leading_lines]
+    b.plan.function = new_fn.with_changes(leading_lines=lines)
     return b.plan
 
 

@@ -47,13 +47,14 @@ def keep_comments(
     if not lost or not new:
         return new
     first = new[0]
-    lines = [*comment_lines(lost), *first.leading_lines]
+    lines = [*comment_lines(lost), *leading(first)]
     return [first.with_changes(leading_lines=lines), *new[1:]]
 
 
 def leading(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
     """The blank and comment lines above a statement."""
-    return list(stmt.leading_lines)
+    lines: list[cst.EmptyLine] = list(getattr(stmt, "leading_lines", ()))
+    return lines
 
 
 def removed_lines(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
@@ -61,7 +62,7 @@ def removed_lines(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
     own = comments(stmt)
     if not own:
         return []
-    lines = list(stmt.leading_lines)
+    lines = leading(stmt)
     above = {ln.comment.value for ln in lines if ln.comment is not None}
     return lines + comment_lines([c for c in own if c not in above])
 

@@ -96,9 +96,7 @@ def retry_text(
     return f"Retry({', '.join(p.replace(chr(39), chr(34)) for p in parts)})"
 
 
-def step_options(
-    t: TaskFn, defaults: dict[str, cst.Arg], names: Names, m: Migrator
-) -> list[str]:
+def step_options(t: TaskFn, defaults: dict[str, cst.Arg], names: Names, m: Migrator) -> list[str]:
     """The `@step(...)` arguments for a task's decorator options and the DAG's default_args."""
     own = {a.keyword.value: a for a in t.args if a.keyword is not None}
     for a in t.args:
@@ -326,20 +324,32 @@ def dag_params(
                 entry,
                 "PF867",
                 "`params` is not a dict literal, so its parameters cannot be read",
-                "write `params={\"name\": Param(default, type=...)}` inline",
+                'write `params={"name": Param(default, type=...)}` inline',
             )
         else:
             for el in entry.value.elements:
                 key = string_value(el.key) if isinstance(el, cst.DictElement) else None
                 if key is None or not key.isidentifier() or key in names:
-                    m.report(el, "PF867", "a DAG param without a usable name", "name it with a string literal that is an identifier")
+                    m.report(
+                        el,
+                        "PF867",
+                        "a DAG param without a usable name",
+                        "name it with a string literal that is an identifier",
+                    )
                     continue
                 ann, default = param_annotation(el.value, m)
                 if ann is None:
-                    m.report(el, "PF867", f"the type of DAG param {key!r} cannot be inferred", 'give it one: `Param(5, type="integer")`')
+                    m.report(
+                        el,
+                        "PF867",
+                        f"the type of DAG param {key!r} cannot be inferred",
+                        'give it one: `Param(5, type="integer")`',
+                    )
                 head = f"{key}: {ann}" if ann else key
                 text = f"{head} = {default}" if default is not None else head
-                params.append(cst.parse_statement(f"def f({text}): pass").params.params[0])  # type: ignore[attr-defined]
+                header = cst.parse_statement(f"def f({text}): pass")
+                assert isinstance(header, cst.FunctionDef)
+                params.append(header.params.params[0])
                 names.add(key)
     required = [p for p in params if p.default is None]
     optional = [p for p in params if p.default is not None]

@@ -6,6 +6,7 @@ https://airflow.apache.org/docs/apache-airflow/stable/core-concepts/dags.html#ta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -69,7 +70,7 @@ def read_dependencies(b: _Body, value: cst.BaseExpression, index: int) -> list[E
         walk(value)
     elif isinstance(value, cst.Call):
         groups = [operand(a.value) for a in value.args]
-        for ups, downs in zip(groups, groups[1:]):
+        for ups, downs in pairwise(groups):
             if len(ups) > 1 and len(downs) > 1 and len(ups) == len(downs):
                 edges.extend(Edge(u, d) for u, d in zip(ups, downs, strict=True))
             else:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from portaflow.compiler.migrate.airflow_cst import (
-    comment_lines,
     keep_comments,
+    leading,
     removed_lines,
 )
 from portaflow.compiler.migrate.airflow_tasks import dotted
@@ -82,7 +82,9 @@ def read_imports(module: cst.Module) -> Names:
     return names
 
 
-def task_decorator(fn: cst.FunctionDef, names: Names) -> tuple[cst.Decorator, str, list[cst.Arg]] | None:
+def task_decorator(
+    fn: cst.FunctionDef, names: Names
+) -> tuple[cst.Decorator, str, list[cst.Arg]] | None:
     """(decorator, flavour, args) when `fn` is decorated with Airflow's `@task`."""
     tasks = names.of("task")
     for deco in fn.decorators:
@@ -93,7 +95,11 @@ def task_decorator(fn: cst.FunctionDef, names: Names) -> tuple[cst.Decorator, st
             d = d.func
         if isinstance(d, cst.Name) and d.value in tasks:
             return deco, "", call_args
-        if isinstance(d, cst.Attribute) and isinstance(d.value, cst.Name) and d.value.value in tasks:
+        if (
+            isinstance(d, cst.Attribute)
+            and isinstance(d.value, cst.Name)
+            and d.value.value in tasks
+        ):
             flavour = d.attr.value
             return deco, "" if flavour == "python" else flavour, call_args
     return None
@@ -182,7 +188,7 @@ def rewrite_module(module: cst.Module, m: Migrator) -> str:
             out = [stmt]
         if carry:
             first = out[0]
-            out[0] = first.with_changes(leading_lines=[*carry, *first.leading_lines])
+            out[0] = first.with_changes(leading_lines=[*carry, *leading(first)])
             carry = []
         body.extend(out)
     new = module.with_changes(body=body)
@@ -211,7 +217,9 @@ def _module_level(fn: cst.FunctionDef, dag: cst.FunctionDef) -> cst.FunctionDef:
     text = "\n".join(
         ln[width:] if i and ln.startswith(pad) else ln for i, ln in enumerate(doc.value.split("\n"))
     )
-    new_first = first.with_changes(body=[first.body[0].with_changes(value=doc.with_changes(value=text))])
+    new_first = first.with_changes(
+        body=[first.body[0].with_changes(value=doc.with_changes(value=text))]
+    )
     return fn.with_changes(body=body.with_changes(body=[new_first, *body.body[1:]]))
 
 
@@ -235,9 +243,7 @@ def _is_dag_call(stmt: cst.BaseStatement, dags: set[str], dag_vars: set[str]) ->
     ):
         return all(
             isinstance(s, cst.SimpleStatementLine)
-            and all(
-                isinstance(x, cst.Expr) and _calls_dag(x.value, dags, dag_vars) for x in s.body
-            )
+            and all(isinstance(x, cst.Expr) and _calls_dag(x.value, dags, dag_vars) for x in s.body)
             for s in stmt.body.body
         )
     return False
@@ -297,7 +303,7 @@ def _fix_imports(module: cst.Module, names: Names) -> cst.Module:
                 new[0] = new[0].with_changes(leading_lines=stmt.leading_lines)
                 new = keep_comments([stmt], new)
         if carry:
-            new[0] = new[0].with_changes(leading_lines=[*carry, *new[0].leading_lines])
+            new[0] = new[0].with_changes(leading_lines=[*carry, *leading(new[0])])
             carry = []
         body.extend(new)
     module = module.with_changes(body=body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -11,6 +12,7 @@ from portaflow.compiler.migrate.airflow_cst import (
     expr,
     keep_comments,
     kwarg,
+    leading,
     removed_lines,
     simple,
 )
@@ -79,15 +81,14 @@ def rebuild_body(
             for inv in mine:
                 cond += [c for c in conds[id(inv)] if c not in cond]
             rewritten = _rewrite_statement(b, stmt, multi)
-            (rewritten,) = keep_comments([stmt], [rewritten])
-            new.append((rewritten, tuple(cond)))
+            new.append((keep_comments([stmt], [rewritten])[0], tuple(cond)))
         else:
             new.append((stmt, ()))
         if not new:
             continue
         if carry:
             first, c = new[0]
-            new[0] = (first.with_changes(leading_lines=[*carry, *first.leading_lines]), c)
+            new[0] = (first.with_changes(leading_lines=[*carry, *leading(first)]), c)
             carry = []
         items.extend(new)
     body = _nest(items, 0)
@@ -95,10 +96,12 @@ def rebuild_body(
     assert isinstance(block, cst.IndentedBlock)
     if not body:
         body = [simple(cst.Pass())]
-    elif stmts and kinds[0] == "hoisted" or (len(kinds) > 1 and kinds[0] == "doc" and kinds[1] == "hoisted"):
+    elif (stmts and kinds[0] == "hoisted") or (
+        len(kinds) > 1 and kinds[0] == "doc" and kinds[1] == "hoisted"
+    ):
         # The first statement after the task functions that moved out: no blank line on top.
         at = 1 if kinds[0] == "doc" and len(body) > 1 else 0
-        lines = list(body[at].leading_lines)
+        lines = leading(body[at])
         while lines and lines[0].comment is None and at == 0:
             lines.pop(0)
         body[at] = body[at].with_changes(leading_lines=lines)
@@ -127,7 +130,12 @@ def _unique(b: _Body, base: str) -> str:
     return name
 
 
-def _multi_vars(b: _Body, stmts: list[cst.BaseStatement], kinds: list[str], keys_of) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _multi_vars(
+    b: _Body,
+    stmts: list[cst.BaseStatement],
+    kinds: list[str],
+    keys_of: Callable[[_Body, str], list[str] | None],
+) -> dict[str, list[str]]:
     """Names read as `r["key"]` -> the output keys of the task they hold."""
     out: dict[str, list[str]] = {}
     for stmt, kind in zip(stmts, kinds, strict=True):
@@ -192,10 +200,14 @@ def _hints(b: _Body, multi: dict[str, list[str]]) -> None:
                 up = b.vars[v.value]
                 b.plan.hints.setdefault(up.fn, f"list[{ann}]" if expand else ann)
             elif isinstance(v, cst.Subscript) and isinstance(v.value, cst.Name):
-                up = b.vars.get(v.value.value)
-                key = string_value(v.slice[0].slice.value) if isinstance(v.slice[0].slice, cst.Index) else None
-                if up is not None and key is not None:
-                    b.plan.key_hints.setdefault((up.fn, key), ann)
+                maybe = b.vars.get(v.value.value)
+                key = (
+                    string_value(v.slice[0].slice.value)
+                    if isinstance(v.slice[0].slice, cst.Index)
+                    else None
+                )
+                if maybe is not None and key is not None:
+                    b.plan.key_hints.setdefault((maybe.fn, key), ann)
 
 
 def _after_names(b: _Body, inv: Inv, multi: dict[str, list[str]]) -> list[str]:
@@ -264,7 +276,9 @@ class _Rewrite(cst.CSTTransformer):
         return updated
 
 
-def _comprehension(b: _Body, inv: Inv, updated: cst.Call, extra: cst.Arg | None) -> cst.BaseExpression:
+def _comprehension(
+    b: _Body, inv: Inv, updated: cst.Call, extra: cst.Arg | None
+) -> cst.BaseExpression:
     func = updated.func
     assert isinstance(func, cst.Attribute)
     base = func.value
@@ -275,7 +289,12 @@ def _comprehension(b: _Body, inv: Inv, updated: cst.Call, extra: cst.Arg | None)
     args = list(fixed)
     for a in updated.args:
         if a.keyword is None:
-            b.m.report(inv.node, "PF866", "`.expand()` with a positional argument", "name the mapped argument")
+            b.m.report(
+                inv.node,
+                "PF866",
+                "`.expand()` with a positional argument",
+                "name the mapped argument",
+            )
             return updated
         var = a.keyword.value if a.keyword.value not in b.taken else f"{a.keyword.value}_item"
         loops.append((var, a.value))
@@ -290,7 +309,10 @@ def _comprehension(b: _Body, inv: Inv, updated: cst.Call, extra: cst.Arg | None)
         return updated
     if extra is not None:
         args.append(extra)
-    args = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in args[:-1]] + [args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    args = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for a in args[:-1]
+    ] + [args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
     call = cst.Call(func=cst.Name(inv.fn), args=args)
     comp: cst.CompFor | None = None
     for var, items in reversed(loops):
@@ -347,7 +369,7 @@ def _nest(
             cst.If(
                 test=expr(key),
                 body=cst.IndentedBlock(body=inner),
-                leading_lines=first.leading_lines,
+                leading_lines=leading(first),
             )
         )
         i = j

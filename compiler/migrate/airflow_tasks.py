@@ -125,9 +125,7 @@ def literal_type(node: cst.BaseExpression) -> str | None:
 def _list_type(node: cst.List | cst.ListComp) -> str:
     if isinstance(node, cst.ListComp) or not node.elements:
         return "list"
-    kinds = {
-        literal_type(e.value) if isinstance(e, cst.Element) else None for e in node.elements
-    }
+    kinds = {literal_type(e.value) if isinstance(e, cst.Element) else None for e in node.elements}
     if len(kinds) == 1 and None not in kinds:
         return f"list[{kinds.pop()}]"
     return "list"

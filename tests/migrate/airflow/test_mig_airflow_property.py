@@ -55,7 +55,9 @@ def _task_def(fn: ast.FunctionDef) -> str:
         values = ", ".join(f'"{o}": {_PLACEHOLDER[t]}' for o, t in zip(outs, types, strict=True))
         fn.returns = None
         fn.body = [*fn.body[:-1], ast.parse(f"return {{{values}}}").body[0]]
-    fn.decorator_list = [ast.parse(f"task({', '.join(options)})" if options else "task").body[0].value]  # type: ignore[attr-defined]
+    fn.decorator_list = [
+        ast.parse(f"task({', '.join(options)})" if options else "task").body[0].value
+    ]  # type: ignore[attr-defined]
     return ast.unparse(fn)
 
 
@@ -124,7 +126,11 @@ class _Body:
         mapped: dict[str, str] = {}
         fixed = []
         for name, value in named:
-            if isinstance(value, ast.Name) and value.id in loops and value.id not in mapped.values():
+            if (
+                isinstance(value, ast.Name)
+                and value.id in loops
+                and value.id not in mapped.values()
+            ):
                 mapped[name] = value.id
             elif any(isinstance(n, ast.Name) and n.id in loops for n in ast.walk(value)):
                 raise Unrenderable("a loop item used other than as an argument")
@@ -188,7 +194,9 @@ def render_taskflow(gen: GeneratedPipeline) -> str:
             body.comprehension(stmt.value, stmt.targets[0].id)  # type: ignore[attr-defined]
         else:
             raise AssertionError(f"not a TaskFlow construct: {ast.unparse(stmt)}")
-    name = next((k for d in dag_fn.decorator_list if isinstance(d, ast.Call) for k in d.keywords), None)
+    name = next(
+        (k for d in dag_fn.decorator_list if isinstance(d, ast.Call) for k in d.keywords), None
+    )
     deco = f"@dag(dag_id={ast.unparse(name.value)})" if name else "@dag(schedule=None)"
     dag_fn.decorator_list = []
     dag_fn.body = [ast.Pass()]

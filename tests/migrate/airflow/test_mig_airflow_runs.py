@@ -33,9 +33,9 @@ from portaflow.compiler.migrate.airflow import migrate
 # The Airflow helpers live beside the Airflow tests (tests/airflow has no __init__.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "airflow"))
 
-import dagkit  # noqa: E402
-from af_outcomes import airflow_outcome  # noqa: E402
-from airflowenv import ensure_venv, init_home  # noqa: E402
+import dagkit
+from af_outcomes import airflow_outcome
+from airflowenv import ensure_venv, init_home
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,7 @@ def test_original_and_migrated_give_the_same_task_outputs(
 
 
 def test_the_branch_took_one_path(equivalence_runs: dict[str, Any]) -> None:
-    original_run, p, migrated_run = equivalence_runs["branching"]
+    original_run, _p, _migrated = equivalence_runs["branching"]
     want = original_outputs(original_run)
     assert want["big"][0] == "succeeded" and want["small"][0] == "skipped"
     assert want["join"] == ("succeeded", '"joined"')
