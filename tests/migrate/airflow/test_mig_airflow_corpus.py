@@ -8,6 +8,7 @@ comment of the input, and — when it is complete — passes `portaflow check`.
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pfhelpers import Golden
+from portaflow.compiler.diagnostics import CODES
 from portaflow.compiler.frontend import analyze
 from portaflow.compiler.migrate.airflow import RULES, migrate
 
@@ -135,8 +137,6 @@ def test_bad_input_gives_a_located_diagnostic_not_a_traceback(source: str, code:
 
 def test_every_airflow_code_is_exercised() -> None:
     """Each PF86x/PF87x code of CODES is given by a corpus file or a bad input above."""
-    from portaflow.compiler.diagnostics import CODES
-
     mine = {c for c in CODES if "PF860" <= c <= "PF889"}
     seen = {code for _source, code in BAD_INPUTS}
     for path in GOLDEN.glob("*.diagnostics.txt"):
@@ -144,3 +144,15 @@ def test_every_airflow_code_is_exercised() -> None:
             w.rstrip(":") for w in path.read_text(encoding="utf-8").split() if w.startswith("PF8")
         }
     assert mine <= seen, sorted(mine - seen)
+
+
+def test_the_docs_before_and_after_is_what_migrate_gives() -> None:
+    doc = (HERE.parents[2] / "docs" / "migrate" / "airflow.md").read_text(encoding="utf-8")
+    before, after = re.findall(r"```python\n(.*?)```", doc, re.S)[:2]
+    result = migrate(before, "etl.py")
+    assert result.code == after
+    assert [d.code for d in result.diagnostics] == ["PF868"]
+    table = doc.split("## Rules", 1)[1].split("##", 1)[0]
+    assert [r.name for r in RULES] == re.findall(r"(?m)^\| ([a-z][a-z-]*) \| (?!before)", table)
+    listed = re.findall(r"(?m)^\| (PF8\d\d) \|", doc)
+    assert listed == sorted(c for c in CODES if "PF860" <= c <= "PF889")
