@@ -200,6 +200,14 @@ class _Body:
     ) -> cst.Decorator:
         m = self.m
         opts = {a.keyword.value: a for a in args if a.keyword is not None}
+        for arg in args:
+            if arg.keyword is None:
+                m.report(
+                    arg,
+                    "PF872",
+                    "a positional `@dag` argument; it was dropped",
+                    'name it: `@dag(dag_id="etl")` becomes `@pipeline(name="etl")`',
+                )
         parts: list[str] = []
         if "dag_id" in opts:
             parts.append(f"name={code(opts['dag_id'].value)}")
