@@ -13,18 +13,11 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from portaflow.compiler.migrate.airflow_cst import (
-    append_arg,
-    comment_lines,
-    expr,
-    kwarg,
-    lost_comments,
-    removed_lines,
-    simple,
-)
+from portaflow.compiler.migrate.airflow_cst import comment_lines, kwarg, lost_comments
 from portaflow.compiler.migrate.airflow_decorators import (
     code,
     dag_params,
+    decorator,
     schedule_text,
     trigger_rule,
 )
@@ -249,9 +242,7 @@ class _Body:
             )
         self.names.portaflow.add("pipeline")
         text = f"pipeline({', '.join(parts)})" if parts else "pipeline"
-        from portaflow.compiler.migrate.airflow_decorators import _decorator
-
-        return _decorator(text, deco)
+        return decorator(text, deco)
 
     def defaults(self, arg: cst.Arg, consts: dict[str, cst.BaseExpression]) -> None:
         value = arg.value
@@ -401,6 +392,3 @@ def output_keys(b: _Body, fn: str) -> list[str] | None:
             return None
         found = names
     return found
-
-
-__all__ = ["DagPlan", "Inv", "append_arg", "expr", "removed_lines", "rewrite_dag", "simple"]

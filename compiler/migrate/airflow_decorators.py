@@ -55,7 +55,7 @@ def code(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
 
 
-def _decorator(text: str, old: cst.Decorator) -> cst.Decorator:
+def decorator(text: str, old: cst.Decorator) -> cst.Decorator:
     """A new decorator from text, keeping the old one's lines above and its comments."""
     new = cst.Decorator(decorator=expr(text), trailing_whitespace=old.trailing_whitespace)
     lost = lost_comments([old.decorator], [new.decorator])
@@ -171,7 +171,7 @@ def rewrite_task(t: TaskFn, plan: DagPlan | None, names: Names, m: Migrator) -> 
     _check_context(fn, m)
     names.portaflow.add("step")
     options = step_options(t, plan.defaults if plan else {}, names, m)
-    deco = _decorator(f"step({', '.join(options)})" if options else "step", t.decorator)
+    deco = decorator(f"step({', '.join(options)})" if options else "step", t.decorator)
     decorators = [deco if d is t.decorator else d for d in fn.decorators]
     fn = fn.with_changes(decorators=decorators)
     keys = plan.multi.get(t.name) if plan else None
