@@ -213,12 +213,19 @@ def _compile(source: str) -> tuple[ir.Pipeline | None, list[str]]:
     return result.pipeline, [d.render() for d in result.errors]
 
 
+def _labels(e: ir.Edge) -> tuple[str, ...]:
+    """Data labels of an edge; a loop edge's name its items' output only (not the loop variable)."""
+    if e.kind == "loop":
+        return tuple(label.split("->")[0] for label in e.labels)
+    return e.labels
+
+
 def graph(p: ir.Pipeline) -> dict[str, Any]:
     """Tasks, edges (kind and data labels) and loop depth: what must survive the round trip."""
     return {
         "tasks": sorted(t.id for t in p.tasks),
         "steps": sorted((t.id, t.step) for t in p.tasks),
-        "edges": sorted((e.source, e.target, e.kind, e.labels) for e in p.edges),
+        "edges": sorted((e.source, e.target, e.kind, _labels(e)) for e in p.edges),
         "loops": sorted((t.id, len(p.loop_chain(t.loop)) if t.loop else 0) for t in p.tasks),
     }
 
