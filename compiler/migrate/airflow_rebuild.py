@@ -72,7 +72,7 @@ def rebuild_body(
         if kind == "dep":
             carry += removed_lines(stmt)
             for inv in b.inline.get(i, []):
-                line = _statement(b, inv, multi, None)
+                line = _statement(b, inv, multi)
                 new.append((line, conds[id(inv)]))
         elif kind == "call":
             assert isinstance(stmt, cst.SimpleStatementLine)
@@ -337,7 +337,7 @@ def _rewrite_statement(
     return new
 
 
-def _statement(b: _Body, inv: Inv, multi: dict[str, list[str]], _unused: None) -> cst.BaseStatement:
+def _statement(b: _Body, inv: Inv, multi: dict[str, list[str]]) -> cst.BaseStatement:
     """A task call written inside a dependency statement, as a statement of its own."""
     value = inv.node.visit(_Rewrite(b, multi))
     assert isinstance(value, cst.BaseExpression)
