@@ -65,6 +65,27 @@ CODES: dict[str, str] = {
     "PF303": "a step or pipeline signature the language does not support",
     "PF304": "a pipeline parameter whose type is not a parameter type",
     "PF305": "a pipeline hook that is not a @step",
+    "PF860": "migrate --from airflow: the file is not valid Python (nothing was migrated)",
+    "PF861": "migrate --from airflow: no TaskFlow `@dag` function (or no `dag`/`task` import) found",
+    "PF862": "migrate --from airflow: a schedule portaflow cannot express (`@once`, timedelta, "
+    "assets, timetables)",
+    "PF863": "migrate --from airflow: a `@task.<flavour>` with no portaflow equivalent "
+    "(bash, sensor, ...); as a warning, a virtualenv task that became a plain step",
+    "PF864": "migrate --from airflow: a task option or default_args entry with no portaflow "
+    "equivalent, or one that is not a literal",
+    "PF865": "migrate --from airflow: a task that reads Airflow's run context (`**context`, "
+    "`ti`, `get_current_context()`)",
+    "PF866": "migrate --from airflow: a DAG body statement, task call form or dependency that is "
+    "not translated",
+    "PF867": "migrate --from airflow: DAG `params` that cannot be read, or a param whose type "
+    "cannot be inferred",
+    "PF868": "warning: migrate --from airflow: Airflow-only DAG settings or default_args dropped",
+    "PF869": 'migrate --from airflow: `result["key"]` of a task that does not return dict '
+    "literals with that key",
+    "PF870": "migrate --from airflow: a classic `with DAG(...)` block (only TaskFlow is migrated)",
+    "PF871": "migrate --from airflow: a Jinja template argument other than `{{ params.name }}`",
+    "PF872": "migrate --from airflow: a `@dag` argument with no portaflow equivalent (callbacks, "
+    "...)",
     "PF900": "warning: a step output that is never used",
     "PF901": "warning: a @step defined in the pipeline file that is never used",
     "PF902": "warning: a pipeline parameter that is never used",

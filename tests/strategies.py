@@ -39,12 +39,24 @@ from strategy_model import (
     py_string,
 )
 
-__all__ = ["HOSTILE_STRINGS", "GeneratedPipeline", "pipelines", "projects", "py_string"]
+__all__ = [
+    "HOSTILE_STRINGS",
+    "GeneratedPipeline",
+    "pipelines",
+    "projects",
+    "py_string",
+    "taskflow_pipelines",
+]
 
 
 class _Builder:
     def __init__(
-        self, draw: st.DrawFn, max_steps: int, multi_module: bool, argo_valid: bool = False
+        self,
+        draw: st.DrawFn,
+        max_steps: int,
+        multi_module: bool,
+        argo_valid: bool = False,
+        taskflow: bool = False,
     ) -> None:
         self.draw = draw
         self.budget = draw(st.integers(min_value=1, max_value=max_steps))
@@ -52,6 +64,9 @@ class _Builder:
         #: Only what the Argo backend takes and shows as-is (`pipelines()`, for consumers
         #: written before `argo_errors` existed): no `{{` in env values, no fan-in over `[]`.
         self.argo_valid = argo_valid
+        #: Only what Airflow's TaskFlow API can say (`taskflow_pipelines()`): step calls, several
+        #: outputs and comprehensions at the top level; no if, for, sub-pipelines or hooks.
+        self.taskflow = taskflow
         self.gen = GeneratedPipeline(source="")
         self.modules: dict[str, list[str]] = {"pipeline": []}  # module -> step definitions
         self.deco: dict[str, str] = {}  # module -> decorator spelling of `step`
@@ -218,6 +233,8 @@ class _Builder:
             kinds += ["if"]
         if self.budget >= 2:
             kinds += ["sub"]
+        if self.taskflow:
+            kinds = ["call", "call", "call", "multi", "comp"]
         kind = self.draw(st.sampled_from(kinds))
         return getattr(self, f"st_{kind}")(ctx)
 
@@ -574,7 +591,7 @@ class _Builder:
         self.body = self.block(ctx)
         while self.budget > 0:
             self.body += self.statement(ctx)
-        hook_args = self.hooks()
+        hook_args = [] if self.taskflow else self.hooks()
         if self.draw(st.booleans()):
             hook_args.insert(0, f"name={self.hostile()}")
         deco = f"@pipeline({', '.join(hook_args)})" if hook_args else "@pipeline"
@@ -646,3 +663,9 @@ def projects(
 def pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
     """A generated single-file project: `.source` is all of it."""
     return _Builder(draw, max_steps, multi_module=False, argo_valid=True).build()
+
+
+@st.composite
+def taskflow_pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
+    """A single-file project within what Airflow's TaskFlow API expresses (see `_Builder.taskflow`)."""
+    return _Builder(draw, max_steps, multi_module=False, argo_valid=True, taskflow=True).build()
