@@ -246,8 +246,11 @@ def mirror(
     parent, children = plan(result, pipeline, rows, created)
     try:
         client = _client(uri)
-        parent_id = _log_runs(client, pipeline.name, parent, children)
-    except Exception as exc:  # MlflowException, requests' errors, OSError: a mirror never fails a run
+        # MLflow would print a line per run on stdout, where `portaflow run` prints its results
+        with _settings(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
+            exp_id, parent_id = _log_runs(client, pipeline.name, parent, children)
+    # MlflowException, requests' errors, OSError...: a mirror never fails a run
+    except Exception as exc:
         say(
             UNREACHABLE,
             f"MLflow at {uri} did not take run {result.run_id}: {_short(exc)};"
@@ -267,6 +270,10 @@ def mirror(
                 "the tracking URI needs a model registry (an MLflow server or a database URI);"
                 " the version is in `portaflow models show`",
             )
+    where = f"{uri.rstrip('/')}/#/experiments/{exp_id}/runs/{parent_id}"
+    if not uri.startswith(("http://", "https://")):
+        where = f"{uri}, experiment {pipeline.name!r}, run {parent_id}"
+    print(f"portaflow: run {result.run_id} is in MLflow: {where}", file=sys.stderr, flush=True)
     return parent_id
 
 
@@ -276,9 +283,8 @@ def _short(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _quick() -> Iterator[None]:
-    """No retries and a short timeout, unless the user set them: for the first request only."""
-    wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+def _settings(**wanted: str) -> Iterator[None]:
+    """MLflow settings (environment variables) for a block, unless the user set them."""
     added = [k for k in wanted if k not in os.environ]
     os.environ.update({k: wanted[k] for k in added})
     try:
@@ -295,7 +301,8 @@ def _client(uri: str) -> Any:
 
 
 def _experiment(client: Any, name: str) -> str:
-    with _quick():  # an unreachable server answers in seconds, not after minutes of retries
+    # an unreachable server answers in seconds, not after minutes of retries
+    with _settings(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10"):
         found = client.get_experiment_by_name(name)
     if found is None:
         try:
@@ -313,7 +320,9 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _log_runs(client: Any, experiment: str, parent: RunLog, children: list[RunLog]) -> str:
+def _log_runs(
+    client: Any, experiment: str, parent: RunLog, children: list[RunLog]
+) -> tuple[str, str]:
     exp_id = _experiment(client, experiment)
     run_id = parent.tags["portaflow.run_id"]
     found = client.search_runs(
@@ -330,7 +339,6 @@ def _log_runs(client: Any, experiment: str, parent: RunLog, children: list[RunLo
             max_results=50000,
         )
         logged = {r.data.tags.get("portaflow.record") for r in known}
-        client.update_run(parent_id, status="RUNNING")
     else:
         parent_id = _create(client, exp_id, parent, {})
         logged = set()
@@ -338,9 +346,9 @@ def _log_runs(client: Any, experiment: str, parent: RunLog, children: list[RunLo
         if child.tags["portaflow.record"] not in logged:
             run = _create(client, exp_id, child, {"mlflow.parentRunId": parent_id})
             client.set_terminated(run, status=child.status, end_time=child.end_ms)
-    _batch(client, parent_id, parent, params=not found)
+    _batch(client, parent_id, parent, params=not found, tags=bool(found))
     client.set_terminated(parent_id, status=parent.status, end_time=parent.end_ms)
-    return parent_id
+    return exp_id, parent_id
 
 
 def _create(client: Any, exp_id: str, log: RunLog, extra: dict[str, str]) -> str:
@@ -348,20 +356,22 @@ def _create(client: Any, exp_id: str, log: RunLog, extra: dict[str, str]) -> str
         exp_id, start_time=log.start_ms, tags={**log.tags, **extra}, run_name=log.name
     )
     run_id = str(run.info.run_id)
-    _batch(client, run_id, log, params=True)
+    _batch(client, run_id, log, params=True, tags=False)
     return run_id
 
 
-def _batch(client: Any, run_id: str, log: RunLog, *, params: bool) -> None:
+def _batch(client: Any, run_id: str, log: RunLog, *, params: bool, tags: bool) -> None:
     """Params, metrics and tags in requests within MLflow's batch limits (100 params, 1000 metrics)."""
     from mlflow.entities import Metric, Param, RunTag
 
     stamp = log.end_ms
     ps = [Param(k, v) for k, v in log.params.items()] if params else []
     ms = [Metric(n, v, stamp, s) for n, v, s in log.metrics]
-    ts = [RunTag(k, v) for k, v in log.tags.items()]
+    ts = [RunTag(k, v) for k, v in log.tags.items()] if tags else []
+    if not (ps or ms or ts):
+        return
     # at most 100 params, 100 tags and 1000 entries in all per request
-    chunks = max(-(-len(ps) // 100), -(-len(ms) // 800), -(-len(ts) // 100), 1)
+    chunks = max(-(-len(ps) // 100), -(-len(ms) // 800), -(-len(ts) // 100))
     for i in range(chunks):
         client.log_batch(
             run_id,

@@ -25,8 +25,8 @@ from portaflow.compiler import ir, irjson
 from . import params as params_mod
 from .cache import cache_key, verified_hit, why_not_reusable
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
-from .mlflowlog import mirror, tracking_uri
 from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
+from .mlflowlog import mirror, tracking_uri
 from .plan import (
     CACHED,
     CANCELLED,

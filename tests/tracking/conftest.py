@@ -1,15 +1,20 @@
 """A real `mlflow server` for these tests (SQLite backend store, local artifact root), one per session.
 
 The server runs from its own cached venv (mlflowenv.py); the client side is
-the `mlflow-skinny` of the test extra. Outside CI a machine that cannot install
-either skips these tests with the reason; under CI=true it is a failure.
+the `mlflow-skinny` of the test extra. It starts in the background as soon as
+collection shows a test that needs it, so its start (tens of seconds: mlflow
+imports slowly) overlaps the tests that run before these. Outside CI a machine
+that cannot install or start it skips these tests with the reason; under
+CI=true that is a failure.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,11 +22,48 @@ import pytest
 from mlflowenv import Server, ensure_venv, start_server
 
 
+class _Starting:
+    """The server being started by a background thread."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="portaflow-mlflow-"))
+        self.server: Server | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        try:
+            self.server = start_server(ensure_venv(), self.folder)
+        except BaseException as exc:
+            self.error = exc
+        self.seconds = time.monotonic() - start
+
+
+_starting: _Starting | None = None
+
+
 def need(what: str, exc: BaseException | str) -> None:
     """Skip for a missing dependency, except under CI where it fails the test."""
     if os.environ.get("CI"):
         pytest.fail(f"{what} under CI: {exc}")
     pytest.skip(f"{what} here: {exc}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    global _starting
+    if _starting is None and any("mlflow_server" in getattr(i, "fixturenames", ()) for i in items):
+        _starting = _Starting()
+
+
+def pytest_sessionfinish() -> None:
+    if _starting is not None:
+        _starting.thread.join()
+        if _starting.server is not None:
+            _starting.server.stop()
+        shutil.rmtree(_starting.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -34,24 +76,17 @@ def mlflow_client() -> None:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(
-    tmp_path_factory: pytest.TempPathFactory, mlflow_client: None
-) -> Iterator[Server]:
-    start = time.monotonic()
-    try:
-        venv = ensure_venv()
-    except Exception as exc:
-        need("cannot install the MLflow server", exc)
-    folder = tmp_path_factory.mktemp("mlflow-server")
-    try:
-        server = start_server(venv, Path(folder))
-    except RuntimeError as exc:
-        need("cannot start the MLflow server", exc)
+def mlflow_server(mlflow_client: None) -> Server:
+    global _starting
+    if _starting is None:
+        _starting = _Starting()
+    waited = time.monotonic()
+    _starting.thread.join()
+    if _starting.server is None:
+        need("cannot install or start the MLflow server", _starting.error or "unknown")
+    assert _starting.server is not None
     print(
-        f"\nmlflow server: venv {time.monotonic() - start - server.start_seconds:.1f}s"
-        f" (install {venv.install_seconds:.1f}s), start {server.start_seconds:.1f}s"
+        f"\nmlflow server: ready after {_starting.seconds:.1f}s"
+        f" (start {_starting.server.start_seconds:.1f}s), waited {time.monotonic() - waited:.1f}s"
     )
-    try:
-        yield server
-    finally:
-        server.stop()
+    return _starting.server

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -126,10 +127,20 @@ class Server:
         if self.process.poll() is None:
             os.killpg(self.process.pid, 15)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
+
+
+def _save_template(db: Path, template: Path) -> None:
+    """Keep a consistent copy of the freshly migrated, still empty database beside the venv."""
+    partial = template.with_suffix(f".{os.getpid()}.tmp")
+    with sqlite3.connect(db) as source, sqlite3.connect(partial) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    os.replace(partial, template)
 
 
 def start_server(venv: ServerVenv, folder: Path, *, timeout: float = 120.0) -> Server:
@@ -138,7 +149,11 @@ def start_server(venv: ServerVenv, folder: Path, *, timeout: float = 120.0) -> S
     port = free_port()
     log = folder / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["PYTHONPATH"] = ""
+    # no background job runner (seven huey consumers): the tests only track runs and models
+    env.update(PYTHONPATH="", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    template = venv.path / "empty-mlflow.db"
+    if template.is_file():  # an already migrated database: creating the tables takes seconds
+        shutil.copyfile(template, folder / "mlflow.db")
     start = time.monotonic()
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -171,11 +186,15 @@ def start_server(venv: ServerVenv, folder: Path, *, timeout: float = 120.0) -> S
             with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                 if answer.status == 200:
                     server.start_seconds = time.monotonic() - start
+                    if not template.is_file():
+                        _save_template(folder / "mlflow.db", template)
                     return server
         except OSError:
             time.sleep(0.3)
     server.stop()
-    raise RuntimeError(f"mlflow server did not answer in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"mlflow server did not answer in {timeout:.0f}s:\n{log.read_text()[-3000:]}"
+    )
 
 
 if __name__ == "__main__":  # python tests/tracking/mlflowenv.py: install (or find) the venv

@@ -36,11 +36,17 @@ def api(server: Server, path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def search(server: Server, experiment: str, where: str) -> list[dict[str, Any]]:
-    exp = api(server, "experiments/get-by-name?" + urllib.parse.urlencode({"experiment_name": experiment}))
+    exp = api(
+        server, "experiments/get-by-name?" + urllib.parse.urlencode({"experiment_name": experiment})
+    )
     found = api(
         server,
         "runs/search",
-        {"experiment_ids": [exp["experiment"]["experiment_id"]], "filter": where, "max_results": 1000},
+        {
+            "experiment_ids": [exp["experiment"]["experiment_id"]],
+            "filter": where,
+            "max_results": 1000,
+        },
     )
     return list(found.get("runs", []))
 
@@ -72,11 +78,13 @@ def project_copy(tmp_path: Path, example: str, stack: str = "") -> Path:
     )
     if stack:
         with (project / "pyproject.toml").open("a") as fh:
-            fh.write(f"\n[tool.portaflow.stacks.tracked]\ntarget = \"local\"\n{stack}\n")
+            fh.write(f'\n[tool.portaflow.stacks.tracked]\ntarget = "local"\n{stack}\n')
     return project
 
 
-def cli_run(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli_run(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     import os
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
@@ -120,14 +128,20 @@ def test_ml_example_in_mlflow_then_an_all_cached_run(tmp_path: Path, mlflow_serv
     with Store(project / ".portaflow") as st:
         executions = {r["key"]: r for r in st.executions(first)}
         rmse = next(m["value"] for m in st.metrics(first) if m["name"] == "rmse")
-        artifacts = {
-            a["name"]: a["uri"] for a in st.model_versions("regressor")[0]["artifacts"]
-        }
+        artifacts = {a["name"]: a["uri"] for a in st.model_versions("regressor")[0]["artifacts"]}
 
     parent, children = parent_and_children(mlflow_server, "ml_pipeline", first)
     assert parent["info"]["status"] == "FINISHED"
     assert parent["info"]["run_name"] == first
-    assert pairs(parent, "params") == {"drift_shift": "0.0", "max_rmse": "60.0", "n_estimators": "10"}
+    exp_id, parent_id = parent["info"]["experiment_id"], parent["info"]["run_id"]
+    link = f"portaflow: run {first} is in MLflow: {mlflow_server.url}/#/experiments/{exp_id}/runs/{parent_id}"
+    assert link in done.stderr.splitlines()
+    assert "View run" not in done.stdout  # MLflow's own line per run is kept off stdout
+    assert pairs(parent, "params") == {
+        "drift_shift": "0.0",
+        "max_rmse": "60.0",
+        "n_estimators": "10",
+    }
     assert pairs(parent, "tags")["mlflow.source.git.commit"] == head
     assert pairs(parent, "metrics")["evaluate.rmse"] == rmse
     ran = {k for k, r in executions.items() if r["state"] == "succeeded"}
@@ -265,3 +279,78 @@ def test_without_a_tracking_uri_mlflow_is_never_imported(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "succeeded []"
+
+
+# --------------------------------------------------------------------------- failures, resume, registry
+
+TINY = """
+import os
+from pathlib import Path
+
+from portaflow import Model, log_metric, pipeline, step
+
+
+@step
+def fit(k: int = 2) -> int:
+    log_metric("score", k * 1.5)
+    return k
+
+
+@step
+def flaky(k: int) -> int:
+    if (Path(os.environ["PORTAFLOW_ROOT"]) / "fail").exists():
+        raise RuntimeError("told to fail")
+    return k + 1
+
+
+@pipeline(model=Model(name="team/model"))
+def tiny(k: int = 2):
+    flaky(fit(k))
+"""
+
+
+def test_failed_run_then_resume_is_one_mlflow_run_and_a_refused_model_name_warns(
+    tmp_path: Path,
+    mlflow_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "pipeline.py").write_text(TINY)
+    (tmp_path / "fail").write_text("")
+    pipeline = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    url = mlflow_server.url
+    failed = run_pipeline(pipeline, root=tmp_path, isolation="process", mlflow_tracking_uri=url)
+    assert failed.status == "failed"
+    parent, children = parent_and_children(mlflow_server, "tiny", failed.run_id)
+    assert parent["info"]["status"] == "FAILED"
+    assert pairs(parent, "tags")["portaflow.status"] == "failed"
+    assert children["flaky"]["info"]["status"] == "FAILED"
+    assert (
+        pairs(children["flaky"], "tags")["portaflow.message"] == failed.execution("flaky").message
+    )
+    assert pairs(children["fit"], "params") == {"k": "2"}
+    assert pairs(children["fit"], "metrics") == {"score": 3.0}
+
+    (tmp_path / "fail").unlink()
+    resumed = run_pipeline(
+        None, root=tmp_path, isolation="process", resume=failed.run_id, mlflow_tracking_uri=url
+    )
+    assert resumed.status == "succeeded"
+    parents = search(
+        mlflow_server,
+        "tiny",
+        f"tags.`portaflow.run_id` = '{failed.run_id}' and tags.`portaflow.kind` = 'pipeline-run'",
+    )
+    assert [p["info"]["run_id"] for p in parents] == [parent["info"]["run_id"]]
+    assert parents[0]["info"]["status"] == "FINISHED"
+    assert pairs(parents[0], "tags")["portaflow.status"] == "succeeded"
+    runs = search(mlflow_server, "tiny", f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'")
+    states = sorted((pairs(r, "tags")["portaflow.key"], r["info"]["status"]) for r in runs)
+    # fit is not logged twice; the failed attempt of flaky stays, the successful one is added
+    assert states == [("fit", "FINISHED"), ("flaky", "FAILED"), ("flaky", "FINISHED")]
+
+    err = capsys.readouterr().err
+    assert "warning PF422: run tiny-" in err
+    assert "model 'team/model' version 1 was not registered there" in err
+    assert "Names cannot contain '/' or ':'" in err
