@@ -255,8 +255,12 @@ def mirror(
             UNREACHABLE,
             f"MLflow at {uri} did not take run {result.run_id}: {_short(exc)};"
             " the run is in the local store only",
-            "check the server (`curl URI/health`) and MLFLOW_TRACKING_* credentials;"
-            " the run itself is unaffected",
+            (
+                f"check the server (`curl {uri.rstrip('/')}/health`) and MLFLOW_TRACKING_*"
+                " credentials; the run itself is unaffected"
+                if uri.startswith(("http://", "https://"))
+                else "check the tracking URI and MLflow's message; the run itself is unaffected"
+            ),
         )
         return None
     if result.model_version is not None and pipeline.model is not None:

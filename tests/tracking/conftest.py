@@ -30,16 +30,36 @@ class _Starting:
         self.server: Server | None = None
         self.error: BaseException | None = None
         self.seconds = 0.0
+        #: Set when the session ends: a server not started yet is not started any more.
+        self.cancelled = False
+        self.starting_server = False
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         start = time.monotonic()
         try:
-            self.server = start_server(ensure_venv(), self.folder)
+            venv = ensure_venv()
+            with self.lock:
+                if self.cancelled:
+                    return
+                self.starting_server = True
+            self.server = start_server(venv, self.folder)
         except BaseException as exc:
             self.error = exc
         self.seconds = time.monotonic() - start
+
+    def finish(self) -> None:
+        """Stop the server; an install still running is left to finish (it is cached)."""
+        with self.lock:
+            self.cancelled = True
+            started = self.starting_server
+        if started:
+            self.thread.join()
+            if self.server is not None:
+                self.server.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _starting: _Starting | None = None
@@ -52,18 +72,18 @@ def need(what: str, exc: BaseException | str) -> None:
     pytest.skip(f"{what} here: {exc}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the server once the selected tests are known, if one of them needs it."""
     global _starting
-    if _starting is None and any("mlflow_server" in getattr(i, "fixturenames", ()) for i in items):
+    if _starting is None and any(
+        "mlflow_server" in getattr(i, "fixturenames", ()) for i in session.items
+    ):
         _starting = _Starting()
 
 
 def pytest_sessionfinish() -> None:
     if _starting is not None:
-        _starting.thread.join()
-        if _starting.server is not None:
-            _starting.server.stop()
-        shutil.rmtree(_starting.folder, ignore_errors=True)
+        _starting.finish()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -85,8 +86,6 @@ def project_copy(tmp_path: Path, example: str, stack: str = "") -> Path:
 def cli_run(
     project: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    import os
-
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     environ.update(env or {})
     return subprocess.run(
@@ -171,9 +170,12 @@ def test_ml_example_in_mlflow_then_an_all_cached_run(tmp_path: Path, mlflow_serv
     assert model_uri == artifacts["train.model"] and (Path(model_uri) / "data.joblib").is_file()
 
     # The same run again: every step a cache hit; a new MLflow run whose nested runs say so.
-    again = cli_run(project, "--stack", "tracked", "--param", "n_estimators=10", "-j", "2")
-    assert again.returncode == 0, again.stderr
-    second = latest_run(project)
+    # (in-process this time: the stack's key was proven above, mlflow is imported already)
+    again = run_pipeline(
+        pipeline, root=project, params={"n_estimators": 10}, mlflow_tracking_uri=mlflow_server.url
+    )
+    assert again.status == "succeeded" and again.by_state("succeeded") == []
+    second = again.run_id
     assert second != first
     parent2, children2 = parent_and_children(mlflow_server, "ml_pipeline", second)
     assert parent2["info"]["status"] == "FINISHED"
@@ -239,6 +241,7 @@ def test_unreachable_server_warns_and_the_run_succeeds(tmp_path: Path, mlflow_cl
     assert done.returncode == 0, done.stderr
     assert f"warning PF420: MLflow at {url} did not take run" in done.stderr
     assert "the run is in the local store only" in done.stderr
+    assert f"= hint: check the server (`curl {url}/health`)" in done.stderr
     assert "Traceback" not in done.stderr
     assert time.monotonic() - start < 60  # no minutes of retries
     with Store(project / ".portaflow") as st:
@@ -271,8 +274,6 @@ def test_without_a_tracking_uri_mlflow_is_never_imported(tmp_path: Path) -> None
         f"r = run_pipeline(p, root={str(project)!r}, isolation='process')\n"
         "print(r.status, sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow'))\n"
     )
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
