@@ -141,7 +141,11 @@ def test_ml_example_in_mlflow_then_an_all_cached_run(tmp_path: Path, mlflow_serv
         "max_rmse": "60.0",
         "n_estimators": "10",
     }
-    assert pairs(parent, "tags")["mlflow.source.git.commit"] == head
+    parent_tags = pairs(parent, "tags")
+    assert parent_tags["mlflow.source.git.commit"] == parent_tags["portaflow.git_commit"] == head
+    assert parent_tags["portaflow.pipeline"] == "ml_pipeline"
+    assert parent_tags["portaflow.status"] == "succeeded"
+    assert parent_tags["portaflow.store"] == str(project / ".portaflow")
     assert pairs(parent, "metrics")["evaluate.rmse"] == rmse
     ran = {k for k, r in executions.items() if r["state"] == "succeeded"}
     assert set(children) == ran  # skipped branches (alert, the retrain) are not runs
@@ -150,12 +154,17 @@ def test_ml_example_in_mlflow_then_an_all_cached_run(tmp_path: Path, mlflow_serv
         assert child["info"]["status"] == "FINISHED"
         assert tags["portaflow.run_id"] == first
         assert tags["portaflow.cache_hit"] == "false"
+        assert tags["portaflow.task"] == executions[key]["task"]
+        assert tags["portaflow.attempt"] == "1"
+        assert child["info"]["run_name"] == key
         assert tags["portaflow.code_hash"] == code_hash[executions[key]["step"]]
         assert tags["portaflow.git_commit"] == head
     assert pairs(children["evaluate"], "metrics") == {"rmse": rmse}
     assert pairs(children["train"], "params") == {"n_estimators": "10"}
     assert pairs(children["train"], "tags")["portaflow.output.model"] == artifacts["train.model"]
     assert pairs(children["check_drift"], "metrics")["drifted_features"] == 0
+    assert pairs(children["evaluate"], "tags")["portaflow.output.rmse"] == json.dumps(rmse)
+    assert pairs(children["check_drift"], "tags")["portaflow.output.drifted"] == "false"
 
     versions = api(
         mlflow_server,
@@ -164,6 +173,7 @@ def test_ml_example_in_mlflow_then_an_all_cached_run(tmp_path: Path, mlflow_serv
     assert [v["version"] for v in versions] == ["1"]
     version_tags = pairs({"data": {"tags": versions[0]["tags"]}}, "tags")
     assert versions[0]["run_id"] == parent["info"]["run_id"]
+    assert versions[0]["source"] == f"runs:/{parent['info']['run_id']}"
     assert version_tags["portaflow.model_version"] == "1"
     assert version_tags["portaflow.run_id"] == first
     model_uri = version_tags["portaflow.artifact.train.model"]
