@@ -10,7 +10,6 @@ CI=true that is a failure.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mlflowenv import Server, ensure_venv, start_server
+from mlflowenv import Server, ensure_venv, need, start_server
 
 
 class _Starting:
@@ -63,13 +62,6 @@ class _Starting:
 
 
 _starting: _Starting | None = None
-
-
-def need(what: str, exc: BaseException | str) -> None:
-    """Skip for a missing dependency, except under CI where it fails the test."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} under CI: {exc}")
-    pytest.skip(f"{what} here: {exc}")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
