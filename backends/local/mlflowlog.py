@@ -12,6 +12,7 @@ docs/mlflow.md.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import importlib.util
 import json
@@ -43,6 +44,8 @@ PARAM_CHARS = 6000
 TAG_CHARS = 5000
 #: MLflow run status of each execution state that is mirrored; other states never ran.
 STATUS = {SUCCEEDED: "FINISHED", CACHED: "FINISHED", FAILED: "FAILED", CANCELLED: "KILLED"}
+#: Requests to MLflow at once (below the client's connection pool of 10).
+CONNECTIONS = 8
 RUN_STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
 _BAD_NAME = re.compile(r"[^A-Za-z0-9_\-. /]")
 
@@ -346,10 +349,16 @@ def _log_runs(
     else:
         parent_id = _create(client, exp_id, parent, {})
         logged = set()
-    for child in children:
-        if child.tags["portaflow.record"] not in logged:
-            run = _create(client, exp_id, child, {"mlflow.parentRunId": parent_id})
-            client.set_terminated(run, status=child.status, end_time=child.end_ms)
+
+    def log_child(child: RunLog) -> None:
+        run = _create(client, exp_id, child, {"mlflow.parentRunId": parent_id})
+        client.set_terminated(run, status=child.status, end_time=child.end_ms)
+
+    # three requests per execution: a few at a time, so a wide fan-out does not take minutes
+    todo = [c for c in children if c.tags["portaflow.record"] not in logged]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+        for _ in pool.map(log_child, todo):  # the first error is raised here
+            pass
     _batch(client, parent_id, parent, params=not found, tags=bool(found))
     client.set_terminated(parent_id, status=parent.status, end_time=parent.end_ms)
     return exp_id, parent_id
