@@ -195,6 +195,7 @@ def run_cmd(
         root_of_run = _run_root(location, resume)
         if root_of_run is not None and root is None:
             project = root_of_run
+    mlflow_uri = _mlflow_uri(project, stack)
     reporter = make_reporter(interactive=False if plain else None, quiet=quiet or dry_run)
     signal.signal(
         signal.SIGTERM, _interrupt
@@ -212,6 +213,7 @@ def run_cmd(
             dry_run=dry_run,
             reporter=reporter,
             isolation=isolation,
+            mlflow_tracking_uri=mlflow_uri,
         )
     except (RunError, StoreError) as exc:
         _fail(str(exc))
@@ -221,6 +223,14 @@ def run_cmd(
     print_summary(result, time.time() - t0, file)
     if not result.ok:
         sys.exit(1)
+
+
+def _mlflow_uri(root: Path, stack: str | None) -> str | None:
+    """The stack's `mlflow_tracking_uri` (env MLFLOW_TRACKING_URI wins; docs/mlflow.md)."""
+    from portaflow.compiler.clikit import load_stack_or_exit
+
+    value = load_stack_or_exit(root, stack).get("mlflow_tracking_uri")
+    return str(value) if value else None
 
 
 def _interrupt(signum: int, frame: object) -> None:

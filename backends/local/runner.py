@@ -26,6 +26,7 @@ from . import params as params_mod
 from .cache import cache_key, verified_hit, why_not_reusable
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
 from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
+from .mlflowlog import mirror, tracking_uri
 from .plan import (
     CACHED,
     CANCELLED,
@@ -80,6 +81,7 @@ def run_pipeline(
     reporter: Reporter | None = None,
     task_command: Sequence[str] | None = None,
     isolation: str | None = None,
+    mlflow_tracking_uri: str | None = None,
 ) -> RunResult:
     """Run a compiled pipeline locally; see docs/local.md.
 
@@ -88,7 +90,8 @@ def run_pipeline(
     `task_command` replaces `python -m portaflow.task` (for tests). `isolation` is
     "fork" (each task a fork of a warm fork server; the default on POSIX) or
     "process" (each task a fresh `python -m portaflow.task`); default: env
-    PORTAFLOW_ISOLATION, else "fork" where it is available.
+    PORTAFLOW_ISOLATION, else "fork" where it is available. `mlflow_tracking_uri`
+    (else env MLFLOW_TRACKING_URI) mirrors the finished run into MLflow (docs/mlflow.md).
     """
     if isolation is None:
         try:
@@ -110,7 +113,10 @@ def run_pipeline(
             task_command=list(task_command or [sys.executable, "-m", "portaflow.task"]),
             isolation=isolation,
         )
-        return runner.run(pipeline, params or {}, resume)
+        result = runner.run(pipeline, params or {}, resume)
+        if not dry_run and tracking_uri(mlflow_tracking_uri) is not None:
+            mirror(st, result, runner.pipeline, configured=mlflow_tracking_uri)
+        return result
 
 
 def new_run_id(pipeline: str) -> str:
