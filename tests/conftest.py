@@ -13,6 +13,7 @@ Properties take their example count from the profile (never a fixed
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -52,7 +53,7 @@ def golden(request: pytest.FixtureRequest) -> Golden:
 #: Session fixtures that build or start something heavy (a venv, a server). The suite runs
 #: on every core (pytest-xdist, `--dist loadgroup`); every test that uses one of these is
 #: sent to the same worker, so each is built once per run instead of once per worker.
-HEAVY_FIXTURES = ("airflow",)
+HEAVY_FIXTURES = ("airflow", "mlflow_server")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -84,16 +85,19 @@ def _prepare_in_background(config: pytest.Config) -> None:
     whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
     if hasattr(config, "workerinput") or not whole_suite:
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "airflow"))
+    here = Path(__file__).resolve().parent
+    sys.path[:0] = [str(here / "airflow"), str(here / "tracking")]
     import airflowenv
+    import mlflowenv
 
-    def build() -> None:
+    def build(ensure: Callable[[], object]) -> None:
         try:
-            airflowenv.ensure_venv()
+            ensure()
         except Exception:  # the fixture that needs it reports the failure, with its reason
             return
 
-    threading.Thread(target=build, name="prepare-airflow", daemon=True).start()
+    for ensure in (airflowenv.ensure_venv, mlflowenv.ensure_venv):
+        threading.Thread(target=build, args=(ensure,), daemon=True).start()
 
 
 def pytest_configure(config: pytest.Config) -> None:

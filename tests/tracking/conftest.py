@@ -67,6 +67,8 @@ _starting: _Starting | None = None
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the server once the selected tests are known, if one of them needs it."""
     global _starting
+    if hasattr(session.config, "workerinput"):
+        return  # under xdist the fixture starts it, on the one worker that runs these tests
     if _starting is None and any(
         "mlflow_server" in getattr(i, "fixturenames", ()) for i in session.items
     ):
