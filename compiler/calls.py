@@ -321,6 +321,68 @@ class CallCompiler(ABC):
                     out.append(t)
         return tuple(out)
 
+    def run_mode(self, node: ast.Call, names: list[str], ctx: Ctx) -> tuple[ir.RunMode, ast.Call]:
+        """The call's `run=` keyword (status-aware execution), and the call without it."""
+        found = [kw for kw in node.keywords if kw.arg == "run" and "run" not in names]
+        if not found:
+            return "succeeded", node
+        kw = found[-1]
+        value = kw.value.value if isinstance(kw.value, ast.Constant) else None
+        if value not in ir.RUN_MODES:
+            raise self.error(
+                ctx,
+                "PF255",
+                kw.value,
+                f"`run=` takes one of {', '.join(map(repr, ir.RUN_MODES))}",
+                'write `run="done"` (after its upstreams finish, whatever their status) or '
+                '`run="failed"` (only if one of them failed)',
+            )
+        rest = ast.Call(
+            func=node.func,
+            args=node.args,
+            keywords=[k for k in node.keywords if k is not kw],
+        )
+        ast.copy_location(rest, node)
+        rest.end_lineno, rest.end_col_offset = node.end_lineno, node.end_col_offset
+        return value, rest
+
+    def check_run_mode(
+        self,
+        node: ast.Call,
+        run: str,
+        inputs: list[ir.InputBinding],
+        after_exprs: list[ast.expr],
+        ctx: Ctx,
+    ) -> None:
+        """A `run="done"`/`"failed"` step waits only on `after=`, at the top of a body."""
+        if ctx.conds or ctx.loops:
+            raise self.error(
+                ctx,
+                "PF258",
+                node,
+                f'a `run="{run}"` step cannot be inside an `if` branch or a loop',
+                "call it at the top level of the pipeline body, after= the branch's or loop's "
+                "results",
+            )
+        if not after_exprs:
+            raise self.error(
+                ctx,
+                "PF256",
+                node,
+                f'a `run="{run}"` step needs `after=[...]`: the steps whose outcome it waits for',
+                f'write `{ast.unparse(node.func)}(..., after=[result], run="{run}")`',
+            )
+        for b in inputs:
+            if not isinstance(b.binding, (ir.Literal, ir.ParamRef)):
+                raise self.error(
+                    ctx,
+                    "PF257",
+                    node,
+                    f'a `run="{run}"` step cannot read a step output ({b.name!r}): the step '
+                    "that makes it may have failed",
+                    "order it with after= only, and pass parameters or literals",
+                )
+
     def step_call(
         self, node: ast.Call, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Ctx
     ) -> Value:
@@ -332,6 +394,7 @@ class CallCompiler(ABC):
         what = f"step {step.name!r}"
         names = [i.name for i in step.inputs]
         required = {i.name for i in step.inputs if not i.has_default}
+        run, node = self.run_mode(node, names, ctx)
         bound, after_exprs = self.bind_args(node, names, required, what, ctx)
         inputs: list[ir.InputBinding] = []
         failed = False
@@ -345,8 +408,11 @@ class CallCompiler(ABC):
             except Abort:
                 failed = True
         after = self.after_tasks(after_exprs, ctx)
+        after = (*ctx.after, *(a for a in after if a not in ctx.after))
         if failed:
             raise Abort()
+        if run != "succeeded":
+            self.check_run_mode(node, run, inputs, after_exprs, ctx)
         task_id = self.unique_id(ctx.prefix + fn.name)
         cond: ir.Condition | None = None
         if len(ctx.conds) == 1:
@@ -362,6 +428,7 @@ class CallCompiler(ABC):
                 condition=cond,
                 loop=ctx.loops[-1] if ctx.loops else None,
                 scope=ctx.scope,
+                run=run,
                 span=ctx.module.span(node),
             )
         )
@@ -469,15 +536,19 @@ class CallCompiler(ABC):
         params = signature_params(fn)
         names = [p.arg for p, _ in params]
         required = {p.arg for p, d in params if d is None}
+        for kw in node.keywords:
+            if kw.arg == "run" and "run" not in names:
+                raise self.error(
+                    ctx,
+                    "PF255",
+                    kw,
+                    "`run=` is not supported on a sub-pipeline call",
+                    "give `run=` to a step called after= the sub-pipeline's result",
+                )
         bound, after_exprs = self.bind_args(node, names, required, f"pipeline {fn.name!r}", ctx)
-        if after_exprs:
-            raise self.error(
-                ctx,
-                "PF201",
-                node,
-                "`after=` is not supported on a sub-pipeline call",
-                "pass `after=` to the first steps inside the sub-pipeline",
-            )
+        # `after=` on a call orders the whole group: every step inside waits for those tasks.
+        after = self.after_tasks(after_exprs, ctx)
+        after = (*ctx.after, *(a for a in after if a not in ctx.after))
         env: dict[str, Value] = {}
         ev = StaticEval(self.project, module, self.report_for(module))
         for p, default in params:
@@ -506,6 +577,7 @@ class CallCompiler(ABC):
             loops=ctx.loops,
             conds=ctx.conds,
             branch=ctx.branch,
+            after=after,
             stack=(*ctx.stack, qual),
         )
         self.block(fn.body, sub, top=True)

@@ -232,6 +232,10 @@ class _Emitter:
             kw.append(("trigger_rule", lit("all_done")))
         elif t.hook == "failure":
             kw.append(("trigger_rule", lit("one_failed")))
+        elif t.run == "done":
+            kw.append(("trigger_rule", lit("all_done")))
+        elif t.run == "failed":
+            kw.append(("trigger_rule", lit("one_failed")))
         if step.doc:
             # The newline keeps Airflow from reading a doc ending in ".md" as a template file name.
             kw.append(("doc_md", lit(f"`{step.ref}`: {step.doc}\n")))
@@ -333,7 +337,16 @@ class _Emitter:
             edges.setdefault(self.n.task[e.source], set()).add(self.n.task[e.target])
         main = self.p.main_tasks
         hooks = self.p.hooks
-        if hooks:
+        # A failure a run="done"/"failed" task lets pass must still fail the run, as it does
+        # under `portaflow run`: the watcher also waits on the upstreams of those tasks.
+        tolerated = sorted(
+            {
+                self.n.task[e.source]
+                for e in self.p.edges
+                if self.p.task(e.target).run != "succeeded"
+            }
+        )
+        if hooks or tolerated:
             sources = {e.source for e in self.p.edges}
             leaves = [self.n.task[t.id] for t in main if t.id not in sources]
             ops.append(_Op(var=self.var(WATCHER), call="PortaflowWatcher", kwargs=[]))
@@ -342,6 +355,8 @@ class _Emitter:
                 for h in [*hooks]:
                     edges.setdefault(leaf, set()).add(self.n.task[h.id])
                 edges.setdefault(leaf, set()).add(WATCHER)
+            for up in tolerated:
+                edges.setdefault(up, set()).add(WATCHER)
         lines = []
         order = {aid: i for i, aid in enumerate(self.vars)}
         for src in sorted(edges, key=lambda a: order[a]):

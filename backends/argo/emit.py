@@ -317,7 +317,11 @@ class _Emitter:
             for name in self._node_task_names(gkey, na):
                 srcs[name] = srcs.get(name, True) and e.kind == "order"
         for (gkey, node), srcs in deps.items():
-            text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
+            run = self.p.task(node).run if node in self.sc.task_group else "succeeded"
+            if run == "succeeded":
+                text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
+            else:
+                text = _status_depends(sorted(srcs), failed=run == "failed")
             for key in self._node_keys(gkey, node):
                 tasks = self.dag_tasks[gkey]
                 tasks[key] = mf.replace("DAGTask", tasks[key], depends=text)
@@ -577,6 +581,17 @@ def _depend_term(name: str, order_only: bool) -> str:
     if order_only:
         return f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)"
     return f"{name}.Succeeded"
+
+
+def _status_depends(names: list[str], *, failed: bool) -> str:
+    """`depends` of a `run="done"` / `run="failed"` task: every upstream finished, whatever its
+    phase, and for "failed" at least one Failed or Errored."""
+    done = " && ".join(
+        f"({n}.Succeeded || {n}.Skipped || {n}.Omitted || {n}.Failed || {n}.Errored)" for n in names
+    )
+    if not failed:
+        return done
+    return f"{done} && ({' || '.join(f'{n}.Failed || {n}.Errored' for n in names)})"
 
 
 def _msg(e: Message) -> BackendMessage:

@@ -114,7 +114,12 @@ class _Emitter:
                 step.span,
                 "rename the input or the output (Annotated[T, 'name'])",
             )
-        if iface.status:
+        if t.run == "failed":
+            upstream = self._one_upstream(t)
+            iface.status = upstream is not None
+            if upstream is not None:
+                params[executors.STATUS] = {"taskFinalStatus": {"producerTask": upstream}}
+        if iface.status and t.run != "failed":
             params[executors.STATUS] = {"taskFinalStatus": {"producerTask": self._handler()}}
         comp, exe = f"comp-{name}", f"exec-{name}"
         self.components[comp] = executors.component(step, iface, exe)
@@ -134,7 +139,33 @@ class _Emitter:
         if t.hook is not None:
             task["dependentTasks"] = [self._handler()]
             task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+        elif t.run == "done":
+            # kfp's `task.ignore_upstream_failure()`: runs once its upstreams finish.
+            task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+        elif t.run == "failed":
+            # As kfp compiles `ignore_upstream_failure()` with a PipelineTaskFinalStatus input:
+            # the task starts once its one upstream finished and skips itself unless it failed.
+            task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
         self.dag_tasks[gkey][t.id] = task
+
+    def _one_upstream(self, t: ir.Task) -> str | None:
+        """The one DAG node a `run="failed"` task waits for; PF625 when there are several."""
+        nodes = set()
+        for a in t.after:
+            found = self.g.lca_nodes(a, t.id)
+            if found is not None and found[0] == self.g.task_group[t.id]:
+                nodes.add(self.g.names[found[1]])
+        if len(nodes) == 1:
+            return nodes.pop()
+        self._error(
+            codes.RUN_FAILED,
+            f'task {t.id!r}: run="failed" waits for {len(nodes)} upstream tasks; KFP reads the '
+            "final status (PipelineTaskFinalStatus) of exactly one",
+            t.span,
+            "wait for one: wrap the upstream steps in a sub-pipeline and pass after=[its result], "
+            "or use the pipeline's on_failure= hook",
+        )
+        return None
 
     def _handler(self) -> str:
         return self.g.names[HANDLER]

@@ -314,14 +314,21 @@ class Plan:
     def _settle(self, node: Node) -> bool:
         """Decide a pending node's fate if its upstreams allow; True when its state changed."""
         task = node.task
+        some_failed = False
         for up in sorted(self._upstream[task.id]):
             deps = self._matching(up, node.index[: self._common_depth(up, task.id)])
             if any(not d.terminal for d in deps):
                 return False
             failed = next((d for d in deps if d.state in FAILED_STATES), None)
             if failed is not None:
+                if task.run != "succeeded":  # run="done" / "failed": a failure lets it run
+                    some_failed = True
+                    continue
                 node.state, node.message = UPSTREAM_FAILED, f"upstream {failed.key} {failed.state}"
                 return True
+        if task.run == "failed" and not some_failed:
+            node.state, node.message = SKIPPED, "no upstream failed"
+            return True
         chain = self._chain[task.id]
         if task.condition is not None:
             verdict = self._evaluate(task.condition, chain, node.index)

@@ -1,4 +1,4 @@
-"""Order-only dependencies with after=, and exit / failure hooks."""
+"""Order-only dependencies with after=, status-aware steps (run=), and exit / failure hooks."""
 
 from portaflow import pipeline, step
 
@@ -19,6 +19,18 @@ def vacuum(name: str) -> None:
 
 
 @step
+def report(table: str) -> str:
+    """Runs once the load finished, whatever its status (run="done")."""
+    return f"load of {table} finished"
+
+
+@step
+def quarantine(table: str) -> str:
+    """Runs only if the load failed (run="failed")."""
+    return f"quarantined {table}"
+
+
+@step
 def cleanup() -> None:
     """Always runs when the pipeline ends."""
     print("cleanup")
@@ -32,7 +44,10 @@ def page_oncall(table: str = "events") -> None:
 
 @pipeline(on_exit=cleanup, on_failure=page_oncall)
 def hooks_and_after(table: str = "events"):
-    """create -> load (ordered without data) -> vacuum after the load."""
+    """create -> load (ordered without data) -> vacuum after the load; report whatever
+    the load did, quarantine only if it failed."""
     created = create_table(table)
     rows = load_rows(table, after=[created])
     vacuum(table, after=[rows])
+    report(table, after=[rows], run="done")
+    quarantine(table, after=[rows], run="failed")

@@ -27,7 +27,7 @@ def etl(source: str):
 
 @pipeline
 def subpipeline(left: str = "s3://bucket/left.csv", right: str = "s3://bucket/right.csv"):
-    """Run the ETL sub-pipeline for two sources and merge the results."""
+    """Run the ETL sub-pipeline for two sources, the second after the first, and merge."""
     a = etl(left)
-    b = etl(source=right)
+    b = etl(source=right, after=[a])
     merge(a, b)
