@@ -346,6 +346,35 @@ class CallCompiler(ABC):
         rest.end_lineno, rest.end_col_offset = node.end_lineno, node.end_col_offset
         return value, rest
 
+    def check_run_status(
+        self,
+        node: ast.Call,
+        step: ir.StepDef,
+        status: list[str],
+        bound: dict[str, ast.expr],
+        run: str,
+        ctx: Ctx,
+    ) -> None:
+        """A `RunStatus` input is the runner's to fill, and only a status-aware step has one."""
+        for name in status:
+            if name in bound:
+                raise self.error(
+                    ctx,
+                    "PF259",
+                    bound[name],
+                    f"input {name!r} of step {step.name!r} is a RunStatus: the runner passes it",
+                    "leave it out of the call",
+                )
+            if run == "succeeded":
+                raise self.error(
+                    ctx,
+                    "PF259",
+                    node,
+                    f"step {step.name!r} takes a RunStatus ({name!r}), which only a hook or a "
+                    'step called with run="done" or run="failed" receives',
+                    'call it with `after=[...], run="done"`, or make it a pipeline hook',
+                )
+
     def check_run_mode(
         self,
         node: ast.Call,
@@ -393,9 +422,11 @@ class CallCompiler(ABC):
         self.step_defs[step.ref] = step
         what = f"step {step.name!r}"
         names = [i.name for i in step.inputs]
-        required = {i.name for i in step.inputs if not i.has_default}
+        status = [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
+        required = {i.name for i in step.inputs if not i.has_default and i.name not in status}
         run, node = self.run_mode(node, names, ctx)
         bound, after_exprs = self.bind_args(node, names, required, what, ctx)
+        self.check_run_status(node, step, status, bound, run, ctx)
         inputs: list[ir.InputBinding] = []
         failed = False
         for inp in step.inputs:

@@ -64,6 +64,8 @@ CODES: dict[str, str] = {
     "PF256": 'a `run="done"`/`"failed"` step without `after=`',
     "PF257": 'a `run="done"`/`"failed"` step that reads a step output',
     "PF258": 'a `run="done"`/`"failed"` step inside an `if` branch or a loop',
+    "PF259": "a `RunStatus` input passed by the caller, or on a step that is neither a hook "
+    'nor `run="done"`/`"failed"`',
     "PF300": "a decorator argument that is not a literal or a DSL config type",
     "PF301": "an unknown decorator argument or config field",
     "PF302": "an invalid config value",

@@ -24,6 +24,10 @@ OutputKind: TypeAlias = L["parameter", "artifact"]
 #: `run=` of a step call: which upstream outcomes let the task run.
 RunMode: TypeAlias = L["succeeded", "done", "failed"]
 RUN_MODES: tuple[RunMode, ...] = ("succeeded", "done", "failed")
+#: Type of a step input annotated `portaflow.RunStatus`: never bound in `Task.inputs`; the
+#: backend passes the final status (of the run for a hook, of the `after=` upstreams for a
+#: `run="done"`/`"failed"` task) as a JSON parameter `{"status": ..., "failed_tasks": [...]}`.
+RUN_STATUS = "portaflow.RunStatus"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

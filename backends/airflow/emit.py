@@ -209,6 +209,18 @@ class _Emitter:
                 continue
             src = self.source(b.binding, chain, b.kind, b.span)
             inputs[b.name] = {**src, "kind": b.kind} if "gather" not in src else src
+        if t.hook is not None or t.run != "succeeded":
+            # A RunStatus input: the states of the upstreams (a hook: of every task), read
+            # from Airflow on the worker; Airflow task id -> IR task id.
+            watched = (
+                [m.id for m in self.p.main_tasks]
+                if t.hook is not None
+                else sorted({e.source for e in self.p.edges if e.target == t.id})
+            )
+            status = {"status": {self.n.task[w]: w for w in watched}, "kind": "parameter"}
+            for i in step.inputs:
+                if i.type.type == ir.RUN_STATUS:
+                    inputs[i.name] = status
         kw.append(("inputs", block(inputs, 8)))
         kw.append(("outputs", block({o.name: o.type.kind for o in step.outputs}, 8)))
         if t.condition is not None:

@@ -9,6 +9,7 @@ collected and raised once as a BackendError.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
@@ -217,6 +218,12 @@ class _Emitter:
             when = conditions.when(
                 t.condition, lambda bd: (self._param_ref(gkey, bd), self._type_of(bd))
             )
+        if t.hook is not None:
+            # The workflow's phase, as Argo substitutes it in an exit handler.
+            status = json.dumps({"status": "{{workflow.status}}"})
+            params += [
+                mf.parameter(name=names.param_name(n), value=status) for n in _status_inputs(step)
+            ]
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
@@ -306,6 +313,7 @@ class _Emitter:
     def _depends(self) -> None:
         # node -> {upstream DAG task name: whether only `after=` orders them}
         deps: dict[tuple[str, str], dict[str, bool]] = {}
+        ir_ids: dict[str, str] = {}  # Argo DAG task name -> the IR node it runs
         for e in self.p.edges:
             if e.source not in self.sc.task_group or e.target not in self.sc.task_group:
                 continue
@@ -316,15 +324,30 @@ class _Emitter:
             srcs = deps.setdefault((gkey, nb), {})
             for name in self._node_task_names(gkey, na):
                 srcs[name] = srcs.get(name, True) and e.kind == "order"
+                ir_ids[name] = na.partition(":")[2] if ":" in na else na
         for (gkey, node), srcs in deps.items():
             run = self.p.task(node).run if node in self.sc.task_group else "succeeded"
             if run == "succeeded":
                 text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
             else:
                 text = _status_depends(sorted(srcs), failed=run == "failed")
+            status = None
+            if run != "succeeded":
+                phases = {ir_ids[n]: f"{{{{tasks.{n}.status}}}}" for n in sorted(srcs)}
+                status = json.dumps({"tasks": phases})
             for key in self._node_keys(gkey, node):
                 tasks = self.dag_tasks[gkey]
                 tasks[key] = mf.replace("DAGTask", tasks[key], depends=text)
+                if status is not None:
+                    args = dict(tasks[key]["arguments"])
+                    args["parameters"] = [
+                        *args["parameters"],
+                        *(
+                            mf.parameter(name=names.param_name(n), value=status)
+                            for n in _status_inputs(self.p.step(self.p.task(node).step))
+                        ),
+                    ]
+                    tasks[key] = mf.replace("DAGTask", tasks[key], arguments=args)
 
     def _node_keys(self, gkey: str, node: str) -> list[str]:
         g = self.sc.groups.get(node)
@@ -581,6 +604,11 @@ def _depend_term(name: str, order_only: bool) -> str:
     if order_only:
         return f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)"
     return f"{name}.Succeeded"
+
+
+def _status_inputs(step: ir.StepDef) -> list[str]:
+    """The step's inputs that receive a RunStatus."""
+    return [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
 
 
 def _status_depends(names: list[str], *, failed: bool) -> str:

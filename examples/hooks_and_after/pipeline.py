@@ -1,6 +1,6 @@
 """Order-only dependencies with after=, status-aware steps (run=), and exit / failure hooks."""
 
-from portaflow import pipeline, step
+from portaflow import RunStatus, pipeline, step
 
 
 @step
@@ -19,9 +19,9 @@ def vacuum(name: str) -> None:
 
 
 @step
-def report(table: str) -> str:
-    """Runs once the load finished, whatever its status (run="done")."""
-    return f"load of {table} finished"
+def report(table: str, load: RunStatus) -> str:
+    """Runs once the load finished, whatever its status (run="done"); the runner fills `load`."""
+    return f"load of {table} {load.status}"
 
 
 @step
@@ -31,9 +31,9 @@ def quarantine(table: str) -> str:
 
 
 @step
-def cleanup() -> None:
-    """Always runs when the pipeline ends."""
-    print("cleanup")
+def cleanup(run: RunStatus) -> None:
+    """Always runs when the pipeline ends; `run` is the pipeline's final status."""
+    print(f"cleanup after a {run.status} run; failed tasks: {list(run.failed_tasks)}")
 
 
 @step

@@ -127,3 +127,69 @@ def test_a_failing_step_fails_the_run(target: str, tmp_path: Path) -> None:
     assert states["produce"] == "succeeded"
     assert states["explode"] == "failed"
     assert states.get("after_it") in (None, "skipped", "upstream_failed")
+
+
+STATUS_AWARE = """
+from portaflow import RunStatus, pipeline, step
+
+
+@step
+def produce(n: int = 2) -> int:
+    return n
+
+
+@step
+def explode(x: int, fail: bool) -> int:
+    if fail:
+        raise ValueError(f"step failed on {x}")
+    return x
+
+
+@step
+def cleanup(n: int, upstream: RunStatus) -> str:
+    return f"{n} {upstream.status} {','.join(upstream.failed_tasks)}"
+
+
+@step
+def alert(n: int) -> int:
+    return n + 2
+
+
+@step
+def on_exit(run: RunStatus) -> str:
+    return run.status
+
+
+@pipeline(on_exit=on_exit)
+def status_aware(n: int = 2, fail: bool = True):
+    boom = explode(produce(n), fail)
+    cleanup(n, after=[boom], run="done")
+    alert(n, after=[boom], run="failed")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fail", [True, False], ids=["failing", "passing"])
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_status_aware_steps_run_alike(target: str, fail: bool, tmp_path: Path) -> None:
+    """run="done" runs whatever its upstream did and reads its status, run="failed" only
+    after a failure, an exit hook reads the run's status; a failure they let pass still
+    fails the run, on every target."""
+    project = tmp_path / "status_aware"
+    project.mkdir()
+    (project / "pipeline.py").write_text(textwrap.dedent(STATUS_AWARE))
+    (project / "pyproject.toml").write_text('[project]\nname = "status-aware"\nversion = "0"\n')
+    outcome = TARGETS[target](project, {"fail": fail}, tmp_path / "run")
+    states = {k: t.state for k, t in outcome.tasks.items()}
+    assert outcome.status == ("failed" if fail else "succeeded")
+    assert states["explode"] == ("failed" if fail else "succeeded")
+    assert states["cleanup"] == "succeeded"
+    want = "2 failed explode" if fail else "2 succeeded "
+    assert outcome.tasks["cleanup"].outputs == {"output": want}
+    assert states["on_exit"] == "succeeded"
+    assert outcome.tasks["on_exit"].outputs == {"output": "failed" if fail else "succeeded"}
+    if fail:
+        assert states["alert"] == "succeeded"
+        assert outcome.tasks["alert"].outputs == {"output": 4}
+    else:
+        assert states.get("alert") in (None, "skipped")

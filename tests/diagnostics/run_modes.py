@@ -1,4 +1,4 @@
-from portaflow import pipeline, step
+from portaflow import RunStatus, pipeline, step
 
 
 @step
@@ -9,6 +9,11 @@ def load(n: int) -> int:
 @step
 def report(n: int = 0) -> int:
     return n
+
+
+@step
+def on_status(status: RunStatus, n: int = 0) -> str:
+    return status.status
 
 
 @pipeline
@@ -30,3 +35,7 @@ def p(n: int = 3, flag: bool = True, xs: list[int] = [1, 2]):
         report(x, after=[rows], run="failed")  # E: PF258
     report(n, after=[rows], run="done")
     report(n, after=[rows], run="failed")
+    on_status(n=n)  # E: PF259
+    on_status(rows, after=[rows], run="done")  # E: PF259
+    on_status(n=n, after=[rows], run="done")
+
