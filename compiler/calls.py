@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from portaflow.compiler import ir
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
+from portaflow.compiler.grouphooks import group_hooks
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
@@ -611,7 +612,10 @@ class CallCompiler(ABC):
             after=after,
             stack=(*ctx.stack, qual),
         )
+        first = len(self.tasks)
         self.block(fn.body, sub, top=True)
+        group = tuple(t.id for t in self.tasks[first:])
+        group_hooks(self, module, fn, group, sub, ctx)
         if not sub.returned or sub.returned[-1] is None:
             return Value(
                 binding=None,

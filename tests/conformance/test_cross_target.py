@@ -160,11 +160,22 @@ def on_exit(run: RunStatus) -> str:
     return run.status
 
 
+@step
+def group_failed(status: RunStatus) -> str:
+    return status.status
+
+
+@pipeline(on_failure=group_failed)
+def part(fail: bool):
+    explode(produce(3), fail)
+
+
 @pipeline(on_exit=on_exit)
 def status_aware(n: int = 2, fail: bool = True):
     boom = explode(produce(n), fail)
     cleanup(n, after=[boom], run="done")
     alert(n, after=[boom], run="failed")
+    part(fail)
 """
 
 
@@ -193,3 +204,10 @@ def test_status_aware_steps_run_alike(target: str, fail: bool, tmp_path: Path) -
         assert outcome.tasks["alert"].outputs == {"output": 4}
     else:
         assert states.get("alert") in (None, "skipped")
+    # A sub-pipeline's on_failure hook is scoped to its group: it runs when a task of that
+    # group failed, and reads the group's status.
+    assert states["part.explode"] == ("failed" if fail else "succeeded")
+    if fail:
+        assert outcome.tasks["group_failed"].outputs == {"output": "failed"}
+    else:
+        assert states.get("group_failed") in (None, "skipped")

@@ -118,10 +118,19 @@ def etl(source: str) -> List[int]:  # noqa: UP006
     return clean(rows=rows.output).output
 
 
+@dsl.component(base_image=IMAGE)
+def etl_done(source: str, status: dsl.PipelineTaskFinalStatus) -> str:
+    return source + status.state
+
+
 @dsl.pipeline(name="subpipeline")
 def subpipeline(left: str = "l", right: str = "r") -> None:
+    # A sub-pipeline's on_exit hook: a task after the group's DAG that runs whatever the
+    # group did and reads its final status (the shape of a dsl.ExitHandler's exit task).
     a = etl(source=left)
+    etl_done(source=left).after(a).ignore_upstream_failure()
     b = etl(source=right).after(a)
+    etl_done(source=right).after(b).ignore_upstream_failure()
     merge(a=a.output, b=b.output)
 
 
