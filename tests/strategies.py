@@ -9,7 +9,8 @@ items with `and`/`or`/`not` and comparisons, `for` loops and comprehensions
 over literal lists (`[]` too), list parameters, `range()`, list outputs of
 steps (dynamic fan-out) and fields of an outer item, nested two levels, fan-in
 of a comprehension's results, `after=`, sub-pipelines returning one value or
-a tuple, and exit/failure hooks — with hostile strings (quotes, newlines,
+a tuple (and called with `after=`), status-aware calls (`run="done"`/`"failed"`),
+and exit/failure hooks — with hostile strings (quotes, newlines,
 `{{`, `{%`, `$(...)`, backslashes, Python code, U+2028...) in defaults,
 literals, env values and step names. Alongside it is everything the IR must
 say: tasks, typed edges, loops, conditions, hooks and sub-pipeline scopes.
@@ -218,6 +219,12 @@ class _Builder:
             kinds += ["if"]
         if self.budget >= 2:
             kinds += ["sub"]
+        if (
+            not ctx.loops
+            and not ctx.conds
+            and any(v.task and _visible(v, ctx) for v in self.values)
+        ):
+            kinds += ["status"]
         kind = self.draw(st.sampled_from(kinds))
         return getattr(self, f"st_{kind}")(ctx)
 
@@ -290,6 +297,27 @@ class _Builder:
                 _Val(nm, ir.TaskOutput(task=tid, output=o), t, tid, ctx.loops, ctx.branch)
             )
         return ["    " * ctx.indent + f"{', '.join(names)} = {call}"]
+
+    def st_status(self, ctx: _Ctx) -> list[str]:
+        """A status-aware call: `run="done"` after one or two results, `run="failed"` after
+        one (KFP reads the final status of exactly one upstream), parameters only."""
+        self.budget -= 1
+        mode = self.draw(st.sampled_from(["done", "failed"]))
+        done = [v for v in self.values if v.task is not None and _visible(v, ctx)]
+        deps = self.draw(
+            st.lists(
+                st.sampled_from(done), min_size=1, max_size=2 if mode == "done" else 1, unique_by=id
+            )
+        )
+        after = list(dict.fromkeys(str(d.task) for d in deps))
+        chosen = self.draw(st.lists(st.sampled_from(self.pool(ctx, ("int", "str"))), max_size=2))
+        chosen = [v for v in chosen if isinstance(v.binding, ir.ParamRef)]
+        fn = self.define_step([(f"a{k}", v.type) for k, v in enumerate(chosen)], [])
+        texts = [v.text for v in chosen]
+        texts += [f"after=[{', '.join(d.text for d in deps)}]", f'run="{mode}"']
+        tid = self.unique_id(fn.rsplit(".", 1)[-1])
+        self.record(tid, chosen, after, ctx)
+        return ["    " * ctx.indent + f"{fn}({', '.join(texts)})"]
 
     # ------------------------------------------------------------------ loops
 
@@ -523,12 +551,19 @@ class _Builder:
             if ys_pool and self.draw(st.booleans()):
                 env["ys"] = self.draw(st.sampled_from(ys_pool))
                 args.append(f"ys={env['ys'].text}")
+            # `after=` on the call orders the whole group: every task inside waits.
+            group_after: list[str] = []
+            done = [v for v in self.values if v.task is not None and _visible(v, ctx)]
+            if done and self.draw(st.integers(0, 3)) == 0:
+                dep = self.draw(st.sampled_from(done))
+                args.append(f"after=[{dep.text}]")
+                group_after.append(str(dep.task))
             call_id = self.unique_id(sub_name)
             outs: list[_Val] = []
             for j, (fn, picked, _t) in enumerate(inner):
                 tid = self.unique_id(f"{call_id}.{fn.rsplit('.', 1)[-1]}")
                 bound = [env[n] for n in picked]
-                self.record(tid, bound, [], ctx, scope=(call_id,))
+                self.record(tid, bound, group_after, ctx, scope=(call_id,))
                 env[f"r{j}"] = _Val(f"r{j}", ir.TaskOutput(task=tid, output="output"), "int", tid)
                 outs.append(env[f"r{j}"])
             pad = "    " * ctx.indent
