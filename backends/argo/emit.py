@@ -396,7 +396,17 @@ class _Emitter:
             outputs=mf.outputs(parameters=out_params or None, artifacts=out_arts or None)
             if out_params or out_arts
             else None,
-            dag=mf.dag_template(tasks=list(self.dag_tasks[g.key].values())),
+            dag=mf.dag_template(
+                tasks=list(self.dag_tasks[g.key].values()),
+                # A DAG stops scheduling at its first failure unless failFast is off; a
+                # run="done"/"failed" task must still start after one.
+                fail_fast=False
+                if any(
+                    self.sc.task_group.get(t.id) == g.key and t.run != "succeeded"
+                    for t in self.p.tasks
+                )
+                else None,
+            ),
         )
 
     def _step_templates(self) -> list[Obj]:
