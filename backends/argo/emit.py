@@ -14,7 +14,7 @@ import json
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, loops, names, values, versions, yamlout
+from . import codes, conditions, containers, loops, names, status, values, versions, yamlout
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -220,9 +220,9 @@ class _Emitter:
             )
         if t.hook is not None:
             # The workflow's phase, as Argo substitutes it in an exit handler.
-            status = json.dumps({"status": "{{workflow.status}}"})
+            final = json.dumps({"status": "{{workflow.status}}"})
             params += [
-                mf.parameter(name=names.param_name(n), value=status) for n in _status_inputs(step)
+                mf.parameter(name=names.param_name(n), value=final) for n in status.inputs_of(step)
             ]
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
@@ -330,21 +330,21 @@ class _Emitter:
             if run == "succeeded":
                 text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
             else:
-                text = _status_depends(sorted(srcs), failed=run == "failed")
-            status = None
+                text = status.depends(sorted(srcs), failed=run == "failed")
+            phases_json = None
             if run != "succeeded":
                 phases = {ir_ids[n]: f"{{{{tasks.{n}.status}}}}" for n in sorted(srcs)}
-                status = json.dumps({"tasks": phases})
+                phases_json = json.dumps({"tasks": phases})
             for key in self._node_keys(gkey, node):
                 tasks = self.dag_tasks[gkey]
                 tasks[key] = mf.replace("DAGTask", tasks[key], depends=text)
-                if status is not None:
+                if phases_json is not None:
                     args = dict(tasks[key]["arguments"])
                     args["parameters"] = [
                         *args["parameters"],
                         *(
-                            mf.parameter(name=names.param_name(n), value=status)
-                            for n in _status_inputs(self.p.step(self.p.task(node).step))
+                            mf.parameter(name=names.param_name(n), value=phases_json)
+                            for n in status.inputs_of(self.p.step(self.p.task(node).step))
                         ),
                     ]
                     tasks[key] = mf.replace("DAGTask", tasks[key], arguments=args)
@@ -614,22 +614,6 @@ def _depend_term(name: str, order_only: bool) -> str:
     if order_only:
         return f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)"
     return f"{name}.Succeeded"
-
-
-def _status_inputs(step: ir.StepDef) -> list[str]:
-    """The step's inputs that receive a RunStatus."""
-    return [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
-
-
-def _status_depends(names: list[str], *, failed: bool) -> str:
-    """`depends` of a `run="done"` / `run="failed"` task: every upstream finished, whatever its
-    phase, and for "failed" at least one Failed or Errored."""
-    done = " && ".join(
-        f"({n}.Succeeded || {n}.Skipped || {n}.Omitted || {n}.Failed || {n}.Errored)" for n in names
-    )
-    if not failed:
-        return done
-    return f"{done} && ({' || '.join(f'{n}.Failed || {n}.Errored' for n in names)})"
 
 
 def _msg(e: Message) -> BackendMessage:
