@@ -9,7 +9,7 @@ items with `and`/`or`/`not` and comparisons, `for` loops and comprehensions
 over literal lists (`[]` too), list parameters, `range()`, list outputs of
 steps (dynamic fan-out) and fields of an outer item, nested two levels, fan-in
 of a comprehension's results, `after=`, sub-pipelines returning one value or
-a tuple (and called with `after=`), status-aware calls (`run="done"`/`"failed"`),
+a tuple (and called with `after=`), status-aware calls (`run="done"`/`"failed"`), hooks of sub-pipelines,
 and exit/failure hooks — with hostile strings (quotes, newlines,
 `{{`, `{%`, `$(...)`, backslashes, Python code, U+2028...) in defaults,
 literals, env values and step names. Alongside it is everything the IR must
@@ -531,8 +531,21 @@ class _Builder:
             defs.append(f"    return r{n_inner - 1}")
         elif returns == "tuple":
             defs.append("    return r0, r1")
+        # A hook on the sub-pipeline is scoped to each call of it: a status-aware task after
+        # the call's group, reading the group's status.
+        hook = self.draw(st.sampled_from([None, "on_exit", "on_failure"]))
+        hook_fn = f"{sub_name}_{hook}"
+        if hook is not None:
+            self.modules["pipeline"] += [
+                "@step",
+                f"def {hook_fn}(status: RunStatus) -> None:",
+                "    raise NotImplementedError",
+                "",
+                "",
+            ]
+            self.refs[hook_fn] = f"pipeline:{hook_fn}"
         self.subs += [
-            "@pipeline",
+            f"@pipeline({hook}={hook_fn})" if hook else "@pipeline",
             f"def {sub_name}(x: int, ys: list[int] = []):",
             f"    {self.hostile()}",
             *defs,
@@ -566,6 +579,10 @@ class _Builder:
                 self.record(tid, bound, group_after, ctx, scope=(call_id,))
                 env[f"r{j}"] = _Val(f"r{j}", ir.TaskOutput(task=tid, output="output"), "int", tid)
                 outs.append(env[f"r{j}"])
+            if hook is not None:
+                hid = self.unique_id(hook_fn)
+                self.refs[hid] = f"pipeline:{hook_fn}"
+                self.record(hid, [], [str(v.task) for v in outs], ctx)
             pad = "    " * ctx.indent
             call = f"{sub_name}({', '.join(args)})"
             if returns == "none":
@@ -627,7 +644,7 @@ class _Builder:
             "",
             "from typing import Annotated",
             "",
-            "from portaflow import Resources, Retry, pipeline, step",
+            "from portaflow import Resources, Retry, RunStatus, pipeline, step",
             *sorted(set(self.imports)),
             "",
             "",
