@@ -97,6 +97,8 @@ class Ctx:
     loops: tuple[str, ...] = ()
     conds: tuple[ir.Condition, ...] = ()
     branch: tuple[int, ...] = ()
+    #: Tasks every step call here waits for (`after=` on an enclosing sub-pipeline call).
+    after: tuple[str, ...] = ()
     #: Values the body returned (sub-pipelines).
     returned: list[Value | None] = field(default_factory=list)
     #: Names of pipelines being inlined, to catch recursion.

@@ -13,8 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
 
-from portaflow.compiler import ir
+from portaflow.compiler import ir, runmode
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
+from portaflow.compiler.grouphooks import group_hooks
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
@@ -331,8 +332,11 @@ class CallCompiler(ABC):
         self.step_defs[step.ref] = step
         what = f"step {step.name!r}"
         names = [i.name for i in step.inputs]
-        required = {i.name for i in step.inputs if not i.has_default}
+        status = [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
+        required = {i.name for i in step.inputs if not i.has_default and i.name not in status}
+        run, node = runmode.run_mode(self, node, names, ctx)
         bound, after_exprs = self.bind_args(node, names, required, what, ctx)
+        runmode.check_run_status(self, node, step, status, bound, run, ctx)
         inputs: list[ir.InputBinding] = []
         failed = False
         for inp in step.inputs:
@@ -345,8 +349,11 @@ class CallCompiler(ABC):
             except Abort:
                 failed = True
         after = self.after_tasks(after_exprs, ctx)
+        after = (*ctx.after, *(a for a in after if a not in ctx.after))
         if failed:
             raise Abort()
+        if run != "succeeded":
+            runmode.check_run_mode(self, node, run, inputs, after_exprs, ctx)
         task_id = self.unique_id(ctx.prefix + fn.name)
         cond: ir.Condition | None = None
         if len(ctx.conds) == 1:
@@ -362,6 +369,7 @@ class CallCompiler(ABC):
                 condition=cond,
                 loop=ctx.loops[-1] if ctx.loops else None,
                 scope=ctx.scope,
+                run=run,
                 span=ctx.module.span(node),
             )
         )
@@ -469,15 +477,19 @@ class CallCompiler(ABC):
         params = signature_params(fn)
         names = [p.arg for p, _ in params]
         required = {p.arg for p, d in params if d is None}
+        for kw in node.keywords:
+            if kw.arg == "run" and "run" not in names:
+                raise self.error(
+                    ctx,
+                    "PF255",
+                    kw,
+                    "`run=` is not supported on a sub-pipeline call",
+                    "give `run=` to a step called after= the sub-pipeline's result",
+                )
         bound, after_exprs = self.bind_args(node, names, required, f"pipeline {fn.name!r}", ctx)
-        if after_exprs:
-            raise self.error(
-                ctx,
-                "PF201",
-                node,
-                "`after=` is not supported on a sub-pipeline call",
-                "pass `after=` to the first steps inside the sub-pipeline",
-            )
+        # `after=` on a call orders the whole group: every step inside waits for those tasks.
+        after = self.after_tasks(after_exprs, ctx)
+        after = (*ctx.after, *(a for a in after if a not in ctx.after))
         env: dict[str, Value] = {}
         ev = StaticEval(self.project, module, self.report_for(module))
         for p, default in params:
@@ -506,9 +518,13 @@ class CallCompiler(ABC):
             loops=ctx.loops,
             conds=ctx.conds,
             branch=ctx.branch,
+            after=after,
             stack=(*ctx.stack, qual),
         )
+        first = len(self.tasks)
         self.block(fn.body, sub, top=True)
+        group = tuple(t.id for t in self.tasks[first:])
+        group_hooks(self, module, fn, group, sub, ctx)
         if not sub.returned or sub.returned[-1] is None:
             return Value(
                 binding=None,

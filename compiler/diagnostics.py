@@ -59,6 +59,13 @@ CODES: dict[str, str] = {
     "PF233": "a per-iteration value used outside its loop",
     "PF234": "a value produced inside an `if` branch used outside it",
     "PF240": "a pipeline that calls itself",
+    "PF255": 'a `run=` keyword that is not "succeeded", "done" or "failed", or on a '
+    "sub-pipeline call",
+    "PF256": 'a `run="done"`/`"failed"` step without `after=`',
+    "PF257": 'a `run="done"`/`"failed"` step that reads a step output',
+    "PF258": 'a `run="done"`/`"failed"` step inside an `if` branch or a loop',
+    "PF259": "a `RunStatus` input passed by the caller, or on a step that is neither a hook "
+    'nor `run="done"`/`"failed"`',
     "PF300": "a decorator argument that is not a literal or a DSL config type",
     "PF301": "an unknown decorator argument or config field",
     "PF302": "an invalid config value",

@@ -455,6 +455,8 @@ class _Analyzer:
             inputs: list[ir.InputBinding] = []
             bad = False
             for inp in step.inputs:
+                if inp.type.type == ir.RUN_STATUS:
+                    continue  # the runner passes the run's final status
                 if inp.name in params:
                     params[inp.name].used = True
                     inputs.append(

@@ -21,6 +21,13 @@ IR_VERSION = "1"
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 OutputKind: TypeAlias = L["parameter", "artifact"]
+#: `run=` of a step call: which upstream outcomes let the task run.
+RunMode: TypeAlias = L["succeeded", "done", "failed"]
+RUN_MODES: tuple[RunMode, ...] = ("succeeded", "done", "failed")
+#: Type of a step input annotated `portaflow.RunStatus`: never bound in `Task.inputs`; the
+#: backend passes the final status (of the run for a hook, of the `after=` upstreams for a
+#: `run="done"`/`"failed"` task) as a JSON parameter `{"status": ..., "failed_tasks": [...]}`.
+RUN_STATUS = "portaflow.RunStatus"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,6 +316,9 @@ class Task:
     scope: tuple[str, ...] = ()
     #: "exit" / "failure" for pipeline hooks, None for ordinary tasks.
     hook: L["exit", "failure"] | None = None
+    #: When it runs, given its upstreams: "succeeded" (every one succeeded), "done" (every one
+    #: finished, whatever its status) or "failed" (at least one failed) — `run=` on the call.
+    run: RunMode = "succeeded"
     #: The call expression.
     span: Span
 

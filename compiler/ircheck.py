@@ -64,6 +64,8 @@ def problems(p: ir.Pipeline) -> list[str]:
             out.append(f"{where} is in unknown loop {t.loop!r}")
         if t.hook not in (None, "exit", "failure"):
             out.append(f"{where} has unknown hook kind {t.hook!r}")
+        if t.run not in ir.RUN_MODES:
+            out.append(f"{where} has unknown run mode {t.run!r}")
         for a in t.after:
             if a not in tasks:
                 out.append(f"{where} runs after unknown task {a!r}")

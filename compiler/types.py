@@ -73,9 +73,8 @@ def element_type(t: str) -> str:
 
 
 def info(t: str, annotation: str) -> ir.TypeInfo:
-    return ir.TypeInfo(
-        annotation=annotation, type=t, kind="parameter" if is_param_type(t) else "artifact"
-    )
+    param = is_param_type(t) or t == ir.RUN_STATUS  # the runner passes a RunStatus as JSON
+    return ir.TypeInfo(annotation=annotation, type=t, kind="parameter" if param else "artifact")
 
 
 class TypeReader:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from portaflow.dsl import Model, Pipeline, Resources, Retry, Schedule, Step, pipeline, step
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
+    from portaflow.status import RunStatus
 
 #: Public name -> module that defines it. Loaded on first use (PEP 562), so the
 #: command line and the task runtime pay only for what they use.
@@ -20,6 +21,7 @@ _LAZY = {
     "Pipeline": "portaflow.dsl",
     "Resources": "portaflow.dsl",
     "Retry": "portaflow.dsl",
+    "RunStatus": "portaflow.status",
     "Schedule": "portaflow.dsl",
     "Step": "portaflow.dsl",
     "pipeline": "portaflow.dsl",
@@ -52,6 +54,7 @@ __all__ = [
     "Pipeline",
     "Resources",
     "Retry",
+    "RunStatus",
     "Schedule",
     "Step",
     "__version__",

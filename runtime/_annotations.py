@@ -96,6 +96,16 @@ def _numpy_kind(value: Any) -> str | None:
     return None
 
 
+def is_run_status(ann: Any) -> bool:
+    """Whether an input is the `RunStatus` the runner fills (the class, or its name unresolved)."""
+    from portaflow.status import RunStatus
+
+    ann = _strip(ann)[1]
+    if isinstance(ann, str):
+        return ann.rpartition(".")[2] == "RunStatus"
+    return ann is RunStatus
+
+
 def check_type(ann: Any, value: Any) -> bool | None:
     """Shallow check of `value` against `ann`: True, False, or None when it cannot tell."""
     ann = _strip(ann)[1]

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+#: Input name of the PipelineTaskFinalStatus (backends/kfp/executors.py STATUS).
+STATUS = "pf_pipeline_status"
 #: Pipeline states that mean "the pipeline succeeded" in a PipelineTaskFinalStatus.
 _SUCCEEDED = {"SUCCEEDED", "succeeded", "Succeeded"}
 
@@ -156,7 +158,7 @@ def _path(obj: Any) -> str:
 
 def _pipeline_succeeded(spec: Mapping[str, Any], state: Any) -> bool:
     if state in _SUCCEEDED:
-        print(f"portaflow: the pipeline succeeded; failure hook {spec['task']!r} not run")
+        print(f"portaflow: nothing failed; {spec['task']!r} (runs only after a failure) not run")
         record = os.environ.get("PORTAFLOW_KFP_RECORDS")
         if record:
             line = {"task": spec["task"], "state": "skipped", "outputs": {}}
@@ -164,6 +166,19 @@ def _pipeline_succeeded(spec: Mapping[str, Any], state: Any) -> bool:
                 f.write(json.dumps(line, sort_keys=True) + "\n")
         return True
     return False
+
+
+def _run_status(spec: Mapping[str, Any], state: Any, params: dict[str, Any]) -> None:
+    """The RunStatus input's JSON from a PipelineTaskFinalStatus state (docs/backends/kfp.md)."""
+    wanted = spec.get("run_status")
+    if not wanted:
+        return
+    ok = state in _SUCCEEDED
+    task = wanted.get("task")
+    params[wanted["input"]] = {
+        "status": "succeeded" if ok else "failed",
+        "failed_tasks": [] if ok or not task else [task],
+    }
 
 
 def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:
@@ -174,6 +189,7 @@ def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         if _pipeline_succeeded(spec, getattr(final, "state", None)):
             return
     params: dict[str, Any] = {}
+    _run_status(spec, getattr(values.get(STATUS), "state", None), params)
     inputs: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
     outs: dict[str, str] = {}
@@ -232,11 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("portaflow.kfp_task: error: --spec JSON is required", file=sys.stderr)
         return 2
     spec = json.loads(args[args.index("--spec") + 1])
+    params: dict[str, Any] = {}
     if "--status" in args:
         status = json.loads(args[args.index("--status") + 1])
-        if _pipeline_succeeded(spec, status.get("state")):
+        if spec.get("status") and _pipeline_succeeded(spec, status.get("state")):
             return 0
-    params: dict[str, Any] = {}
+        _run_status(spec, status.get("state"), params)
     for name, text in _pairs(args, "--param").items():
         # KFP substitutes a STRING as raw text and every other type as JSON.
         if spec.get("types", {}).get(name) == "str":

@@ -79,6 +79,7 @@ from portaflow.materializers import (
     verify_artifact,
 )
 from portaflow.protocol import cache_key, hash_inputs, sha256_text, task_command
+from portaflow.status import RunStatus
 
 __all__ = [
     "ArtifactInfo",
@@ -313,6 +314,11 @@ def _decode_param(name: str, text: str, annotation: Any) -> Any:
         decoded = True
     except ValueError:
         value, decoded = None, False
+    if ann.is_run_status(annotation):
+        try:
+            return RunStatus.from_value(value)
+        except TypeError as exc:
+            raise TaskError(f"--param {name}: {exc}") from None
     if ann.accepts_str(annotation):
         # Argo hands over raw strings: only a JSON string, or a JSON value the annotation
         # also allows (`int | str`, `str | None`, Any), is taken as JSON.

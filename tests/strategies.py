@@ -9,7 +9,8 @@ items with `and`/`or`/`not` and comparisons, `for` loops and comprehensions
 over literal lists (`[]` too), list parameters, `range()`, list outputs of
 steps (dynamic fan-out) and fields of an outer item, nested two levels, fan-in
 of a comprehension's results, `after=`, sub-pipelines returning one value or
-a tuple, and exit/failure hooks — with hostile strings (quotes, newlines,
+a tuple (and called with `after=`), status-aware calls (`run="done"`/`"failed"`), hooks of sub-pipelines,
+and exit/failure hooks — with hostile strings (quotes, newlines,
 `{{`, `{%`, `$(...)`, backslashes, Python code, U+2028...) in defaults,
 literals, env values and step names. Alongside it is everything the IR must
 say: tasks, typed edges, loops, conditions, hooks and sub-pipeline scopes.
@@ -233,6 +234,12 @@ class _Builder:
             kinds += ["if"]
         if self.budget >= 2:
             kinds += ["sub"]
+        if (
+            not ctx.loops
+            and not ctx.conds
+            and any(v.task and _visible(v, ctx) for v in self.values)
+        ):
+            kinds += ["status"]
         if self.taskflow:
             kinds = ["call", "call", "call", "multi", "comp"]
         kind = self.draw(st.sampled_from(kinds))
@@ -307,6 +314,27 @@ class _Builder:
                 _Val(nm, ir.TaskOutput(task=tid, output=o), t, tid, ctx.loops, ctx.branch)
             )
         return ["    " * ctx.indent + f"{', '.join(names)} = {call}"]
+
+    def st_status(self, ctx: _Ctx) -> list[str]:
+        """A status-aware call: `run="done"` after one or two results, `run="failed"` after
+        one (KFP reads the final status of exactly one upstream), parameters only."""
+        self.budget -= 1
+        mode = self.draw(st.sampled_from(["done", "failed"]))
+        done = [v for v in self.values if v.task is not None and _visible(v, ctx)]
+        deps = self.draw(
+            st.lists(
+                st.sampled_from(done), min_size=1, max_size=2 if mode == "done" else 1, unique_by=id
+            )
+        )
+        after = list(dict.fromkeys(str(d.task) for d in deps))
+        chosen = self.draw(st.lists(st.sampled_from(self.pool(ctx, ("int", "str"))), max_size=2))
+        chosen = [v for v in chosen if isinstance(v.binding, ir.ParamRef)]
+        fn = self.define_step([(f"a{k}", v.type) for k, v in enumerate(chosen)], [])
+        texts = [v.text for v in chosen]
+        texts += [f"after=[{', '.join(d.text for d in deps)}]", f'run="{mode}"']
+        tid = self.unique_id(fn.rsplit(".", 1)[-1])
+        self.record(tid, chosen, after, ctx)
+        return ["    " * ctx.indent + f"{fn}({', '.join(texts)})"]
 
     # ------------------------------------------------------------------ loops
 
@@ -520,8 +548,21 @@ class _Builder:
             defs.append(f"    return r{n_inner - 1}")
         elif returns == "tuple":
             defs.append("    return r0, r1")
+        # A hook on the sub-pipeline is scoped to each call of it: a status-aware task after
+        # the call's group, reading the group's status.
+        hook = self.draw(st.sampled_from([None, "on_exit", "on_failure"]))
+        hook_fn = f"{sub_name}_{hook}"
+        if hook is not None:
+            self.modules["pipeline"] += [
+                "@step",
+                f"def {hook_fn}(status: RunStatus) -> None:",
+                "    raise NotImplementedError",
+                "",
+                "",
+            ]
+            self.refs[hook_fn] = f"pipeline:{hook_fn}"
         self.subs += [
-            "@pipeline",
+            f"@pipeline({hook}={hook_fn})" if hook else "@pipeline",
             f"def {sub_name}(x: int, ys: list[int] = []):",
             f"    {self.hostile()}",
             *defs,
@@ -540,14 +581,25 @@ class _Builder:
             if ys_pool and self.draw(st.booleans()):
                 env["ys"] = self.draw(st.sampled_from(ys_pool))
                 args.append(f"ys={env['ys'].text}")
+            # `after=` on the call orders the whole group: every task inside waits.
+            group_after: list[str] = []
+            done = [v for v in self.values if v.task is not None and _visible(v, ctx)]
+            if done and self.draw(st.integers(0, 3)) == 0:
+                dep = self.draw(st.sampled_from(done))
+                args.append(f"after=[{dep.text}]")
+                group_after.append(str(dep.task))
             call_id = self.unique_id(sub_name)
             outs: list[_Val] = []
             for j, (fn, picked, _t) in enumerate(inner):
                 tid = self.unique_id(f"{call_id}.{fn.rsplit('.', 1)[-1]}")
                 bound = [env[n] for n in picked]
-                self.record(tid, bound, [], ctx, scope=(call_id,))
+                self.record(tid, bound, group_after, ctx, scope=(call_id,))
                 env[f"r{j}"] = _Val(f"r{j}", ir.TaskOutput(task=tid, output="output"), "int", tid)
                 outs.append(env[f"r{j}"])
+            if hook is not None:
+                hid = self.unique_id(hook_fn)
+                self.refs[hid] = f"pipeline:{hook_fn}"
+                self.record(hid, [], [str(v.task) for v in outs], ctx)
             pad = "    " * ctx.indent
             call = f"{sub_name}({', '.join(args)})"
             if returns == "none":
@@ -609,7 +661,7 @@ class _Builder:
             "",
             "from typing import Annotated",
             "",
-            "from portaflow import Resources, Retry, pipeline, step",
+            "from portaflow import Resources, Retry, RunStatus, pipeline, step",
             *sorted(set(self.imports)),
             "",
             "",

@@ -209,6 +209,18 @@ class _Emitter:
                 continue
             src = self.source(b.binding, chain, b.kind, b.span)
             inputs[b.name] = {**src, "kind": b.kind} if "gather" not in src else src
+        if t.hook is not None or t.run != "succeeded":
+            # A RunStatus input: the states of the upstreams (a hook: of every task), read
+            # from Airflow on the worker; Airflow task id -> IR task id.
+            watched = (
+                [m.id for m in self.p.main_tasks]
+                if t.hook is not None
+                else sorted({e.source for e in self.p.edges if e.target == t.id})
+            )
+            status = {"status": {self.n.task[w]: w for w in watched}, "kind": "parameter"}
+            for i in step.inputs:
+                if i.type.type == ir.RUN_STATUS:
+                    inputs[i.name] = status
         kw.append(("inputs", block(inputs, 8)))
         kw.append(("outputs", block({o.name: o.type.kind for o in step.outputs}, 8)))
         if t.condition is not None:
@@ -231,6 +243,10 @@ class _Emitter:
         if t.hook == "exit":
             kw.append(("trigger_rule", lit("all_done")))
         elif t.hook == "failure":
+            kw.append(("trigger_rule", lit("one_failed")))
+        elif t.run == "done":
+            kw.append(("trigger_rule", lit("all_done")))
+        elif t.run == "failed":
             kw.append(("trigger_rule", lit("one_failed")))
         if step.doc:
             # The newline keeps Airflow from reading a doc ending in ".md" as a template file name.
@@ -333,7 +349,16 @@ class _Emitter:
             edges.setdefault(self.n.task[e.source], set()).add(self.n.task[e.target])
         main = self.p.main_tasks
         hooks = self.p.hooks
-        if hooks:
+        # A failure a run="done"/"failed" task lets pass must still fail the run, as it does
+        # under `portaflow run`: the watcher also waits on the upstreams of those tasks.
+        tolerated = sorted(
+            {
+                self.n.task[e.source]
+                for e in self.p.edges
+                if self.p.task(e.target).run != "succeeded"
+            }
+        )
+        if hooks or tolerated:
             sources = {e.source for e in self.p.edges}
             leaves = [self.n.task[t.id] for t in main if t.id not in sources]
             ops.append(_Op(var=self.var(WATCHER), call="PortaflowWatcher", kwargs=[]))
@@ -342,6 +367,8 @@ class _Emitter:
                 for h in [*hooks]:
                     edges.setdefault(leaf, set()).add(self.n.task[h.id])
                 edges.setdefault(leaf, set()).add(WATCHER)
+            for up in tolerated:
+                edges.setdefault(up, set()).add(WATCHER)
         lines = []
         order = {aid: i for i, aid in enumerate(self.vars)}
         for src in sorted(edges, key=lambda a: order[a]):

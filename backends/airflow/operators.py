@@ -11,7 +11,8 @@
 Values come from "sources", plain dicts the generated file spells as literals:
 `{"param": name}`, `{"value": v}`, `{"item": level, "path": [...]}`,
 `{"task": id, "output": name[, "items": id, "depth": n]}` and
-`{"gather": id, "output": name, "items": id, "depth": n, "kind": k}`. Upstream
+`{"gather": id, "output": name, "items": id, "depth": n, "kind": k}` and
+`{"status": {airflow task id: IR task id}}` (a RunStatus: those tasks' states). Upstream
 values are pulled from XCom here, in Python: no operator has Jinja template
 fields, so user strings holding `{{ }}` are never rendered. Parameter outputs
 travel through XCom by value; artifacts stay in the artifact store, under the
@@ -77,6 +78,7 @@ class Resolver:
 
     def __init__(self, context: Mapping[str, Any], iteration: Mapping[str, Any] | None) -> None:
         self.ti = context["ti"]
+        self.run_id = context["run_id"]
         self.params = context["params"]
         self.iteration = iteration or _NO_ITERATION
         self._records: dict[str, list[dict[str, Any]]] = {}
@@ -115,6 +117,8 @@ class Resolver:
                     raise UpstreamSkipped(f"upstream {src['task']} has no iteration {want}")
                 map_index = found[0]
             return self._pull(src["task"], map_index)[src["output"]]
+        if "status" in src:
+            return self.run_status(src["status"])
         if "gather" in src:
             prefix = list(self.iteration["index"][: src["depth"]])
             values = []
@@ -126,6 +130,19 @@ class Resolver:
                     values.append(got[src["output"]])
             return values
         raise AirflowFailException(f"unknown value source {dict(src)!r}")
+
+    def run_status(self, watched: Mapping[str, str]) -> dict[str, Any]:
+        """A RunStatus as JSON: the states of the watched tasks (Airflow id -> IR id) in this run."""
+        got = self.ti.get_task_states(
+            dag_id=self.ti.dag_id, task_ids=sorted(watched), run_ids=[self.run_id]
+        )
+        failed = set()
+        for key, state in (got.get(self.run_id) or {}).items():
+            # A mapped task instance is reported as `<task id>_<map index>`.
+            aid = key if key in watched else key.rsplit("_", 1)[0]
+            if aid in watched and str(state) in ("failed", "upstream_failed"):
+                failed.add(watched[aid])
+        return {"status": "failed" if failed else "succeeded", "failed_tasks": sorted(failed)}
 
     def holds(self, cond: Source) -> bool:
         if "truthy" in cond:

@@ -66,6 +66,12 @@ def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline
             out.append((f"list:{list_sizes.get(b.name, 0)}", b.name))
         else:
             out.append(("artifact", b.name))
+    # A RunStatus input is a JSON parameter the emitter fills from Argo's phases.
+    out += [
+        ("param", i.name)
+        for i in pipeline.step(task.step).inputs
+        if i.type.type == ir.RUN_STATUS and (task.hook is not None or task.run != "succeeded")
+    ]
     return Shape(tuple(out), hook=task.hook is not None)
 
 

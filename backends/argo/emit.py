@@ -9,11 +9,12 @@ collected and raised once as a BackendError.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, loops, names, values, versions, yamlout
+from . import codes, conditions, containers, loops, names, status, values, versions, yamlout
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -217,6 +218,12 @@ class _Emitter:
             when = conditions.when(
                 t.condition, lambda bd: (self._param_ref(gkey, bd), self._type_of(bd))
             )
+        if t.hook is not None:
+            # The workflow's phase, as Argo substitutes it in an exit handler.
+            final = json.dumps({"status": "{{workflow.status}}"})
+            params += [
+                mf.parameter(name=names.param_name(n), value=final) for n in status.inputs_of(step)
+            ]
         if t.hook == "failure":
             failed = "workflow.status != 'Succeeded'"
             when = "{{=" + failed + "}}" if when is None else when[:-2] + f" && {failed}}}}}"
@@ -306,6 +313,7 @@ class _Emitter:
     def _depends(self) -> None:
         # node -> {upstream DAG task name: whether only `after=` orders them}
         deps: dict[tuple[str, str], dict[str, bool]] = {}
+        ir_ids: dict[str, str] = {}  # Argo DAG task name -> the IR node it runs
         for e in self.p.edges:
             if e.source not in self.sc.task_group or e.target not in self.sc.task_group:
                 continue
@@ -316,11 +324,30 @@ class _Emitter:
             srcs = deps.setdefault((gkey, nb), {})
             for name in self._node_task_names(gkey, na):
                 srcs[name] = srcs.get(name, True) and e.kind == "order"
+                ir_ids[name] = na.partition(":")[2] if ":" in na else na
         for (gkey, node), srcs in deps.items():
-            text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
+            run = self.p.task(node).run if node in self.sc.task_group else "succeeded"
+            if run == "succeeded":
+                text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
+            else:
+                text = status.depends(sorted(srcs), failed=run == "failed")
+            phases_json = None
+            if run != "succeeded":
+                phases = {ir_ids[n]: f"{{{{tasks.{n}.status}}}}" for n in sorted(srcs)}
+                phases_json = json.dumps({"tasks": phases})
             for key in self._node_keys(gkey, node):
                 tasks = self.dag_tasks[gkey]
                 tasks[key] = mf.replace("DAGTask", tasks[key], depends=text)
+                if phases_json is not None:
+                    args = dict(tasks[key]["arguments"])
+                    args["parameters"] = [
+                        *args["parameters"],
+                        *(
+                            mf.parameter(name=names.param_name(n), value=phases_json)
+                            for n in status.inputs_of(self.p.step(self.p.task(node).step))
+                        ),
+                    ]
+                    tasks[key] = mf.replace("DAGTask", tasks[key], arguments=args)
 
     def _node_keys(self, gkey: str, node: str) -> list[str]:
         g = self.sc.groups.get(node)
@@ -369,7 +396,17 @@ class _Emitter:
             outputs=mf.outputs(parameters=out_params or None, artifacts=out_arts or None)
             if out_params or out_arts
             else None,
-            dag=mf.dag_template(tasks=list(self.dag_tasks[g.key].values())),
+            dag=mf.dag_template(
+                tasks=list(self.dag_tasks[g.key].values()),
+                # A DAG stops scheduling at its first failure unless failFast is off; a
+                # run="done"/"failed" task must still start after one.
+                fail_fast=False
+                if any(
+                    self.sc.task_group.get(t.id) == g.key and t.run != "succeeded"
+                    for t in self.p.tasks
+                )
+                else None,
+            ),
         )
 
     def _step_templates(self) -> list[Obj]:

@@ -43,7 +43,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("with_items", "withItems"),
         ("with_param", "withParam"),
     ),
-    "DAGTemplate": (("tasks", "tasks"),),
+    "DAGTemplate": (("fail_fast", "failFast"), ("tasks", "tasks")),
     "Metadata": (("annotations", "annotations"),),
     "Template": (
         ("name", "name"),
@@ -201,7 +201,7 @@ def dag_task(
     return _make("DAGTask", locals())
 
 
-def dag_template(*, tasks: list[Obj]) -> Obj:
+def dag_template(*, tasks: list[Obj], fail_fast: bool | None = None) -> Obj:
     return _make("DAGTemplate", locals())
 
 

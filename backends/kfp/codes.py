@@ -22,3 +22,5 @@ DROPPED = "PF608"
 SECRET = "PF609"
 #: A binding shape the KFP backend does not support.
 UNSUPPORTED = "PF610"
+#: `run="failed"` after several upstream nodes: KFP reads the final status of exactly one.
+RUN_FAILED = "PF625"

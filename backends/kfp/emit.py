@@ -51,7 +51,12 @@ class _Emitter:
         gkey = self.g.task_group[t.id]
         name = self.g.names[t.id]
         step = self.p.step(t.step)
-        iface = executors.Interface(status=t.hook == "failure")
+        status_inputs = [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
+        iface = executors.Interface(
+            status=t.hook == "failure" or (t.hook is not None and bool(status_inputs)),
+            skip=t.hook == "failure" or t.run == "failed",
+            run_status=status_inputs[0] if status_inputs else None,
+        )
         params: Obj = {}
         arts: Obj = {}
         types = {i.name: i.type.type for i in step.inputs}
@@ -114,7 +119,13 @@ class _Emitter:
                 step.span,
                 "rename the input or the output (Annotated[T, 'name'])",
             )
-        if iface.status:
+        if t.run == "failed" or (t.run == "done" and status_inputs):
+            upstream = self._one_upstream(t)
+            if upstream is not None:
+                iface.status = True
+                iface.status_task = upstream[1]
+                params[executors.STATUS] = {"taskFinalStatus": {"producerTask": upstream[0]}}
+        elif iface.status:
             params[executors.STATUS] = {"taskFinalStatus": {"producerTask": self._handler()}}
         comp, exe = f"comp-{name}", f"exec-{name}"
         self.components[comp] = executors.component(step, iface, exe)
@@ -134,7 +145,35 @@ class _Emitter:
         if t.hook is not None:
             task["dependentTasks"] = [self._handler()]
             task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+        elif t.run == "done":
+            # kfp's `task.ignore_upstream_failure()`: runs once its upstreams finish.
+            task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+        elif t.run == "failed":
+            # As kfp compiles `ignore_upstream_failure()` with a PipelineTaskFinalStatus input:
+            # the task starts once its one upstream finished and skips itself unless it failed.
+            task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
         self.dag_tasks[gkey][t.id] = task
+
+    def _one_upstream(self, t: ir.Task) -> tuple[str, str] | None:
+        """The one DAG node (KFP name, IR id) whose final status a `run="failed"` task, or a
+        `run="done"` task taking a RunStatus, reads; PF625 when there are several."""
+        nodes = set()
+        for a in t.after:
+            found = self.g.lca_nodes(a, t.id)
+            if found is not None and found[0] == self.g.task_group[t.id]:
+                nodes.add(found[1])
+        if len(nodes) == 1:
+            node = nodes.pop()
+            return self.g.names[node], node.partition(":")[2] if ":" in node else node
+        self._error(
+            codes.RUN_FAILED,
+            f'task {t.id!r}: run="{t.run}" waits for {len(nodes)} upstream tasks; KFP reads the '
+            "final status (PipelineTaskFinalStatus) of exactly one",
+            t.span,
+            "wait for one: wrap the upstream steps in a sub-pipeline and pass after=[its result], "
+            "or use the pipeline's on_failure= hook",
+        )
+        return None
 
     def _handler(self) -> str:
         return self.g.names[HANDLER]

@@ -47,8 +47,14 @@ class Interface:
     inputs: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Levels to flatten a fan-in over nested loops, by input name.
     flatten: dict[str, int] = field(default_factory=dict)
-    #: Whether the task is a failure hook (reads the pipeline's final status).
+    #: Whether the task reads a final status (PipelineTaskFinalStatus input `STATUS`).
     status: bool = False
+    #: Whether it runs only when that status is a failure (failure hook, `run="failed"`).
+    skip: bool = False
+    #: The step input that receives the status as a `portaflow.RunStatus`, if any.
+    run_status: str | None = None
+    #: The IR id of the one upstream whose status it reads (None: the exit handler's).
+    status_task: str | None = None
 
 
 def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
@@ -110,6 +116,10 @@ def _spec(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
     renamed = {output_key(o.name): o.name for o in step.outputs if output_key(o.name) != o.name}
     if renamed:
         spec["renamed"] = renamed
+    if iface.status and iface.skip:
+        spec["status"] = STATUS
+    if iface.status and iface.run_status:
+        spec["run_status"] = {"input": iface.run_status, "task": iface.status_task}
     return spec
 
 
@@ -141,7 +151,6 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
     kinds[METRICS] = "metrics"
     if iface.status:
         optional.append(f"{STATUS}: PipelineTaskFinalStatus = None")
-        spec["status"] = STATUS
     spec["kinds"] = kinds
     text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
     params = ", ".join(required + optional)

@@ -27,6 +27,8 @@ from .kfptypes import Namer, artifact_type, element_type, output_key, param_type
 #: ("param", name) | ("out", task, output) | ("gathered", task, output, loop) | ("item", loop).
 Source = tuple[str, ...]
 Kind = L["parameter", "artifact"]
+#: (group key, kind, raw name, loop, condition): one level of a task's nesting.
+_Link = tuple[str, str, str, ir.Loop | None, ir.Condition | None]
 Obj = dict[str, Any]
 ROOT = ""
 HANDLER = "handler"
@@ -71,48 +73,42 @@ class Groups(GroupTree):
             self._group(HANDLER, "handler", ROOT, "exit-handler")
             top = HANDLER
         chains = {t.id: self._chain(t, subs, top) for t in p.tasks if t.hook is None}
-        # How many distinct branches hang off each (scope, enclosing branches, head):
+        plans = _plans(p, chains, top)
+        # How many distinct branches hang off each (parent group, enclosing branches, head):
         # more than one is an if/elif/else chain, wrapped as kfp wraps dsl.If/Elif/Else.
         self._branches: dict[tuple[str, tuple[str, ...], str], set[str]] = {}
-        for t in p.tasks:
-            if t.hook is None and t.condition is not None:
-                parent = chains[t.id][-1][0] if chains[t.id] else top
-                prefix: tuple[str, ...] = ()
-                for head, conj in _steps(t.condition):
-                    key = (parent, prefix, repr(head))
-                    self._branches.setdefault(key, set()).add(repr(conj))
-                    prefix += (repr(conj),)
+        for plan in plans.values():
+            for item in plan:
+                if isinstance(item, _CondStep):
+                    key = (item.parent, item.prefix, repr(item.head))
+                    self._branches.setdefault(key, set()).add(repr(item.conj))
         for t in p.tasks:
             if t.hook is not None:
                 self._place(t, ROOT)
                 continue
             parent = top
-            for gkey, kind, raw, loop, cond in chains[t.id] + self._cond_chain(t, chains, top):
+            for gkey, kind, raw, loop, cond in self._expand(plans[t.id]):
                 if gkey not in self.groups:
                     g = self._group(gkey, kind, parent, raw)
                     g.loop, g.condition = loop, cond
                 parent = gkey
             self._place(t, parent)
 
-    def _cond_chain(
-        self,
-        t: ir.Task,
-        chains: dict[str, list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]],
-        top: str,
-    ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
-        """The condition groups of a task, innermost in its loops and calls (they may read items)."""
-        if t.condition is None:
-            return []
-        base = chains[t.id][-1][0] if chains[t.id] else top
-        out: list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]] = []
-        prefix: tuple[str, ...] = ()
-        for head, conj in _steps(t.condition):
-            if len(self._branches[(base, prefix, repr(head))]) > 1:
-                key = f"branches:{base}|{prefix!r}|{head!r}"
+    def _expand(self, plan: list[_Link | _CondStep]) -> list[_Link]:
+        """A task's nesting as groups: its loops and calls, with each condition wrapped
+        in an if/elif/else group where its chain has several branches."""
+        out: list[_Link] = []
+        for item in plan:
+            if not isinstance(item, _CondStep):
+                out.append(item)
+                continue
+            base, prefix = item.parent, item.prefix
+            if len(self._branches[(base, prefix, repr(item.head))]) > 1:
+                key = f"branches:{base}|{prefix!r}|{item.head!r}"
                 out.append((key, "branches", "condition-branches", None, None))
+            conj = item.conj
             cond = conj[0] if len(conj) == 1 else ir.All(operands=conj)
-            prefix += (repr(conj),)
-            out.append((f"cond:{base}|{prefix!r}", "cond", "condition", None, cond))
+            out.append((f"cond:{base}|{(*prefix, repr(conj))!r}", "cond", "condition", None, cond))
         return out
 
     def _group(self, key: str, kind: Any, parent: str, raw: str) -> Group:
@@ -131,9 +127,7 @@ class Groups(GroupTree):
         self.groups[gkey].nodes.append(t.id)
         self.names[t.id] = self.namer.name(t.id)
 
-    def _chain(
-        self, t: ir.Task, subs: dict[str, ir.SubPipeline], top: str
-    ) -> list[tuple[str, str, str, ir.Loop | None, ir.Condition | None]]:
+    def _chain(self, t: ir.Task, subs: dict[str, ir.SubPipeline], top: str) -> list[_Link]:
         # Sub-pipeline calls nest in `t.scope` order; a loop sits inside exactly the calls
         # in its own scope (a prefix of the task's).
         keyed: list[tuple[tuple[int, int], tuple[str, str, str, ir.Loop | None, None]]] = []
@@ -298,6 +292,88 @@ class Groups(GroupTree):
         if kind == "parameter":
             return {"componentInputParameter": g.imports[key]}
         return {"componentInputArtifact": g.imports[key]}
+
+
+@dataclass(frozen=True, slots=True)
+class _CondStep:
+    """One `if` branch a task sits in, opened inside group `parent`."""
+
+    parent: str
+    #: The branches (repr of their conjuncts) already opened inside `parent`.
+    prefix: tuple[str, ...]
+    head: ir.Condition
+    conj: tuple[ir.Condition, ...]
+
+
+def _plans(
+    p: ir.Pipeline, chains: dict[str, list[_Link]], top: str
+) -> dict[str, list[_Link | _CondStep]]:
+    """Each task's loops, calls and condition branches, outermost first.
+
+    A branch goes outside a loop or call when it encloses it in the source, as kfp
+    compiles a `dsl.ParallelFor` inside a `dsl.If`: the branches every task of the loop
+    (or call) sits in, except those that read an item of a loop inside it. Nesting the
+    loop inside its branch keeps an `after=` between the loop and its branch's other
+    tasks inside one DAG (no cycle through the parent DAG).
+    """
+    steps: dict[str, list[tuple[ir.Condition, tuple[ir.Condition, ...]]]] = {}
+    for tid in chains:
+        cond = p.task(tid).condition
+        steps[tid] = _steps(cond) if cond is not None else []
+    keys = {tid: [repr(s) for s in st] for tid, st in steps.items()}
+    hoist: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
+    inner_loops: dict[str, set[str]] = {}
+    for tid, chain in chains.items():
+        for i, link in enumerate(chain):
+            members.setdefault(link[0], []).append(tid)
+            below = inner_loops.setdefault(link[0], set())
+            below.update(lk[0][5:] for lk in chain[i:] if lk[1] == "loop")
+    for gkey, tids in members.items():
+        n = min(len(keys[tid]) for tid in tids)
+        first = keys[tids[0]]
+        for tid in tids[1:]:
+            k = keys[tid]
+            n = next((i for i in range(n) if k[i] != first[i]), n)
+        st = steps[tids[0]]
+        n = next(
+            (i for i in range(n) if _items_read(st[i][0]) & inner_loops[gkey]),
+            n,
+        )
+        hoist[gkey] = n
+    plans: dict[str, list[_Link | _CondStep]] = {}
+    for tid, chain in chains.items():
+        plan: list[_Link | _CondStep] = []
+        parent, done = top, 0
+        prefix: tuple[str, ...] = ()
+        links: list[_Link | None] = [*chain, None]
+        for nxt in links:
+            n = len(steps[tid]) if nxt is None else hoist[nxt[0]]
+            for head, conj in steps[tid][done:n]:
+                plan.append(_CondStep(parent, prefix, head, conj))
+                prefix = (*prefix, repr(conj))
+            done = n
+            if nxt is not None:
+                plan.append(nxt)
+                parent, prefix = nxt[0], ()
+        plans[tid] = plan
+    return plans
+
+
+def _items_read(cond: ir.Condition) -> set[str]:
+    """The loops whose item a condition reads."""
+    match cond:
+        case ir.Truthy(value=v):
+            vals: tuple[ir.Binding, ...] = (v,)
+        case ir.Compare(left=a, right=b):
+            vals = (a, b)
+        case ir.Not(operand=op):
+            return _items_read(op)
+        case ir.All(operands=ops) | ir.Any(operands=ops):
+            return set().union(*(_items_read(op) for op in ops))
+        case _:  # pragma: no cover
+            raise AssertionError(cond)
+    return {v.loop for v in vals if isinstance(v, ir.LoopItem)}
 
 
 def _flatten(cond: ir.Condition) -> list[ir.Condition]:

@@ -314,14 +314,21 @@ class Plan:
     def _settle(self, node: Node) -> bool:
         """Decide a pending node's fate if its upstreams allow; True when its state changed."""
         task = node.task
+        failed_ups: list[str] = []
         for up in sorted(self._upstream[task.id]):
             deps = self._matching(up, node.index[: self._common_depth(up, task.id)])
             if any(not d.terminal for d in deps):
                 return False
             failed = next((d for d in deps if d.state in FAILED_STATES), None)
             if failed is not None:
+                if task.run != "succeeded":  # run="done" / "failed": a failure lets it run
+                    failed_ups.append(up)
+                    continue
                 node.state, node.message = UPSTREAM_FAILED, f"upstream {failed.key} {failed.state}"
                 return True
+        if task.run == "failed" and not failed_ups:
+            node.state, node.message = SKIPPED, "no upstream failed"
+            return True
         chain = self._chain[task.id]
         if task.condition is not None:
             verdict = self._evaluate(task.condition, chain, node.index)
@@ -344,9 +351,27 @@ class Plan:
                 node.state, node.message = got.state, f"input {b.name}: {got.why}"
                 return True
             inputs[b.name] = got
+        for inp in self.pipeline.step(task.step).inputs:
+            if inp.type.type == ir.RUN_STATUS:
+                inputs[inp.name] = ParamValue(self._run_status(task, failed_ups))
         node.inputs = inputs
         node.state = READY
         return True
+
+    def _run_status(self, task: ir.Task, failed_ups: list[str]) -> ir.JSONValue:
+        """What a RunStatus input receives: the run's status for a hook, else the upstreams'."""
+        if task.hook is not None:
+            failed_ups = sorted(
+                {
+                    n.task.id
+                    for n in self.nodes.values()
+                    if n.task.hook is None and n.state in FAILED_STATES
+                }
+            )
+            status = "failed" if self.failed else "succeeded"
+        else:
+            status = "failed" if failed_ups else "succeeded"
+        return {"status": status, "failed_tasks": list(failed_ups)}
 
     def _resolve(
         self, binding: ir.Binding, chain: tuple[str, ...], index: tuple[int, ...]

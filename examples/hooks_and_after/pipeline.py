@@ -1,6 +1,6 @@
-"""Order-only dependencies with after=, and exit / failure hooks."""
+"""Order-only dependencies with after=, status-aware steps (run=), and exit / failure hooks."""
 
-from portaflow import pipeline, step
+from portaflow import RunStatus, pipeline, step
 
 
 @step
@@ -19,9 +19,21 @@ def vacuum(name: str) -> None:
 
 
 @step
-def cleanup() -> None:
-    """Always runs when the pipeline ends."""
-    print("cleanup")
+def report(table: str, load: RunStatus) -> str:
+    """Runs once the load finished, whatever its status (run="done"); the runner fills `load`."""
+    return f"load of {table} {load.status}"
+
+
+@step
+def quarantine(table: str) -> str:
+    """Runs only if the load failed (run="failed")."""
+    return f"quarantined {table}"
+
+
+@step
+def cleanup(run: RunStatus) -> None:
+    """Always runs when the pipeline ends; `run` is the pipeline's final status."""
+    print(f"cleanup after a {run.status} run; failed tasks: {list(run.failed_tasks)}")
 
 
 @step
@@ -32,7 +44,10 @@ def page_oncall(table: str = "events") -> None:
 
 @pipeline(on_exit=cleanup, on_failure=page_oncall)
 def hooks_and_after(table: str = "events"):
-    """create -> load (ordered without data) -> vacuum after the load."""
+    """create -> load (ordered without data) -> vacuum after the load; report whatever
+    the load did, quarantine only if it failed."""
     created = create_table(table)
     rows = load_rows(table, after=[created])
     vacuum(table, after=[rows])
+    report(table, after=[rows], run="done")
+    quarantine(table, after=[rows], run="failed")

@@ -76,7 +76,8 @@ def check_graph(p: ir.Pipeline, dag: dict[str, Any]) -> None:
 
     names = Names(p)
     tasks = dag["tasks"]
-    helpers = set(names.loop.values()) | ({WATCHER} if p.hooks else set())
+    watched = p.hooks or any(t.run != "succeeded" for t in p.tasks)
+    helpers = set(names.loop.values()) | ({WATCHER} if watched else set())
     assert set(tasks) == set(names.task.values()) | helpers
     hooks = {names.task[h.id]: h.hook for h in p.hooks}
     got = {
@@ -89,7 +90,8 @@ def check_graph(p: ir.Pipeline, dag: dict[str, Any]) -> None:
     assert got == want, (sorted(got - want), sorted(want - got))
     for t in p.main_tasks:
         info = tasks[names.task[t.id]]
-        assert info["trigger_rule"] == "none_failed"
+        rule = {"succeeded": "none_failed", "done": "all_done", "failed": "one_failed"}[t.run]
+        assert info["trigger_rule"] == rule
         assert info["mapped"] == (t.loop is not None)
         if t.loop is not None:
             assert names.loop[t.loop] in info["upstream"]
@@ -98,9 +100,11 @@ def check_graph(p: ir.Pipeline, dag: dict[str, Any]) -> None:
     for hook_id, kind in hooks.items():
         assert tasks[hook_id]["upstream"] == leaves
         assert tasks[hook_id]["trigger_rule"] == {"exit": "all_done", "failure": "one_failed"}[kind]
-    if hooks:
+    if watched:
+        # The watcher also waits on the upstreams of run="done"/"failed" tasks.
+        tolerated = {names.task[e.source] for e in p.edges if p.task(e.target).run != "succeeded"}
         assert tasks[WATCHER]["trigger_rule"] == "one_failed"
-        assert tasks[WATCHER]["upstream"] == leaves
+        assert tasks[WATCHER]["upstream"] == sorted(set(leaves) | tolerated)
 
 
 @dataclass

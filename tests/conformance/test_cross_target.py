@@ -127,3 +127,96 @@ def test_a_failing_step_fails_the_run(target: str, tmp_path: Path) -> None:
     assert states["produce"] == "succeeded"
     assert states["explode"] == "failed"
     assert states.get("after_it") in (None, "skipped", "upstream_failed")
+
+
+STATUS_AWARE = """
+from portaflow import RunStatus, pipeline, step
+
+
+@step
+def produce(n: int = 2) -> int:
+    return n
+
+
+@step
+def explode(x: int, fail: bool) -> int:
+    if fail:
+        raise ValueError(f"step failed on {x}")
+    return x
+
+
+@step
+def cleanup(n: int, upstream: RunStatus) -> str:
+    return f"{n} {upstream.status} {','.join(upstream.failed_tasks)}"
+
+
+@step
+def alert(n: int) -> int:
+    return n + 2
+
+
+@step
+def on_exit(run: RunStatus) -> str:
+    return run.status
+
+
+@step
+def group_failed(status: RunStatus) -> str:
+    return status.status
+
+
+@pipeline(on_failure=group_failed)
+def part(fail: bool):
+    explode(produce(3), fail)
+
+
+@pipeline(on_exit=on_exit)
+def status_aware(n: int = 2, fail: bool = True):
+    boom = explode(produce(n), fail)
+    cleanup(n, after=[boom], run="done")
+    alert(n, after=[boom], run="failed")
+    part(fail)
+"""
+
+
+#: The passing run is left to the cheap targets; on Airflow (a run costs most there) the
+#: examples hooks_and_after and subpipeline already run status-aware steps that pass.
+STATUS_CASES = [
+    pytest.param(target, fail, id=f"{target}-{'failing' if fail else 'passing'}")
+    for target in sorted(TARGETS)
+    for fail in (True, False)
+    if fail or target != "airflow"
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("target", "fail"), STATUS_CASES)
+def test_status_aware_steps_run_alike(target: str, fail: bool, tmp_path: Path) -> None:
+    """run="done" runs whatever its upstream did and reads its status, run="failed" only
+    after a failure, an exit hook reads the run's status; a failure they let pass still
+    fails the run, on every target."""
+    project = tmp_path / "status_aware"
+    project.mkdir()
+    (project / "pipeline.py").write_text(textwrap.dedent(STATUS_AWARE))
+    (project / "pyproject.toml").write_text('[project]\nname = "status-aware"\nversion = "0"\n')
+    outcome = TARGETS[target](project, {"fail": fail}, tmp_path / "run")
+    states = {k: t.state for k, t in outcome.tasks.items()}
+    assert outcome.status == ("failed" if fail else "succeeded")
+    assert states["explode"] == ("failed" if fail else "succeeded")
+    assert states["cleanup"] == "succeeded"
+    want = "2 failed explode" if fail else "2 succeeded "
+    assert outcome.tasks["cleanup"].outputs == {"output": want}
+    assert states["on_exit"] == "succeeded"
+    assert outcome.tasks["on_exit"].outputs == {"output": "failed" if fail else "succeeded"}
+    if fail:
+        assert states["alert"] == "succeeded"
+        assert outcome.tasks["alert"].outputs == {"output": 4}
+    else:
+        assert states.get("alert") in (None, "skipped")
+    # A sub-pipeline's on_failure hook is scoped to its group: it runs when a task of that
+    # group failed, and reads the group's status.
+    assert states["part.explode"] == ("failed" if fail else "succeeded")
+    if fail:
+        assert outcome.tasks["group_failed"].outputs == {"output": "failed"}
+    else:
+        assert states.get("group_failed") in (None, "skipped")

@@ -118,10 +118,19 @@ def etl(source: str) -> List[int]:  # noqa: UP006
     return clean(rows=rows.output).output
 
 
+@dsl.component(base_image=IMAGE)
+def etl_done(source: str, status: dsl.PipelineTaskFinalStatus) -> str:
+    return source + status.state
+
+
 @dsl.pipeline(name="subpipeline")
 def subpipeline(left: str = "l", right: str = "r") -> None:
+    # A sub-pipeline's on_exit hook: a task after the group's DAG that runs whatever the
+    # group did and reads its final status (the shape of a dsl.ExitHandler's exit task).
     a = etl(source=left)
-    b = etl(source=right)
+    etl_done(source=left).after(a).ignore_upstream_failure()
+    b = etl(source=right).after(a)
+    etl_done(source=right).after(b).ignore_upstream_failure()
     merge(a=a.output, b=b.output)
 
 
@@ -238,3 +247,29 @@ def conditions(
             rest()
     with dsl.Else():
         shrug()
+
+
+@dsl.component(base_image=IMAGE)
+def summary(name: str) -> str:
+    return name
+
+
+@dsl.component(base_image=IMAGE)
+def on_load_failure(name: str, status: dsl.PipelineTaskFinalStatus) -> str:
+    return name + status.state
+
+
+@dsl.pipeline(name="run-status")
+def run_status(table: str = "events") -> None:
+    rows = load_rows(name=table)
+    summary(name=table).after(rows).ignore_upstream_failure()
+    on_load_failure(name=table).after(rows).ignore_upstream_failure()
+
+
+@dsl.pipeline(name="loop-in-branch")
+def loop_in_branch(seed: int = 3, items: List[int] = [1, 2]) -> None:  # noqa: B006, UP006
+    score = measure(seed=seed)
+    with dsl.If(score.output >= 0.5):
+        with dsl.ParallelFor(items) as item:
+            first = shard(index=item)
+        celebrate(score=score.output).after(first)

@@ -361,13 +361,6 @@ def test_a_long_pipeline_name_gives_a_file_name_the_file_system_accepts(tmp_path
     assert paths[0] != paths[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug (found by the property test): a loop inside an else-branch is placed "
-    "outside the condition group, so order-only `after=` across the loop and the branch makes "
-    "a dependentTasks cycle in the root DAG; the loop group must nest inside the condition",
-)
 def test_loops_inside_a_branch_with_after_across_them_make_no_cycle(tmp_path: Path) -> None:
     body = """
     @step

@@ -134,6 +134,61 @@ def exit_and_after(table: str = "events"):
     vacuum(table, after=[rows])
 """
 
+RUN_STATUS = """
+from portaflow import pipeline, step
+
+
+@step
+def load_rows(name: str) -> int:
+    return 42
+
+
+@step
+def summary(name: str) -> str:
+    return name
+
+
+@step
+def on_load_failure(name: str) -> str:
+    return name
+
+
+@pipeline
+def run_status(table: str = "events"):
+    rows = load_rows(table)
+    summary(table, after=[rows], run="done")
+    on_load_failure(table, after=[rows], run="failed")
+"""
+
+# A loop inside a branch nests in the branch's condition DAG, as kfp compiles a
+# dsl.ParallelFor inside a dsl.If (an `after=` across them stays inside that DAG).
+LOOP_IN_BRANCH = """
+from portaflow import pipeline, step
+
+
+@step
+def measure(seed: int) -> float:
+    return seed / 10
+
+
+@step
+def shard(index: int) -> int:
+    return index
+
+
+@step
+def celebrate(score: float) -> str:
+    return str(score)
+
+
+@pipeline
+def loop_in_branch(seed: int = 3, items: list[int] = [1, 2]):
+    score = measure(seed)
+    if score >= 0.5:
+        first = [shard(i) for i in items]
+        celebrate(score, after=[first])
+"""
+
 EXAMPLES = {
     "conditions": eq.conditions,
     "quickstart": eq.quickstart,
@@ -145,6 +200,8 @@ EXAMPLES = {
 SOURCES = {
     "single_if": (SINGLE_IF, eq.single_if),
     "exit_and_after": (EXIT_AND_AFTER, eq.exit_and_after),
+    "run_status": (RUN_STATUS, eq.run_status),
+    "loop_in_branch": (LOOP_IN_BRANCH, eq.loop_in_branch),
 }
 
 
