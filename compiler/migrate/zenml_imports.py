@@ -25,8 +25,9 @@ _ADVICE = {
     "BaseParameters": "make each field a typed parameter of the step, with its default",
     "BaseStepConfig": "make each field a typed parameter of the step, with its default",
     "DockerSettings": "build the image yourself and pass `@step(image=...)`",
-    "get_logger": "use the standard library: `logging.getLogger(__name__)`",
 }
+#: ZenML helpers the standard library has: name -> (module, name there).
+_STDLIB = {"get_logger": ("logging", "getLogger")}
 
 
 def used_names(body: list[cst.BaseStatement]) -> set[str]:
@@ -88,6 +89,7 @@ def rewrite_imports(
         assert isinstance(node.names, (list, tuple))
         module = dotted(node.module) if node.module else ""
         kept: list[cst.ImportAlias] = []
+        stdlib: list[cst.BaseStatement] = []
         for alias in node.names:
             local = _local(alias)
             name = dotted(alias.name)
@@ -101,6 +103,10 @@ def rewrite_imports(
                     "which has no portaflow equivalent",
                     "write the step yourself as a @step that calls the tool's own client",
                 )
+            elif name in _STDLIB and local in used:
+                where, real = _STDLIB[name]
+                text = f"from {where} import {real}" + (f" as {local}" if local != real else "")
+                stdlib.append(cst.parse_statement(text + "\n"))
             elif name in _DSL and name not in keep_zenml and local in used:
                 portaflow.append(alias)
             elif config.CONFIG_CLASSES.get(name) in needs and local not in keep_zenml:
@@ -118,9 +124,10 @@ def rewrite_imports(
             first = len(out)
         if kept:
             kept[-1] = kept[-1].with_changes(comma=node.names[-1].comma)
-            out.append([new.with_changes(body=[node.with_changes(names=kept)])])
-        else:
-            out.append([])
+            stdlib.append(new.with_changes(body=[node.with_changes(names=kept)]))
+        if stdlib:
+            stdlib[0] = stdlib[0].with_changes(leading_lines=new.leading_lines)
+        out.append(stdlib)
     if first is None:
         return out
     names: list[cst.ImportAlias] = []
