@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
@@ -19,7 +20,7 @@ from portaflow.compiler.migrate import zenml_config as config
 from portaflow.compiler.migrate.base import MigrateResult, Rule
 from portaflow.compiler.migrate.zenml_body import PipelineBody
 from portaflow.compiler.migrate.zenml_decorators import Decorators, Pushdown
-from portaflow.compiler.migrate.zenml_facts import Facts, collect, is_main_guard
+from portaflow.compiler.migrate.zenml_facts import Facts, collect, main_body
 from portaflow.compiler.migrate.zenml_imports import rewrite_imports, used_names
 from portaflow.compiler.migrate.zenml_runs import RunCalls, comment_lines, run_target
 
@@ -95,7 +96,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "run-call",
-        "`ml_pipeline()` at module level or under `if __name__ == \"__main__\":` -> removed, "
+        '`ml_pipeline()` at module level or under `if __name__ == "__main__":` -> removed, '
         "with a comment `# Run it with: portaflow run FILE --param k=v` in its place",
     ),
     Rule(
@@ -263,9 +264,10 @@ class _Rewriter(cst.CSTTransformer):
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.BaseExpression:
-        if not (isinstance(original_node.value, cst.Name) and original_node.value.value in (
-            "Annotated",
-        )) and not (
+        if not (
+            isinstance(original_node.value, cst.Name)
+            and original_node.value.value in ("Annotated",)
+        ) and not (
             isinstance(original_node.value, cst.Attribute)
             and original_node.value.attr.value == "Annotated"
         ):
@@ -290,7 +292,7 @@ class _Rewriter(cst.CSTTransformer):
                         "warning",
                         a,
                         f"ArtifactConfig({a.keyword.value}=...) is dropped",
-                        "portaflow names an output with `Annotated[T, \"name\"]` and versions "
+                        'portaflow names an output with `Annotated[T, "name"]` and versions '
                         "every artifact itself",
                     )
             if name is None:
@@ -302,8 +304,11 @@ class _Rewriter(cst.CSTTransformer):
         kept = [
             e
             for e in elements
-            if not (isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Name)
-                    and e.slice.value.value == "...")
+            if not (
+                isinstance(e.slice, cst.Index)
+                and isinstance(e.slice.value, cst.Name)
+                and e.slice.value.value == "..."
+            )
         ]
         if len(kept) == 1:
             only = kept[0].slice
@@ -366,9 +371,7 @@ class _Rewriter(cst.CSTTransformer):
         parts = []
         for arg in ann.args:
             if arg.keyword is None:
-                self.report(
-                    "PF834", "error", arg, "Output(...) with a positional argument", ""
-                )
+                self.report("PF834", "error", arg, "Output(...) with a positional argument", "")
                 return fn
             parts.append(f'Annotated[{code(arg.value)}, "{arg.keyword.value}"]')
         self.wants_annotated = True
@@ -381,11 +384,7 @@ class _Rewriter(cst.CSTTransformer):
     # --- module ------------------------------------------------------------------
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        runs = [
-            s
-            for s in updated_node.body
-            if not _runs_pipeline(self.facts, s)
-        ]
+        runs = [s for s in updated_node.body if not _runs_pipeline(self.facts, s)]
         dead = {
             name
             for name in self.decorators.inlined
@@ -441,8 +440,9 @@ def _reads(statements: Sequence[cst.BaseStatement], name: str) -> int:
 
 def _runs_pipeline(facts: Facts, stmt: cst.BaseStatement) -> bool:
     """Whether a top-level statement (or a main guard holding only such) runs a pipeline."""
-    if isinstance(stmt, cst.If) and is_main_guard(stmt):
-        return all(_runs_pipeline(facts, s) for s in stmt.body.body)
+    inner = main_body(stmt)
+    if inner is not None:
+        return all(_runs_pipeline(facts, s) for s in inner)
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return False
     small = stmt.body[0]

@@ -55,7 +55,9 @@ class PipelineBody(cst.CSTTransformer):
 
         class Scan(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
-                target = node.targets[0].target if len(node.targets) == 1 else None
+                target: cst.BaseExpression | None = (
+                    node.targets[0].target if len(node.targets) == 1 else None
+                )
                 if isinstance(target, cst.Tuple) and target.elements:
                     target = target.elements[0].value
                 if isinstance(node.value, cst.Call) and isinstance(target, cst.Name):

@@ -189,7 +189,7 @@ def memory(expr: cst.BaseExpression, report: Report) -> cst.BaseExpression:
             "PF834",
             "error",
             expr,
-            "a ResourceSettings memory that is not a literal like \"4GB\" cannot be translated",
+            'a ResourceSettings memory that is not a literal like "4GB" cannot be translated',
             'write a Kubernetes quantity: `Resources(memory="4Gi")`',
         )
         return expr

@@ -141,10 +141,15 @@ class Decorators:
             self._drop(arg, "warning", f"@{kind}({name}=...) is dropped", _BOOKKEEPING[name])
         elif name in _NEEDS_A_PERSON:
             self._drop(
-                arg, "error", f"@{kind}({name}=...) has no portaflow equivalent", _NEEDS_A_PERSON[name]
+                arg,
+                "error",
+                f"@{kind}({name}=...) has no portaflow equivalent",
+                _NEEDS_A_PERSON[name],
             )
         else:
-            self._drop(arg, "error", f"@{kind}({name}=...) is not a ZenML option portaflow knows", "")
+            self._drop(
+                arg, "error", f"@{kind}({name}=...) is not a ZenML option portaflow knows", ""
+            )
         return []
 
     def _settings(self, kind: str, arg: cst.Arg, out: Rewritten) -> list[cst.Arg]:
@@ -168,7 +173,8 @@ class Decorators:
                 self.inlined.add(node.value)
                 node = self.facts.values[node.value]
             is_res = isinstance(node, cst.Dict) or (
-                isinstance(node, cst.Call) and self.facts.zenml_name(node.func) == "ResourceSettings"
+                isinstance(node, cst.Call)
+                and self.facts.zenml_name(node.func) == "ResourceSettings"
             )
             if key == "resources" and is_res:
                 assert isinstance(node, (cst.Call, cst.Dict))
@@ -197,6 +203,7 @@ def _commas(args: list[cst.Arg], last: cst.Comma | cst.MaybeSentinel) -> list[cs
     """Every argument but the last ends in a comma; the last keeps the call's original ending."""
     out = []
     for i, arg in enumerate(args):
+        comma: cst.Comma | cst.MaybeSentinel
         if i < len(args) - 1:
             comma = (
                 arg.comma

@@ -113,13 +113,31 @@ def legacy_binding(facts: Facts, expr: cst.BaseExpression) -> tuple[str, dict[st
     return name, out
 
 
-def _statements(module: cst.Module) -> list[cst.BaseStatement]:
+#: A statement as libcst gives it (both kinds carry leading_lines).
+Stmt = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+
+def stmt(node: cst.BaseStatement) -> Stmt:
+    """`node` as one of the two concrete statement kinds (libcst has no third)."""
+    assert isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    return node
+
+
+def main_body(node: cst.BaseStatement) -> list[Stmt] | None:
+    """The statements of an `if __name__ == "__main__":` block (no else), or None."""
+    if not isinstance(node, cst.If) or node.orelse is not None or not is_main_guard(node):
+        return None
+    if not isinstance(node.body, cst.IndentedBlock):
+        return None
+    return [stmt(s) for s in node.body.body]
+
+
+def _statements(module: cst.Module) -> list[Stmt]:
     """Top-level statements, and those of `if __name__ == "__main__":` blocks."""
-    out: list[cst.BaseStatement] = []
-    for stmt in module.body:
-        out.append(stmt)
-        if isinstance(stmt, cst.If) and is_main_guard(stmt):
-            out.extend(stmt.body.body)
+    out: list[Stmt] = []
+    for node in module.body:
+        out.append(node)
+        out.extend(main_body(node) or ())
     return out
 
 
@@ -133,9 +151,7 @@ def is_main_guard(stmt: cst.If) -> bool:
     sides = [test.left, test.comparisons[0].comparator]
     names = [s for s in sides if isinstance(s, cst.Name) and s.value == "__name__"]
     strings = [
-        s
-        for s in sides
-        if isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__"
+        s for s in sides if isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__"
     ]
     return len(names) == 1 and len(strings) == 1
 
@@ -170,10 +186,10 @@ def collect(module: cst.Module) -> Facts:
             elif found is not None:
                 facts.pipelines[stmt.name.value] = stmt
                 facts.calls[stmt.name.value] = called_names(stmt.body)
-    for stmt in _statements(module):
-        if not isinstance(stmt, cst.SimpleStatementLine):
+    for line in _statements(module):
+        if not isinstance(line, cst.SimpleStatementLine):
             continue
-        for small in stmt.body:
+        for small in line.body:
             value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
             if (
                 isinstance(small, cst.Expr)

@@ -9,10 +9,12 @@ file then still needs ZenML installed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from portaflow.compiler.migrate import zenml_config as config
-from portaflow.compiler.migrate.zenml_facts import INTEGRATIONS, Facts, dotted
+from portaflow.compiler.migrate.zenml_facts import INTEGRATIONS, Facts, Stmt, dotted, stmt
 
 #: ZenML names whose portaflow counterpart keeps the same local name.
 _DSL = {"step": "step", "pipeline": "pipeline", "log_metadata": "log_metadata"}
@@ -30,7 +32,7 @@ _ADVICE = {
 _STDLIB = {"get_logger": ("logging", "getLogger")}
 
 
-def used_names(body: list[cst.BaseStatement]) -> set[str]:
+def used_names(body: Sequence[cst.BaseStatement]) -> set[str]:
     """Names read anywhere outside import statements."""
     found: set[str] = set()
 
@@ -44,8 +46,8 @@ def used_names(body: list[cst.BaseStatement]) -> set[str]:
         def visit_Name(self, node: cst.Name) -> None:
             found.add(node.value)
 
-    for stmt in body:
-        stmt.visit(Names())
+    for node in body:
+        node.visit(Names())
     return found
 
 
@@ -69,16 +71,16 @@ def _local(alias: cst.ImportAlias) -> str:
 
 def rewrite_imports(
     facts: Facts,
-    originals: list[cst.BaseStatement],
-    updated: list[cst.BaseStatement],
+    originals: Sequence[Stmt],
+    updated: Sequence[Stmt],
     used: set[str],
     needs: set[str],
     keep_zenml: set[str],
     add_annotated: bool,
     report: config.Report,
-) -> list[list[cst.BaseStatement]]:
+) -> list[list[Stmt]]:
     """Per original statement, what replaces it ([] where an import is removed)."""
-    out: list[list[cst.BaseStatement]] = []
+    out: list[list[Stmt]] = []
     portaflow: list[cst.ImportAlias] = []
     first: int | None = None
     for orig, new in zip(originals, updated, strict=True):
@@ -89,7 +91,7 @@ def rewrite_imports(
         assert isinstance(node.names, (list, tuple))
         module = dotted(node.module) if node.module else ""
         kept: list[cst.ImportAlias] = []
-        stdlib: list[cst.BaseStatement] = []
+        stdlib: list[Stmt] = []
         for alias in node.names:
             local = _local(alias)
             name = dotted(alias.name)
@@ -106,7 +108,7 @@ def rewrite_imports(
             elif name in _STDLIB and local in used:
                 where, real = _STDLIB[name]
                 text = f"from {where} import {real}" + (f" as {local}" if local != real else "")
-                stdlib.append(cst.parse_statement(text + "\n"))
+                stdlib.append(stmt(cst.parse_statement(text + "\n")))
             elif name in _DSL and name not in keep_zenml and local in used:
                 portaflow.append(alias)
             elif config.CONFIG_CLASSES.get(name) in needs and local not in keep_zenml:
@@ -137,9 +139,9 @@ def rewrite_imports(
     have = {_local(a) for a in names}
     for extra in sorted(needs - have):
         names.append(cst.ImportAlias(name=cst.Name(extra)))
-    statements: list[cst.BaseStatement] = []
+    statements: list[Stmt] = []
     if add_annotated:
-        statements.append(cst.parse_statement("from typing import Annotated\n"))
+        statements.append(stmt(cst.parse_statement("from typing import Annotated\n")))
     if names:
         commas = [
             a.with_changes(
@@ -150,9 +152,7 @@ def rewrite_imports(
             for i, a in enumerate(names)
         ]
         statements.append(
-            cst.SimpleStatementLine(
-                [cst.ImportFrom(module=cst.Name("portaflow"), names=commas)]
-            )
+            cst.SimpleStatementLine([cst.ImportFrom(module=cst.Name("portaflow"), names=commas)])
         )
     if not statements:
         return out

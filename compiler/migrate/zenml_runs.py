@@ -18,7 +18,7 @@ from pathlib import PurePath
 import libcst as cst
 
 from portaflow.compiler.migrate import zenml_config as config
-from portaflow.compiler.migrate.zenml_facts import Facts, is_main_guard, legacy_binding
+from portaflow.compiler.migrate.zenml_facts import Facts, Stmt, legacy_binding, main_body
 
 
 def run_target(facts: Facts, expr: cst.BaseExpression) -> tuple[str, cst.Call] | None:
@@ -73,7 +73,7 @@ def comment_lines(node: cst.CSTNode) -> list[cst.EmptyLine]:
     return found
 
 
-def _removed_lines(stmt: cst.BaseStatement) -> list[cst.EmptyLine]:
+def _removed_lines(stmt: Stmt) -> list[cst.EmptyLine]:
     """What a removed statement leaves: its leading lines, blank ones too, then its other comments."""
     lead = list(stmt.leading_lines)
     return [*lead, *comment_lines(stmt.with_changes(leading_lines=[]))]
@@ -96,16 +96,16 @@ class RunCalls:
 
     def statements(
         self,
-        originals: Sequence[cst.BaseStatement],
-        updated: Sequence[Sequence[cst.BaseStatement]],
+        originals: Sequence[Stmt],
+        updated: Sequence[Sequence[Stmt]],
         indent: bool,
-    ) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+    ) -> tuple[list[Stmt], list[cst.EmptyLine]]:
         """The statements with runs removed, and comment lines left over at the end.
 
         `updated` holds, per original statement, what replaces it so far (several
         statements for a rewritten import, none for a removed one).
         """
-        out: list[cst.BaseStatement] = []
+        out: list[Stmt] = []
         carry: list[cst.EmptyLine] = []
         for orig, news in zip(originals, updated, strict=True):
             if len(news) != 1:
@@ -125,25 +125,24 @@ class RunCalls:
                 carry += self._hints(orig)
                 continue
             if any(line.comment for line in carry):
-                replaced = replaced.with_changes(
-                    leading_lines=[*carry, *replaced.leading_lines]
-                )
+                replaced = replaced.with_changes(leading_lines=[*carry, *replaced.leading_lines])
             carry = []
             out.append(replaced)
         if indent:  # comments at the end of a block keep its indentation
             carry = [line.with_changes(indent=True) for line in carry]
         return out, carry
 
-    def _hints(self, orig: cst.BaseStatement) -> list[cst.EmptyLine]:
+    def _hints(self, orig: Stmt) -> list[cst.EmptyLine]:
         lines = []
         for run in self._runs(orig):
             command, _ = run_hint(self.path, run[1])
             lines.append(cst.EmptyLine(comment=cst.Comment(f"# Run it with: {command}")))
         return lines
 
-    def _runs(self, orig: cst.BaseStatement) -> list[tuple[str, cst.Call]]:
-        if isinstance(orig, cst.If):
-            return [r for s in orig.body.body for r in self._runs(s)]
+    def _runs(self, orig: Stmt) -> list[tuple[str, cst.Call]]:
+        inner = main_body(orig)
+        if inner is not None:
+            return [r for s in inner for r in self._runs(s)]
         if not isinstance(orig, cst.SimpleStatementLine):
             return []
         runs = []
@@ -172,17 +171,15 @@ class RunCalls:
             and expr.func.value.value in self.instance_of
         )
 
-    def _statement(
-        self, orig: cst.BaseStatement, new: cst.BaseStatement
-    ) -> cst.BaseStatement | None:
-        if isinstance(orig, cst.If) and isinstance(new, cst.If) and is_main_guard(orig):
-            inner = [[s] for s in new.body.body]
-            body, tail = self.statements(orig.body.body, inner, indent=True)
+    def _statement(self, orig: Stmt, new: Stmt) -> Stmt | None:
+        inner, now = main_body(orig), main_body(new)
+        if inner is not None and now is not None and isinstance(new, cst.If):
+            body, tail = self.statements(inner, [[s] for s in now], indent=True)
             if not body:
                 return None
             block = new.body
-            if isinstance(block, cst.IndentedBlock):
-                block = block.with_changes(body=body, footer=[*block.footer, *tail])
+            assert isinstance(block, cst.IndentedBlock)
+            block = block.with_changes(body=body, footer=[*block.footer, *tail])
             return new.with_changes(body=block)
         if not isinstance(orig, cst.SimpleStatementLine) or len(orig.body) != 1:
             return new
@@ -209,8 +206,13 @@ class RunCalls:
             if isinstance(target, cst.Name) and target.value in self.dead:
                 return None
             bound = legacy_binding(self.facts, small.value)
-            if bound is not None and isinstance(target, cst.Name) and not (
-                isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Attribute)
+            if (
+                bound is not None
+                and isinstance(target, cst.Name)
+                and not (
+                    isinstance(small.value, cst.Call)
+                    and isinstance(small.value.func, cst.Attribute)
+                )
             ):
                 self.instance_of[target.value] = bound[0]
                 return None
