@@ -191,6 +191,8 @@ class _Rewriter(cst.CSTTransformer):
         self.needs: set[str] = set()
         #: ZenML names some use of which could not be translated (their import stays).
         self.keep_zenml: set[str] = set()
+        #: Whether the Annotated[...] being left had an ArtifactConfig.
+        self.rewrote_outputs = False
         #: Whether an `Annotated` import must be added.
         self.wants_annotated = False
         self.pushdown = self._pushdowns()
@@ -273,15 +275,14 @@ class _Rewriter(cst.CSTTransformer):
         ):
             return updated_node
         elements = list(updated_node.slice)
-        changed = False
-        for i, (orig, el) in enumerate(zip(original_node.slice, elements, strict=True)):
+        unnamed: set[int] = set()
+        for i, orig in enumerate(original_node.slice):
             value = orig.slice.value if isinstance(orig.slice, cst.Index) else None
             if not isinstance(value, cst.Call) or i == 0:
                 continue
             kind = self.facts.zenml_name(value.func)
             if kind is None or not kind.endswith("ArtifactConfig"):
                 continue
-            changed = True
             name = next(
                 (a.value for a in value.args if a.keyword and a.keyword.value == "name"), None
             )
@@ -296,20 +297,14 @@ class _Rewriter(cst.CSTTransformer):
                         "every artifact itself",
                     )
             if name is None:
-                elements[i] = el.with_changes(slice=cst.Index(cst.Name("...")))
+                unnamed.add(i)
             else:
-                elements[i] = el.with_changes(slice=cst.Index(name))
-        if not changed:
+                elements[i] = elements[i].with_changes(slice=cst.Index(name))
+            self.rewrote_outputs = True
+        if not self.rewrote_outputs:
             return updated_node
-        kept = [
-            e
-            for e in elements
-            if not (
-                isinstance(e.slice, cst.Index)
-                and isinstance(e.slice.value, cst.Name)
-                and e.slice.value.value == "..."
-            )
-        ]
+        self.rewrote_outputs = False
+        kept = [e for i, e in enumerate(elements) if i not in unnamed]
         if len(kept) == 1:
             only = kept[0].slice
             assert isinstance(only, cst.Index)

@@ -98,6 +98,15 @@ class Decorators:
     ) -> Rewritten:
         """The portaflow decorator for a ZenML `@step`/`@pipeline` (bare or called)."""
         out = Rewritten(dec)
+        func = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if isinstance(func, cst.Attribute):  # @zenml.step -> @step
+            out.needs.add(kind)
+            func = cst.Name(kind)
+            if isinstance(dec.decorator, cst.Call):
+                dec = dec.with_changes(decorator=dec.decorator.with_changes(func=func))
+            else:
+                dec = dec.with_changes(decorator=func)
+            out.decorator = dec
         if not isinstance(dec.decorator, cst.Call):
             if not inherited or not inherited.args:
                 return out

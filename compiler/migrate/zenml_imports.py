@@ -63,6 +63,20 @@ def _zenml_import(stmt: cst.CSTNode) -> cst.ImportFrom | None:
     return None if isinstance(small.names, cst.ImportStar) else small
 
 
+def _unused_zenml_module(node: cst.CSTNode, used: set[str]) -> bool | None:
+    """For `import zenml` (or `import zenml.x as y`): whether the rewritten file no longer
+    reads it; None for any other statement."""
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return None
+    small = node.body[0]
+    if not isinstance(small, cst.Import):
+        return None
+    names = [dotted(a.name) for a in small.names]
+    if not all(n == "zenml" or n.startswith("zenml.") for n in names):
+        return None
+    return not any(_local(a).split(".")[0] in used for a in small.names)
+
+
 def _local(alias: cst.ImportAlias) -> str:
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
         return alias.asname.name.value
@@ -84,6 +98,20 @@ def rewrite_imports(
     portaflow: list[cst.ImportAlias] = []
     first: int | None = None
     for orig, new in zip(originals, updated, strict=True):
+        unused = _unused_zenml_module(orig, used)
+        if unused is not None:
+            first = len(out) if first is None else first
+            out.append([] if unused else [new])
+            if not unused:
+                report(
+                    "PF830",
+                    "error",
+                    orig,
+                    "the file still uses the zenml module, which has no portaflow equivalent",
+                    "rewrite the code that uses `zenml.`; a portaflow step gets its inputs as "
+                    "arguments",
+                )
+            continue
         node = _zenml_import(orig)
         if node is None:
             out.append([new])
