@@ -347,3 +347,13 @@ def test_never_raises(data: st.DataObject) -> None:
     assert isinstance(result.code, str)
     for d in result.diagnostics:
         assert d.code in CODES and d.message and d.path == "fuzz.py"
+
+
+def test_the_doc_lists_every_rule_and_code() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[3] / "docs" / "migrate" / "zenml.md").read_text()
+    for rule in RULES:
+        assert f"| {rule.name} |" in doc, rule.name
+    for code in (c for c in CODES if "PF830" <= c <= "PF859"):
+        assert f"| {code} |" in doc, code
