@@ -112,7 +112,7 @@ def migrate(source: str, path: str) -> MigrateResult:
     diagnostics: list[Diagnostic] = []
     lines = source.splitlines()
     try:
-        wrapper = MetadataWrapper(cst.parse_module(source))
+        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
         line = max(exc.raw_line, 1)
         diagnostics.append(

@@ -139,6 +139,12 @@ class Decorators:
         if kind == "pipeline" and name == "enable_cache":
             out.pushdown.args["cache"] = arg.value
             return []
+        if kind == "pipeline" and name == "retry":  # every step of the pipeline retries
+            value, needs = self.value(arg.value)
+            if value is not None:
+                out.pushdown.args["retries"] = value
+                out.needs |= needs
+            return []
         if name in _RENAMED or (kind == "pipeline" and name in ("model", "schedule")):
             value, needs = self.value(arg.value)
             if value is None:

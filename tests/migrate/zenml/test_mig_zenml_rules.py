@@ -357,3 +357,28 @@ def test_the_doc_lists_every_rule_and_code() -> None:
         assert f"| {rule.name} |" in doc, rule.name
     for code in (c for c in CODES if "PF830" <= c <= "PF859"):
         assert f"| {code} |" in doc, code
+
+
+def test_pipeline_retry_is_handed_down() -> None:
+    got = run(
+        """
+        from zenml import pipeline, step
+        from zenml.config.retry_config import StepRetryConfig
+
+        @step
+        def a() -> int:
+            return 1
+
+        @step(retry=StepRetryConfig(max_retries=5))
+        def b() -> int:
+            return 2
+
+        @pipeline(retry=StepRetryConfig(max_retries=2, delay=3))
+        def p():
+            a()
+            b()
+        """
+    )
+    assert '@step(retries=Retry(max=2, delay=3, backoff="fixed"))\ndef a' in got.code
+    assert '@step(retries=Retry(max=5, delay=0, backoff="fixed"))\ndef b' in got.code
+    assert "@pipeline\ndef p" in got.code and got.complete
