@@ -24,6 +24,8 @@ from portaflow.compiler.migrate.zenml_facts import Facts, collect, main_body
 from portaflow.compiler.migrate.zenml_imports import rewrite_imports, used_names
 from portaflow.compiler.migrate.zenml_runs import RunCalls, comment_lines, run_target
 
+_NOT_A_LITERAL = config.literal(cst.Ellipsis())
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "imports",
@@ -89,6 +91,11 @@ RULES: tuple[Rule, ...] = (
         '`evaluate(model, after="train", id="eval")` -> `evaluate(model, after=[model])`: '
         "ZenML's invocation ids become the names of results (a call waited on is named "
         "`<id>_done` when it had no name)",
+    ),
+    Rule(
+        "external-artifact",
+        '`run_agents(ExternalArtifact(value="Berlin"))` -> `run_agents("Berlin")` for a literal '
+        "value",
     ),
     Rule(
         "log-metadata",
@@ -246,7 +253,27 @@ class _Rewriter(cst.CSTTransformer):
                 return got[0]
         if kind == "log_metadata":
             return self._log_metadata(original_node, updated_node)
+        if kind == "ExternalArtifact":
+            return self._external_artifact(original_node, updated_node)
         return updated_node
+
+    def _external_artifact(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        args = updated.args
+        if len(args) == 1 and (args[0].keyword is None or args[0].keyword.value == "value"):
+            value = args[0].value
+            if config.literal(value) is not _NOT_A_LITERAL or isinstance(
+                value, (cst.List, cst.Dict, cst.Tuple)
+            ):
+                return value
+        self.keep_zenml.add("ExternalArtifact")
+        self.report(
+            "PF830",
+            "error",
+            original,
+            "an ExternalArtifact that is not a literal value stays ZenML's",
+            "pass the value as a pipeline parameter: `@pipeline def p(query: str = ...)`",
+        )
+        return updated
 
     def _log_metadata(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         args = updated.args

@@ -28,6 +28,7 @@ _BOOKKEEPING = {
     "extra": "keep free-form metadata in the step with `log_metadata(...)`",
     "tags": "tag the run's model with `Model(tags=[...])`",
     "substitutions": "portaflow names runs itself",
+    "required_integrations": "install what the steps import in their image",
     "model": "portaflow attaches the pipeline's Model (`@pipeline(model=Model(...))`) to the run",
 }
 #: Arguments dropped with an error: something a person has to rebuild.

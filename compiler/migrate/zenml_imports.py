@@ -123,16 +123,20 @@ def rewrite_imports(
         for alias in node.names:
             local = _local(alias)
             name = dotted(alias.name)
-            if module.startswith(INTEGRATIONS):
+            if module.startswith(INTEGRATIONS) and (local in used or ".steps" in module):
                 kept.append(alias)
+                tool = module.split(".")[2] if module.count(".") >= 2 else "?"
+                what = "a step" if ".steps" in module else "a name"
                 report(
                     "PF830",
                     "error",
                     alias,
-                    f"{name!r} is a step of ZenML's {module.split('.')[2]} integration, "
-                    "which has no portaflow equivalent",
+                    f"{name!r} is {what} of ZenML's {tool} integration, which has no "
+                    "portaflow equivalent",
                     "write the step yourself as a @step that calls the tool's own client",
                 )
+            elif module.startswith(INTEGRATIONS):
+                continue  # e.g. zenml.integrations.constants, read only by dropped options
             elif name in _STDLIB and local in used:
                 where, real = _STDLIB[name]
                 text = f"from {where} import {real}" + (f" as {local}" if local != real else "")

@@ -382,3 +382,46 @@ def test_pipeline_retry_is_handed_down() -> None:
     assert '@step(retries=Retry(max=2, delay=3, backoff="fixed"))\ndef a' in got.code
     assert '@step(retries=Retry(max=5, delay=0, backoff="fixed"))\ndef b' in got.code
     assert "@pipeline\ndef p" in got.code and got.complete
+
+
+def test_external_artifact_of_a_literal_is_the_literal() -> None:
+    got = run(
+        """
+        from zenml import ExternalArtifact, pipeline, step
+
+        @step
+        def plan(query: str) -> str:
+            return query
+
+        @pipeline
+        def p() -> str:
+            query = ExternalArtifact(value="Travel planning for Berlin")
+            return plan(query)
+        """
+    )
+    assert 'query = "Travel planning for Berlin"' in got.code
+    assert got.code.startswith("from portaflow import pipeline, step\n")
+    assert got.complete
+
+
+def test_required_integrations_and_their_constants_go() -> None:
+    got = run(
+        """
+        from zenml.integrations.constants import SKLEARN
+        from zenml.pipelines import pipeline
+        from zenml.steps import step
+
+        @step
+        def load() -> int:
+            return 1
+
+        @pipeline(enable_cache=False, required_integrations=[SKLEARN])
+        def p(importer):
+            importer()
+
+        p(importer=load()).run()
+        """
+    )
+    assert "SKLEARN" not in got.code and "zenml" not in got.code
+    assert codes(got) == ["PF831", "PF833"] and got.complete
+    assert "@step(cache=False)\ndef load" in got.code
