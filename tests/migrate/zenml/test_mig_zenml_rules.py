@@ -6,7 +6,9 @@ time, in the order of `RULES`, and check every diagnostic is located and hinted.
 
 from __future__ import annotations
 
+import io
 import textwrap
+import tokenize
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +16,11 @@ from hypothesis import strategies as st
 from portaflow.compiler.diagnostics import CODES
 from portaflow.compiler.migrate.base import MigrateResult
 from portaflow.compiler.migrate.zenml import RULES, migrate
+
+
+def comments(text: str) -> list[str]:
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return [t.string for t in tokens if t.type == tokenize.COMMENT]
 
 
 def run(source: str) -> MigrateResult:
@@ -331,8 +338,8 @@ def test_never_raises(data: st.DataObject) -> None:
             return x
 
         @pipeline(model=Model(name="m"), enable_cache=False)
-        def p(n: int = 2):
-            y = a(n, id="first")
+        def p(n: int = 2):  # the pipeline
+            y = a(n, id="first")  # first call
             a(y, after="first")
 
         if __name__ == "__main__":
@@ -347,6 +354,12 @@ def test_never_raises(data: st.DataObject) -> None:
     assert isinstance(result.code, str)
     for d in result.diagnostics:
         assert d.code in CODES and d.message and d.path == "fuzz.py"
+    if not any(d.code == "PF100" for d in result.diagnostics):
+        compile(result.code, "fuzz.py", "exec")  # the output is Python whenever the input was
+        left = comments(result.code)
+        for comment in comments(source):
+            assert comment in left, comment
+            left.remove(comment)
 
 
 def test_the_doc_lists_every_rule_and_code() -> None:
