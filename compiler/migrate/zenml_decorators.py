@@ -201,7 +201,7 @@ class Decorators:
                 else:
                     kept.append(arg.with_changes(keyword=cst.Name("resources"), value=got.expr))
                 continue
-            what = f'settings["{key}"]' if isinstance(key, str) else "this setting"
+            what = f"settings[{key!r}]" if isinstance(key, str) else "this setting"
             hint = (
                 "portaflow runs the image you name: build it yourself and pass `@step(image=...)`"
                 if key == "docker"

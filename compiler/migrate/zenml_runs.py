@@ -45,17 +45,23 @@ def run_target(facts: Facts, expr: cst.BaseExpression) -> tuple[str, cst.Call] |
 
 
 def run_hint(path: str, call: cst.Call) -> tuple[str, bool]:
-    """The `portaflow run` command for a run call, and whether every argument became a flag."""
+    """The `portaflow run` command for a run call, and whether every argument became a flag.
+
+    The command goes into a comment: text that is not printable on one line (a newline
+    in a string argument or a file name) is never written into it.
+    """
     flags = []
     complete = True
     for arg in call.args:
         value = config.literal(arg.value)
-        if arg.keyword is None or value is _NOT:
+        text = "" if value is _NOT else value if isinstance(value, str) else json.dumps(value)
+        if arg.keyword is None or value is _NOT or not text.isprintable():
             complete = False
             continue
-        text = value if isinstance(value, str) else json.dumps(value)
         flags.append(f" --param {shlex.quote(f'{arg.keyword.value}={text}')}")
-    return f"portaflow run {shlex.quote(PurePath(path).name)}{''.join(flags)}", complete
+    name = PurePath(path).name
+    shown = shlex.quote(name) if name.isprintable() and name else "FILE"
+    return f"portaflow run {shown}{''.join(flags)}", complete
 
 
 _NOT = config.literal(cst.Ellipsis())
@@ -190,7 +196,7 @@ class RunCalls:
                 command, complete = run_hint(self.path, found[1])
                 self.hint(
                     small,
-                    f"`{cst.Module([]).code_for_node(small.value)}` ran the pipeline in ZenML; "
+                    f"`{found[0]}({'...' if found[1].args else ''})` ran the pipeline in ZenML; "
                     "the call is removed",
                     command,
                     complete,
@@ -198,7 +204,7 @@ class RunCalls:
                 return None
             if self._instance_run(small.value):
                 name = self._instance_pipeline(small.value)
-                command = f"portaflow run {shlex.quote(PurePath(self.path).name)}"
+                command, _ = run_hint(self.path, cst.Call(func=cst.Name(name)))
                 self.hint(small, f"`{name}` ran in ZenML; the call is removed", command, True)
                 return None
         if isinstance(small, cst.Assign) and len(small.targets) == 1:

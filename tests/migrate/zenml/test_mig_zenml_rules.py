@@ -438,3 +438,26 @@ def test_required_integrations_and_their_constants_go() -> None:
     assert "SKLEARN" not in got.code and "zenml" not in got.code
     assert codes(got) == ["PF831", "PF833"] and got.complete
     assert "@step(cache=False)\ndef load" in got.code
+
+
+def test_run_hint_never_breaks_out_of_its_comment() -> None:
+    source = textwrap.dedent(
+        """
+        from zenml import pipeline, step
+
+        @step
+        def a(s: str) -> str:
+            return s
+
+        @pipeline
+        def p(label: str = "x"):
+            a(label)
+
+        p(label="ok\\nimport os\\u2028os.system('x')")
+        """
+    ).lstrip("\n")
+    got = migrate(source, "evil\nname.py")
+    assert "import os" not in got.code and "os.system" not in got.code
+    assert got.code.endswith("# Run it with: portaflow run FILE\n")
+    (d,) = got.diagnostics
+    assert "--param NAME=VALUE" in d.hint and "\n" not in d.message
