@@ -323,6 +323,14 @@ class _Rewriter(cst.CSTTransformer):
                         'portaflow names an output with `Annotated[T, "name"]` and versions '
                         "every artifact itself",
                     )
+            if name is not None and not isinstance(config.literal(name), str):
+                self.report(
+                    "PF834",
+                    "error",
+                    name,
+                    "an ArtifactConfig name that is not a string literal cannot name the output",
+                    'write the name itself: `Annotated[T, "dataset"]`',
+                )
             if name is None:
                 unnamed.add(i)
             else:

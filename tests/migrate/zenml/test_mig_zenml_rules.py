@@ -461,3 +461,21 @@ def test_run_hint_never_breaks_out_of_its_comment() -> None:
     assert got.code.endswith("# Run it with: portaflow run FILE\n")
     (d,) = got.diagnostics
     assert "--param NAME=VALUE" in d.hint and "\n" not in d.message
+
+
+def test_artifact_name_from_a_variable_is_an_error() -> None:
+    got = run(
+        """
+        from typing import Annotated
+        from zenml import step, ArtifactConfig
+
+        NAME = "dataset"
+
+        @step
+        def a() -> Annotated[int, ArtifactConfig(name=NAME)]:
+            return 1
+        """
+    )
+    assert "-> Annotated[int, NAME]:" in got.code
+    (d,) = got.diagnostics
+    assert d.code == "PF834" and d.severity == "error" and (d.line, d.col) == (7, 47)
