@@ -214,12 +214,11 @@ class _Rewriter(cst.CSTTransformer):
             got = quiet.rewrite("pipeline", self._with_options(name, found[1]))
             if not got.pushdown.args:
                 continue
-            for called in sorted(self.facts.calls.get(name, ())):
+            reached = self._reached(name)
+            for called in sorted(reached):
                 if called in self.facts.steps:
                     out.setdefault(called, got.pushdown)
-            imported = sorted(
-                c for c in self.facts.calls.get(name, ()) if c not in self.facts.steps
-            )
+            imported = sorted(c for c in reached if c in self.facts.imported)
             for c in imported:
                 if c not in self.facts.pipelines and c not in self.facts.slots.get(name, {}):
                     self.report(
@@ -231,6 +230,19 @@ class _Rewriter(cst.CSTTransformer):
                         f"set them on {c!r}'s own @step(...) where it is defined",
                     )
         return out
+
+    def _reached(self, name: str) -> set[str]:
+        """What a pipeline calls, through the pipelines of this file it calls (ZenML applies
+        a pipeline's options to every step of the run, composed ones too)."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for called in self.facts.calls.get(todo.pop(), ()):
+                if called not in seen:
+                    seen.add(called)
+                    if called in self.facts.pipelines:
+                        todo.append(called)
+        return seen
 
     def _with_options(self, name: str, dec: cst.Decorator) -> cst.Decorator:
         """The decorator, with `name.with_options(...)`'s arguments (from the run call) added."""

@@ -38,6 +38,8 @@ class Facts:
     slots: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Pipeline -> the arguments of `p.with_options(...)` in the statement that runs it.
     options: dict[str, list[cst.Arg]] = field(default_factory=dict)
+    #: Local names imported from modules other than zenml (steps may come from there).
+    imported: set[str] = field(default_factory=set)
     #: Whether `Annotated` is imported from typing as that name.
     has_annotated: bool = False
 
@@ -218,9 +220,10 @@ def _from_import(facts: Facts, node: cst.ImportFrom) -> None:
             and (a.asname is None or _alias(a) == "Annotated")
             for a in node.names
         )
-    if not (module == "zenml" or module.startswith("zenml.")) or isinstance(
-        node.names, cst.ImportStar
-    ):
+    if isinstance(node.names, cst.ImportStar):
+        return
+    if not (module == "zenml" or module.startswith("zenml.")):
+        facts.imported.update(_alias(a) for a in node.names)
         return
     for alias in node.names:
         local = _alias(alias)
