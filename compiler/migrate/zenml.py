@@ -9,6 +9,7 @@ break the file, and is reported with a PF83x diagnostic.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from portaflow.compiler.migrate.zenml_decorators import Decorators, Pushdown
 from portaflow.compiler.migrate.zenml_facts import Facts, collect, main_body
 from portaflow.compiler.migrate.zenml_imports import rewrite_imports, used_names
 from portaflow.compiler.migrate.zenml_runs import RunCalls, comment_lines, run_target
+from portaflow.compiler.sourcetext import deepest_node
 
 _NOT_A_LITERAL = config.literal(cst.Ellipsis())
 
@@ -116,33 +118,41 @@ RULES: tuple[Rule, ...] = (
 
 def migrate(source: str, path: str) -> MigrateResult:
     """Rewrite a ZenML pipeline file; never raises on user input."""
+    try:
+        return _migrate(source, path)
+    except RecursionError:  # libcst walks trees recursively; _MAX_DEPTH keeps this rare
+        too_deep = Diagnostic(
+            code="PF102",
+            severity="error",
+            message="the file is nested too deeply to rewrite",
+            path=path,
+            hint="split the deepest expression into several statements",
+        )
+        return MigrateResult(code=source, diagnostics=[too_deep])
+
+
+def _migrate(source: str, path: str) -> MigrateResult:
     diagnostics: list[Diagnostic] = []
     lines = source.splitlines()
+    refused = _refuse(source, path, lines)
+    if refused is not None:
+        return MigrateResult(code=source, diagnostics=[refused])
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
     try:
         wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-    except cst.ParserSyntaxError as exc:
-        line = max(exc.raw_line, 1)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        message = exc.message if isinstance(exc, cst.ParserSyntaxError) else "too deeply nested"
+        line = max(exc.raw_line, 1) if isinstance(exc, cst.ParserSyntaxError) else 0
         diagnostics.append(
             Diagnostic(
                 code="PF100",
                 severity="error",
-                message=f"the file is not valid Python: {exc.message}",
+                message=f"libcst cannot read this file: {message}",
                 path=path,
                 line=line,
-                col=exc.raw_column + 1,
-                source_line=lines[line - 1] if line <= len(lines) else "",
+                col=exc.raw_column + 1 if isinstance(exc, cst.ParserSyntaxError) else 0,
+                source_line=lines[line - 1] if 0 < line <= len(lines) else "",
                 hint="fix the syntax, then migrate again",
-            )
-        )
-        return MigrateResult(code=source, diagnostics=diagnostics)
-    except RecursionError:
-        diagnostics.append(
-            Diagnostic(
-                code="PF102",
-                severity="error",
-                message="the file is nested too deeply to rewrite",
-                path=path,
-                hint="split the deepest expression into several statements",
             )
         )
         return MigrateResult(code=source, diagnostics=diagnostics)
@@ -169,12 +179,56 @@ def migrate(source: str, path: str) -> MigrateResult:
     module = wrapper.module
     facts = collect(module)
     rewriter = _Rewriter(facts, path, report)
+    out = module.visit(rewriter)
+    return MigrateResult(code=bom + out.code, diagnostics=_unique(diagnostics))
+
+
+#: Deepest syntax tree rewritten. libcst's parser and visitors recurse: far deeper input
+#: (thousands of nested brackets or operators) can exhaust the C stack, or take seconds.
+_MAX_DEPTH = 100
+
+
+def _refuse(source: str, path: str, lines: list[str]) -> Diagnostic | None:
+    """A located PF100/PF102 for a file Python itself refuses, or too deep to rewrite safely."""
     try:
-        out = module.visit(rewriter)
-    except RecursionError:
-        report("PF102", "error", module, "the file is nested too deeply to rewrite", "")
-        return MigrateResult(code=source, diagnostics=_unique(diagnostics))
-    return MigrateResult(code=out.code, diagnostics=_unique(diagnostics))
+        tree = ast.parse(source.removeprefix("\ufeff"))
+    except SyntaxError as exc:
+        line = exc.lineno or 0
+        return Diagnostic(
+            code="PF100",
+            severity="error",
+            message=f"syntax error: {exc.msg}",
+            path=path,
+            line=line,
+            col=max(exc.offset or 1, 1) if line else 0,
+            source_line=lines[line - 1] if 0 < line <= len(lines) else "",
+            hint="fix the syntax, then migrate again",
+        )
+    except (ValueError, RecursionError, MemoryError) as exc:
+        too_deep = not isinstance(exc, ValueError)
+        return Diagnostic(
+            code="PF102" if too_deep else "PF100",
+            severity="error",
+            message="the file is nested too deeply to rewrite"
+            if too_deep
+            else f"the file is not Python source: {exc}",
+            path=path,
+            hint="split the deepest expression into several statements",
+        )
+    depth, node = deepest_node(tree)
+    if depth <= _MAX_DEPTH:
+        return None
+    line = getattr(node, "lineno", 0)
+    return Diagnostic(
+        code="PF102",
+        severity="error",
+        message="this expression is nested too deeply (or is too long) to rewrite",
+        path=path,
+        line=line,
+        col=getattr(node, "col_offset", 0) + 1 if line else 0,
+        source_line=lines[line - 1] if 0 < line <= len(lines) else "",
+        hint="split very long or deeply nested expressions into several statements",
+    )
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

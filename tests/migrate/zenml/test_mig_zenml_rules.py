@@ -479,3 +479,24 @@ def test_artifact_name_from_a_variable_is_an_error() -> None:
     assert "-> Annotated[int, NAME]:" in got.code
     (d,) = got.diagnostics
     assert d.code == "PF834" and d.severity == "error" and (d.line, d.col) == (7, 47)
+
+
+def test_input_too_deep_for_libcst_is_refused_not_crashed() -> None:
+    # libcst's native parser overflowed the C stack on 5000 open brackets (a segfault),
+    # and its visitors recurse: Python's own parser and a depth limit come first.
+    for source, code in [
+        ("(" * 5000, "PF100"),
+        ("x = " + "[" * 199 + "]" * 199 + "\n", "PF102"),
+        ("x = " + "-" * 5000 + "1\n", "PF102"),
+        ("x = 1" + "+1" * 20000 + "\n", "PF102"),
+        ("x = \x00\n", "PF100"),
+    ]:
+        got = migrate(source, "deep.py")
+        assert [d.code for d in got.diagnostics] == [code]
+        assert got.code == source
+
+
+def test_a_byte_order_mark_stays() -> None:
+    source = "\ufefffrom zenml import step\n\n\n@step\ndef a() -> int:\n    return 1\n"
+    got = migrate(source, "bom.py")
+    assert got.code == source.replace("zenml", "portaflow")
