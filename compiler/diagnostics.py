@@ -72,6 +72,19 @@ CODES: dict[str, str] = {
     "PF303": "a step or pipeline signature the language does not support",
     "PF304": "a pipeline parameter whose type is not a parameter type",
     "PF305": "a pipeline hook that is not a @step",
+    "PF830": "migrate --from zenml: a ZenML name or integration step with no portaflow equivalent "
+    "is still used (its import stays)",
+    "PF831": "migrate --from zenml: a ZenML option portaflow does its own way was dropped (warning)",
+    "PF832": "migrate --from zenml: a ZenML option or setting with no portaflow equivalent was "
+    "dropped; a person must rebuild it",
+    "PF833": "migrate --from zenml: a statement that ran the pipeline in ZenML was removed; run "
+    "it with `portaflow run` (warning)",
+    "PF834": "migrate --from zenml: a ZenML config value (retry, resources, schedule, model, "
+    "output) that cannot be translated in full",
+    "PF835": "migrate --from zenml: an `after=` naming no step call of the pipeline",
+    "PF836": "migrate --from zenml: a pipeline-wide option that steps defined in another file "
+    "do not inherit (warning)",
+    "PF837": "migrate --from zenml: a legacy pipeline whose step slots are bound nowhere in the file",
     "PF860": "migrate --from airflow: the file is not valid Python (nothing was migrated)",
     "PF861": "migrate --from airflow: no TaskFlow `@dag` function (or no `dag`/`task` import) found",
     "PF862": "migrate --from airflow: a schedule portaflow cannot express (`@once`, timedelta, "

@@ -1,0 +1,24 @@
+# The "hello world" of ZenML's quickstart: one step, one pipeline.
+from zenml import pipeline, step
+
+
+@step
+def say_hello() -> str:
+    """Returns the greeting."""
+    return "Hello World!"
+
+
+@step
+def shout(greeting: str) -> str:
+    return greeting.upper()  # louder
+
+
+@pipeline
+def hello_pipeline():
+    greeting = say_hello()
+    shout(greeting)
+
+
+if __name__ == "__main__":
+    # Run the pipeline on the active stack.
+    hello_pipeline()
