@@ -53,7 +53,7 @@ def golden(request: pytest.FixtureRequest) -> Golden:
 #: Session fixtures that build or start something heavy (a venv, a server). The suite runs
 #: on every core (pytest-xdist, `--dist loadgroup`); every test that uses one of these is
 #: sent to the same worker, so each is built once per run instead of once per worker.
-HEAVY_FIXTURES = ("airflow", "mlflow_server")
+HEAVY_FIXTURES = ("airflow", "mlflow_server", "zenml_outcomes")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -86,9 +86,10 @@ def _prepare_in_background(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not whole_suite:
         return
     here = Path(__file__).resolve().parent
-    sys.path[:0] = [str(here / "airflow"), str(here / "tracking")]
+    sys.path[:0] = [str(here / "airflow"), str(here / "tracking"), str(here / "migrate" / "zenml")]
     import airflowenv
     import mlflowenv
+    import zenmlenv
 
     def build(ensure: Callable[[], object]) -> None:
         try:
@@ -96,7 +97,7 @@ def _prepare_in_background(config: pytest.Config) -> None:
         except Exception:  # the fixture that needs it reports the failure, with its reason
             return
 
-    for ensure in (airflowenv.ensure_venv, mlflowenv.ensure_venv):
+    for ensure in (airflowenv.ensure_venv, mlflowenv.ensure_venv, zenmlenv.ensure_zenml_venv):
         threading.Thread(target=build, args=(ensure,), daemon=True).start()
 
 
