@@ -58,7 +58,10 @@ def test_every_code_is_documented_and_tested() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "diagnostics.md").read_text()
     for code in CODES:
         assert f"| {code} |" in docs, f"{code} missing from docs/diagnostics.md"
-    untested = set(CODES) - used - {"PF001", "PF101", "PF102", "PF110", "PF112"}
+    # PF8xx are `portaflow migrate`'s codes: each dialect's tests under tests/migrate/ hold a
+    # case for every one of its codes (the compiler never gives them).
+    migrate = {c for c in CODES if c.startswith("PF8")}
+    untested = set(CODES) - used - migrate - {"PF001", "PF101", "PF102", "PF110", "PF112"}
     assert not untested, f"codes without a case in tests/diagnostics: {sorted(untested)}"
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from collections.abc import Callable
+
 from portaflow.compiler.diagnostics import Diagnostic
 from portaflow.compiler.migrate.base import MigrateResult, Rule
 from portaflow.compiler.migrate.kfp_body import PipelineBody
@@ -98,6 +100,8 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+Where = Callable[[cst.CSTNode], CodeRange | None]
+
 _PIPELINE_DROP = {"description", "pipeline_root", "display_name", "pipeline_config"}
 
 
@@ -142,7 +146,7 @@ def _migrate(module: cst.Module, source: str, path: str) -> MigrateResult:
         return positions.get(node)
 
     ctx = Context(source, path)
-    _scan(ctx, module)
+    _scan(ctx, module, where)
     if not ctx.aliases:
         return MigrateResult(code=source)
     # Components first: their outputs decide how the pipelines' tasks unpack.
@@ -187,7 +191,7 @@ def _component(ctx: Context, stmt: cst.BaseStatement) -> Component | None:
     return None
 
 
-def _scan(ctx: Context, module: cst.Module) -> None:
+def _scan(ctx: Context, module: cst.Module, where: Where) -> None:
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -206,7 +210,7 @@ def _scan(ctx: Context, module: cst.Module) -> None:
                     "PF800",
                     "error",
                     f"`@{q.removeprefix('kfp.')}` has no portaflow equivalent",
-                    None,
+                    where(deco),
                     "portaflow steps are Python functions: write the container's work as "
                     "a @step body, run in its `image`",
                 )
@@ -346,6 +350,8 @@ def _main(ctx: Context, stmt: cst.If, where: object) -> cst.BaseStatement:
 
 def _check_module_level(ctx: Context, stmt: cst.BaseStatement, where: object) -> None:
     """Module code (besides imports) that uses kfp: reported, left as it is."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return  # helpers may use kfp: their import stays, and so do they
     if isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
     ):

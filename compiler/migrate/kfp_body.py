@@ -8,6 +8,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from portaflow.compiler.migrate.kfp_common import (
+    Component,
     Context,
     arg,
     comment_lines,
@@ -65,6 +66,9 @@ def unchain(expr: cst.BaseExpression) -> tuple[cst.BaseExpression, list[cst.Call
     return expr, methods
 
 
+_NONE = Component(outputs=["", ""])
+
+
 class _Exprs(cst.CSTTransformer):
     """Task outputs, `dsl.Collected` and loop-item fields inside one expression."""
 
@@ -76,6 +80,13 @@ class _Exprs(cst.CSTTransformer):
     ) -> cst.BaseExpression:
         b = self.b
         value = original_node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and original_node.attr.value == "output"
+            and len(b.ctx.components.get(value.func.value, _NONE).outputs) <= 1
+        ):
+            return updated_node.value  # `step(...).output` -> `step(...)`
         if not isinstance(value, cst.Name):
             return updated_node
         name, attr = value.value, original_node.attr.value

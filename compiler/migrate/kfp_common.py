@@ -114,7 +114,9 @@ def make_call(func: str, args: Sequence[tuple[str | None, cst.BaseExpression]]) 
 
 
 def string(value: str) -> cst.SimpleString:
-    return cst.SimpleString(repr(value))
+    """A string literal, in double quotes when that needs no escapes (as ruff writes them)."""
+    plain = value.isprintable() and not set(value) & set('"\\')
+    return cst.SimpleString(f'"{value}"' if plain else repr(value))
 
 
 def literal_str(node: cst.BaseExpression | None) -> str | None:

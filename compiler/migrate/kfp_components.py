@@ -15,7 +15,6 @@ from portaflow.compiler.migrate.kfp_common import (
     literal_str,
     make_call,
     positional,
-    string,
 )
 
 Where = Callable[[cst.CSTNode], CodeRange | None]
@@ -357,7 +356,12 @@ def step_decorator(deco: cst.Decorator, comp: Component) -> cst.Decorator:
     order = ["image", "retries", "resources", "env", "cache"]
     items = sorted(args.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
     expr: cst.BaseExpression = make_call("step", items) if items else cst.Name("step")
+    mod = cst.Module(body=[])
+    if len(mod.code_for_node(expr)) > 98:
+        # One argument a line, as a formatter would write it.
+        inner = "".join(f"    {k}={mod.code_for_node(v)},\n" for k, v in items)
+        expr = cst.parse_expression(f"step(\n{inner})")
     return deco.with_changes(decorator=expr)
 
 
-__all__ = ["decorator_args", "migrate_component", "step_decorator", "string"]
+__all__ = ["decorator_args", "migrate_component", "step_decorator"]
