@@ -78,7 +78,8 @@ def migrate_cmd(
         write_stdout(driver.unified_diff(source, result.code, shown))
     if target is not None:
         write_output(target, result.code.encode(decoded.encoding))
-        click.echo(f"wrote {target}", err=True)
+        if result.complete:  # otherwise the diagnostics and their count are the whole report
+            click.echo(f"wrote {target}", err=True)
     for d in result.diagnostics:
         click.echo(d.render(), err=True)
     errors = sum(d.severity == "error" for d in result.diagnostics)

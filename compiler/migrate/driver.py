@@ -41,12 +41,20 @@ def decode(data: bytes, path: str) -> Decoded | Diagnostic:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        line = col = 0
+        if isinstance(exc, UnicodeDecodeError):
+            # Locate the first bad byte: line and column in the file.
+            before = data[: exc.start]
+            line = before.count(b"\n") + 1
+            col = exc.start - (before.rfind(b"\n") + 1) + 1
         return Diagnostic(
             code="PF104",
             severity="error",
             message=f"cannot decode the file: {exc}",
             path=path,
-            hint="save the file as UTF-8",
+            line=line,
+            col=col,
+            hint="save the file as UTF-8, or declare its encoding (`# -*- coding: latin-1 -*-`)",
         )
     if encoding == "utf-8-sig":
         text = text.removeprefix("\ufeff")
