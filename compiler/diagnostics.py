@@ -79,7 +79,7 @@ CODES: dict[str, str] = {
     "PF806": "migrate (kfp), warning: a decorator or loop argument with no portaflow equivalent "
     "is dropped (description, pipeline_root, parallelism, ...)",
     "PF807": "migrate (kfp): module-level code that uses kfp (a client, kfp.local, a compile call "
-    "outside `if __name__ == \"__main__\":`)",
+    'outside `if __name__ == "__main__":`)',
     "PF809": "migrate (kfp): a task output used in a way migrate cannot rewrite (`.output` of a "
     "task with several outputs, an unknown output name)",
     "PF900": "warning: a step output that is never used",

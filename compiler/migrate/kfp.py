@@ -35,7 +35,10 @@ RULES: tuple[Rule, ...] = (
         "pipeline-decorator",
         '`@dsl.pipeline(name="etl", description=...)` -> `@pipeline(name="etl")`',
     ),
-    Rule("task-output", '`t.output` -> `t`; `t.outputs["x"]` -> `t` (one output) or `t_x` '),
+    Rule(
+        "task-output",
+        '`t.output` -> `t`; `t.outputs["x"]` -> `t` (one output) or `t_x` (several outputs)',
+    ),
     Rule(
         "named-outputs",
         '`-> NamedTuple("Outputs", [("a", int), ("b", str)])` -> '

@@ -72,7 +72,9 @@ def _outputs(root: Path, json_text: bool) -> dict[str, list[str]]:
         values = json.loads(f.read_text()).get("parameterValues", {})
         if not values:  # path-style artifacts: the value is the file's text
             arts = [p for p in f.parent.rglob("*") if p.is_file() and p != f]
-            values = {p.name: p.read_text() for p in arts if p.name not in ("executor_output.json",)}
+            values = {
+                p.name: p.read_text() for p in arts if p.name not in ("executor_output.json",)
+            }
         decoded = [_decode(v) if json_text else v for _k, v in sorted(values.items())]
         out.setdefault(f.parent.name, []).extend(json.dumps(v, sort_keys=True) for v in decoded)
     return {k: sorted(v) for k, v in sorted(out.items())}

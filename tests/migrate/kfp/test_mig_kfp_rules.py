@@ -68,7 +68,9 @@ def test_a_file_without_kfp_is_left_alone() -> None:
     assert migrate(source, "x.py").diagnostics == []
 
 
-@pytest.mark.parametrize("source", ["def f(:\n", "x = (\n", "\x00", "if True:\n\tpass\n        pass\n"])
+@pytest.mark.parametrize(
+    "source", ["def f(:\n", "x = (\n", "\x00", "if True:\n\tpass\n        pass\n"]
+)
 def test_bad_input_is_a_diagnostic_not_a_traceback(source: str) -> None:
     result = migrate(source, "bad.py")
     assert result.code == source
@@ -77,7 +79,7 @@ def test_bad_input_is_a_diagnostic_not_a_traceback(source: str) -> None:
 
 def test_untouched_code_stays_byte_for_byte() -> None:
     source = textwrap.dedent(
-        '''\
+        """\
         import json   # odd   spacing stays
         from kfp import dsl
 
@@ -96,10 +98,12 @@ def test_untouched_code_stays_byte_for_byte() -> None:
         @dsl.pipeline
         def p(x: int = 1):
             one(x=x)
-        '''
+        """
     )
     out = migrate(source, "p.py").code
-    assert out.startswith("import json   # odd   spacing stays\nfrom portaflow import pipeline, step\n")
+    assert out.startswith(
+        "import json   # odd   spacing stays\nfrom portaflow import pipeline, step\n"
+    )
     assert 'CONSTANT = {"a":1}  # not ours\n\n\ndef helper( x ):\n    return x\n' in out
     assert "@step(image='python:3.11')\ndef one(x: int) -> int:\n    return helper( x )\n" in out
 
@@ -180,7 +184,12 @@ def test_several_path_outputs_become_a_tuple() -> None:
     result = migrate(source, "p.py")
     assert result.diagnostics == []
     out = result.code
-    assert 'def train(rows: int) -> tuple[Annotated[bytes, "model"], Annotated[str, "report"]]:' in out
-    assert '    model = b"weights"\n    report = f"{rows} rows"\n    print("done")\n    return model, report\n' in out
-    assert '    _t_model, t_report = train(rows=rows)\n    show(text=t_report)\n' in out
+    assert (
+        'def train(rows: int) -> tuple[Annotated[bytes, "model"], Annotated[str, "report"]]:' in out
+    )
+    assert (
+        '    model = b"weights"\n    report = f"{rows} rows"\n    print("done")\n    return model, report\n'
+        in out
+    )
+    assert "    _t_model, t_report = train(rows=rows)\n    show(text=t_report)\n" in out
     assert out.startswith("from typing import Annotated\n\nfrom portaflow import pipeline, step\n")
