@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from portaflow.compiler.clikit import PIPELINE_FILE, OutputError, write_output, write_stdout
+from portaflow.compiler.diagnostics import Diagnostic
 from portaflow.compiler.migrate import driver
 
 
@@ -55,7 +56,7 @@ def migrate_cmd(
         raise OutputError(f"cannot read {file}: {exc.strerror or exc}") from None
     shown = str(file)
     decoded = driver.decode(data, shown)
-    if isinstance(decoded, driver.Diagnostic):
+    if isinstance(decoded, Diagnostic):
         click.echo(decoded.render(), err=True)
         sys.exit(1)
     source = decoded.text

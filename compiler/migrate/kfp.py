@@ -9,10 +9,10 @@ then set the decorators and replace the kfp imports with `from portaflow import 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-
-from collections.abc import Callable
 
 from portaflow.compiler.diagnostics import Diagnostic
 from portaflow.compiler.migrate.base import MigrateResult, Rule
@@ -337,7 +337,7 @@ def _main(ctx: Context, stmt: cst.If, where: object) -> cst.BaseStatement:
     if not isinstance(stmt.body, cst.IndentedBlock):
         return stmt
     file = ctx.path.replace("\\", "/").rsplit("/", 1)[-1]
-    stmts = []
+    stmts: list[cst.BaseStatement] = []
     for s in stmt.body.body:
         if _is_compile(ctx, s):
             assert isinstance(s, cst.SimpleStatementLine)

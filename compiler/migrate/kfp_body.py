@@ -264,7 +264,7 @@ class PipelineBody:
                 new = [self._expr(stmt)]
             if carried and new:
                 first = new[0]
-                new[0] = first.with_changes(leading_lines=[*carried, *first.leading_lines])
+                new[0] = first.with_changes(leading_lines=[*carried, *_leading(first)])
                 carried = []
             out += new
         # Comments of statements folded away at the end go to the block's footer.
@@ -360,7 +360,7 @@ class PipelineBody:
                         value = cst.Integer(text)
                 resources[_RESOURCE[name]] = value
             elif name == "set_retry":
-                fields = []
+                fields: list[tuple[str | None, cst.BaseExpression]] = []
                 for i, (kfp_name, pf_name) in enumerate(_RETRY.items()):
                     v = arg(m, i, kfp_name)
                     if v is not None:
@@ -394,9 +394,10 @@ class PipelineBody:
                 )
         if resources:
             order = ["cpu", "memory", "gpu", "gpu_vendor"]
-            options["resources"] = make_call(
-                "Resources", sorted(resources.items(), key=lambda kv: order.index(kv[0]))
-            )
+            given: list[tuple[str | None, cst.BaseExpression]] = [
+                (k, resources[k]) for k in order if k in resources
+            ]
+            options["resources"] = make_call("Resources", given)
             self.ctx.portaflow.add("Resources")
         if env:
             options["env"] = cst.Dict(
@@ -568,7 +569,7 @@ class PipelineBody:
         self._footer = []
         if stmts:
             keep = [ln for ln in w.leading_lines if ln.comment is None]
-            stmts[0] = stmts[0].with_changes(leading_lines=[*keep, *lines, *stmts[0].leading_lines])
+            stmts[0] = stmts[0].with_changes(leading_lines=[*keep, *lines, *_leading(stmts[0])])
         return stmts
 
 
@@ -601,6 +602,12 @@ class _Collected(cst.CSTVisitor):
             and isinstance(inner[0].value, cst.Name)
         ):
             self.b.collected.add(inner[0].value.value)
+
+
+def _leading(stmt: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """The comment and blank lines above a statement (every statement node has them)."""
+    lines: Sequence[cst.EmptyLine] = getattr(stmt, "leading_lines", ())
+    return lines
 
 
 def _add_kwarg(call: cst.Call, key: str, value: cst.BaseExpression) -> cst.Call:

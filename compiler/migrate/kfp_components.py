@@ -234,19 +234,19 @@ def migrate_component(
             logs = _metric_logs(body, name)
             if logs is not None:
                 for stmt in logs:
-                    expr = stmt.body[0]
-                    assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
-                    call = expr.value.with_changes(func=cst.Name("log_metric"))
-                    replace[stmt] = stmt.with_changes(body=[expr.with_changes(value=call)])
+                    small = stmt.body[0]
+                    assert isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)
+                    call = small.value.with_changes(func=cst.Name("log_metric"))
+                    replace[stmt] = stmt.with_changes(body=[small.with_changes(value=call)])
                 ctx.portaflow.add("log_metric")
                 converted[name] = None
                 continue
         found = None
         if qual != "path" and _uses(body, name).count == 1:
-            for stmt in body.body:
-                got = _open_write(stmt, name, reading=qual == "kfp.dsl.Input")
+            for candidate in body.body:
+                got = _open_write(candidate, name, reading=qual == "kfp.dsl.Input")
                 if got is not None:
-                    found = (stmt, got)
+                    found = (candidate, got)
                     break
         if found is None:
             fallible = True
@@ -259,15 +259,18 @@ def migrate_component(
                 _HINT_ARTIFACT,
             )
             continue
-        stmt, (kind, expr) = found
-        assert isinstance(stmt, cst.With)
+        with_stmt, (kind, expr) = found
+        assert isinstance(with_stmt, cst.With)
         if qual == "kfp.dsl.Input":
             # `with open(x.path) as f: v = f.read()` -> the value arrives as the parameter.
             converted[name] = p.with_changes(annotation=cst.Annotation(cst.Name(kind)))
+            assert isinstance(expr, cst.BaseAssignTargetExpression)
             assign = cst.Assign(targets=[cst.AssignTarget(expr)], value=cst.Name(name))
-            replace[stmt] = cst.SimpleStatementLine(body=[assign], leading_lines=stmt.leading_lines)
+            replace[with_stmt] = cst.SimpleStatementLine(
+                body=[assign], leading_lines=with_stmt.leading_lines
+            )
         else:
-            writes.append(_Write(name=name, type=kind, stmt=stmt, value=expr))
+            writes.append(_Write(name=name, type=kind, stmt=with_stmt, value=expr))
     if replace:
         body = body.with_changes(body=[replace.get(s, s) for s in body.body])
     if writes and not fallible:

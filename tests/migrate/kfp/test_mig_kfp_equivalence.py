@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from kfp.dsl.graph_component import GraphComponent
-
 from kfp_backend.test_parity import kfp_spec, our_spec, shape
+
 from portaflow.compiler import compile_file
 from portaflow.compiler.migrate.kfp import migrate
 
