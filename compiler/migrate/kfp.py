@@ -143,9 +143,12 @@ def migrate(source: str, path: str) -> MigrateResult:
 
 def _migrate(module: cst.Module, source: str, path: str) -> MigrateResult:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    positions: dict[cst.CSTNode, CodeRange] = {}
 
     def where(node: cst.CSTNode) -> CodeRange | None:
+        # Positions cost as much as the rewrite: computed only once a diagnostic needs one.
+        if not positions:
+            positions.update(wrapper.resolve(PositionProvider))
         return positions.get(node)
 
     ctx = Context(source, path)
@@ -243,7 +246,8 @@ def _alias(ctx: Context, small: cst.BaseSmallStatement) -> None:
 
 def _pipeline(ctx: Context, fn: cst.FunctionDef, where: object) -> cst.FunctionDef:
     name = fn.name.value
-    body = PipelineBody(ctx, where, name)  # type: ignore[arg-type]
+    params = {p.name.value for p in (*fn.params.params, *fn.params.kwonly_params)}
+    body = PipelineBody(ctx, where, name, params)  # type: ignore[arg-type]
     if isinstance(fn.body, cst.IndentedBlock):
         body.scan(fn.body.body)
         fn = fn.with_changes(body=body.indented(fn.body))

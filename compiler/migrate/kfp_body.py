@@ -157,8 +157,10 @@ class _Exprs(cst.CSTTransformer):
 class PipelineBody:
     """Rewrites one pipeline function's body; gathers step options into the context."""
 
-    def __init__(self, ctx: Context, where: Where, name: str) -> None:
+    def __init__(self, ctx: Context, where: Where, name: str, params: set[str]) -> None:
         self.ctx = ctx
+        #: The pipeline's parameter names (an exit hook takes them by name).
+        self.params = params
         self.where = where
         self.name = name
         #: Task variable -> the component it calls.
@@ -171,7 +173,7 @@ class PipelineBody:
         self.items: set[str] = set()
         #: Task variable -> the output names `v.outputs["x"]` reads.
         self.used_outputs: dict[str, set[str]] = {}
-        #: Variables `dsl.Collected(v.output)` reads.
+        #: Variables `dsl.Collected(v.output)` reads or `.after(v)` waits for.
         self.collected: set[str] = set()
         #: Methods called on a task variable in statements of their own: var -> calls.
         self.later: dict[str, list[cst.Call]] = {}
@@ -204,7 +206,7 @@ class PipelineBody:
                         target = small.targets[0].target
                         if isinstance(target, cst.Name):
                             self.tasks.setdefault(target.value, base.func.value)
-                            if not base.args and not chained:
+                            if self._hook(base) and not chained:
                                 bare[target.value] = (stmt, base.func.value)
                 if isinstance(small, cst.Expr) and isinstance(value, cst.Call):
                     base, methods = unchain(value)
@@ -539,18 +541,26 @@ class PipelineBody:
         leading = [ln for ln in w.leading_lines if ln.comment is None] + lines
         return node.with_changes(body=[assign], leading_lines=leading)
 
+    def _hook(self, call: cst.Call) -> bool:
+        """A component call a portaflow hook can stand for: `cleanup(p=p)` for parameters `p`."""
+        if not isinstance(call.func, cst.Name) or call.func.value not in self.ctx.components:
+            return False
+        return all(
+            a.keyword is not None
+            and isinstance(a.value, cst.Name)
+            and a.value.value == a.keyword.value
+            and a.keyword.value in self.params
+            for a in call.args
+        )
+
     def _exit(self, w: cst.With) -> list[cst.BaseStatement]:
         call = w.items[0].item
         assert isinstance(call, cst.Call)
         task = arg(call, 0, "exit_task")
         if isinstance(task, cst.Name) and task.value in self.exit_vars:
             hook: str | None = self.exit_vars[task.value]
-        elif (
-            isinstance(task, cst.Call)
-            and isinstance(task.func, cst.Name)
-            and not task.args
-            and task.func.value in self.ctx.components
-        ):
+        elif isinstance(task, cst.Call) and self._hook(task):
+            assert isinstance(task.func, cst.Name)
             hook = task.func.value
         else:
             hook = None
@@ -558,7 +568,8 @@ class PipelineBody:
             self.ctx.add(
                 "PF800",
                 "error",
-                "`dsl.ExitHandler` whose exit task is not a call of a component without arguments",
+                "`dsl.ExitHandler` whose exit task is not a component call taking only "
+                "pipeline parameters of the same name",
                 self.where(call),
                 "portaflow hooks are steps: @pipeline(on_exit=cleanup) runs `cleanup()` at the end",
             )
@@ -593,6 +604,12 @@ class _Collected(cst.CSTVisitor):
                 self.b.used_outputs.setdefault(value.value.value, set()).add(key)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "after":
+            # `.after(v)` of a loop's task waits for every iteration: `v` is the list.
+            self.b.collected.update(
+                a.value.value for a in node.args if isinstance(a.value, cst.Name)
+            )
+            return
         if self.b.ctx.qual(node.func) != "kfp.dsl.Collected":
             return
         inner = positional(node)
