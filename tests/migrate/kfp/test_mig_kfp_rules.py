@@ -193,3 +193,20 @@ def test_several_path_outputs_become_a_tuple() -> None:
     )
     assert "    _t_model, t_report = train(rows=rows)\n    show(text=t_report)\n" in out
     assert out.startswith("from typing import Annotated\n\nfrom portaflow import pipeline, step\n")
+
+
+CORPUS = sorted((CASES.parent / "corpus").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_damaged_corpus_files_never_raise(path: Path) -> None:
+    """Every 4th line dropped or unindented in turn: a result, never a traceback."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in range(0, len(lines), 4):
+        changed = [] if i % 8 else [lines[i].lstrip()]
+        for variant in ([*lines[:i], *changed, *lines[i + 1 :]],):
+            source = "".join(variant)
+            result = migrate(source, "damaged.py")
+            for d in result.diagnostics:
+                assert d.code in KFP_CODES or d.code in ("PF100", "PF102"), d.render()
+                assert d.path == "damaged.py"
