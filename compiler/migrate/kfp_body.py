@@ -188,6 +188,10 @@ class PipelineBody:
 
     def scan(self, stmts: Sequence[cst.BaseStatement]) -> None:
         """Statement-level `t.after(...)`/`t.set_*(...)` and `dsl.Collected` uses, everywhere."""
+        self._scan(stmts)
+        self.tasks.clear()  # filled again, in order, by the rewrite
+
+    def _scan(self, stmts: Sequence[cst.BaseStatement]) -> None:
         bare: dict[str, tuple[cst.BaseStatement, str]] = {}
         for stmt in stmts:
             if self._with_kind(stmt) == "kfp.dsl.ExitHandler":
@@ -216,8 +220,7 @@ class PipelineBody:
             stmt.visit(_Collected(self))
             body = getattr(stmt, "body", None)
             if isinstance(body, cst.IndentedBlock):
-                self.scan(body.body)
-        self.tasks.clear()
+                self._scan(body.body)
 
     # ------------------------------------------------------------------ rewrite
 

@@ -210,3 +210,35 @@ def test_damaged_corpus_files_never_raise(path: Path) -> None:
             for d in result.diagnostics:
                 assert d.code in KFP_CODES or d.code in ("PF100", "PF102"), d.render()
                 assert d.path == "damaged.py"
+
+
+def test_task_methods_on_their_own_line_after_a_block() -> None:
+    source = textwrap.dedent(
+        """\
+        from kfp import dsl
+
+
+        @dsl.component
+        def one(x: int) -> int:
+            return x
+
+
+        @dsl.component
+        def two(x: int) -> int:
+            return x
+
+
+        @dsl.pipeline
+        def p(x: int = 1):
+            t = one(x=x)
+            with dsl.If(x == 1):
+                two(x=t.output)
+            # no cache for t
+            t.set_caching_options(False)
+            two(x=2).after(t)
+        """
+    )
+    result = migrate(source, "p.py")
+    assert result.diagnostics == []
+    assert "@step(cache=False)\ndef one" in result.code
+    assert "        two(x=t)\n    # no cache for t\n    two(x=2, after=[t])\n" in result.code
