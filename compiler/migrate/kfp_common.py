@@ -95,7 +95,7 @@ def arg(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
 
 
 def make_call(func: str, args: Sequence[tuple[str | None, cst.BaseExpression]]) -> cst.Call:
-    """`func(a, k=v, ...)` in the repository's style (no spaces around `=`)."""
+    """`func(a, k=v, ...)` for a plain name `func`, in the style ruff writes (no spaces around `=`)."""
     out = []
     for key, value in args:
         out.append(
@@ -110,7 +110,7 @@ def make_call(func: str, args: Sequence[tuple[str | None, cst.BaseExpression]]) 
                 else cst.MaybeSentinel.DEFAULT,
             )
         )
-    return cst.Call(func=cst.parse_expression(func), args=out)
+    return cst.Call(func=cst.Name(func), args=out)
 
 
 def string(value: str) -> cst.SimpleString:
