@@ -242,3 +242,28 @@ def test_task_methods_on_their_own_line_after_a_block() -> None:
     assert result.diagnostics == []
     assert "@step(cache=False)\ndef one" in result.code
     assert "        two(x=t)\n    # no cache for t\n    two(x=2, after=[t])\n" in result.code
+
+
+def test_kfp_v2_spellings_and_condition() -> None:
+    source = textwrap.dedent(
+        """\
+        from kfp.v2 import dsl
+        from kfp.v2.dsl import component
+
+
+        @component
+        def flip() -> str:
+            return "heads"
+
+
+        @dsl.pipeline(name="old-style")
+        def p():
+            f = flip()
+            with dsl.Condition(f.output == "heads", name="is-heads"):
+                flip()
+        """
+    )
+    result = migrate(source, "p.py")
+    assert result.diagnostics == []
+    assert "@step\ndef flip() -> str:" in result.code
+    assert '    f = flip()\n    if f == "heads":\n        flip()\n' in result.code
