@@ -19,30 +19,9 @@ from portaflow.compiler.migrate.kfp_common import (
     positional,
     string,
 )
+from portaflow.compiler.migrate.kfp_options import HINT_OPTIONS, task_options
 
 Where = Callable[[cst.CSTNode], CodeRange | None]
-
-#: Methods of a kfp PipelineTask that migrate knows (the rest are reported, PF803).
-_RESOURCE = {
-    "set_cpu_limit": "cpu",
-    "set_cpu_request": "cpu",
-    "set_memory_limit": "memory",
-    "set_memory_request": "memory",
-    "set_accelerator_type": "gpu_vendor",
-    "set_accelerator_limit": "gpu",
-    "set_gpu_limit": "gpu",
-}
-_RETRY = {
-    "num_retries": "max",
-    "backoff_duration": "delay",
-    "backoff_factor": "factor",
-    "backoff_max_duration": "max_delay",
-}
-_HINT_OPTIONS = (
-    "portaflow options belong to the step: @step(retries=Retry(...), resources=Resources(...), "
-    "env={...}, cache=...) applies to every call; give the calls that need other options a "
-    "step of their own"
-)
 
 
 def _is_task_method(node: cst.BaseExpression) -> bool:
@@ -343,71 +322,8 @@ class PipelineBody:
         """The task's call with `after=`; its options go to the step (or are reported)."""
         new = base.visit(self.exprs)
         assert isinstance(new, cst.Call) and isinstance(base.func, cst.Name)
-        after: list[cst.BaseExpression] = []
-        options: dict[str, cst.BaseExpression] = {}
-        resources: dict[str, cst.BaseExpression] = {}
-        env: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
-        kept: list[cst.Call] = []
-        for m in methods:
-            assert isinstance(m.func, cst.Attribute)
-            name = m.func.attr.value
-            if name == "after":
-                after += [self._after_name(a.value) for a in m.args]
-            elif name in _RESOURCE:
-                value = arg(
-                    m, 0, "cpu" if "cpu" in name else "memory" if "memory" in name else "limit"
-                )
-                if value is None:
-                    value = positional(m)[0] if positional(m) else cst.Name("None")
-                if _RESOURCE[name] == "gpu":
-                    text = literal_str(value)
-                    if text is not None and text.isdigit():
-                        value = cst.Integer(text)
-                resources[_RESOURCE[name]] = value
-            elif name == "set_retry":
-                fields: list[tuple[str | None, cst.BaseExpression]] = []
-                for i, (kfp_name, pf_name) in enumerate(_RETRY.items()):
-                    v = arg(m, i, kfp_name)
-                    if v is not None:
-                        fields.append((pf_name, v))
-                options["retries"] = make_call("Retry", fields)
-                self.ctx.portaflow.add("Retry")
-            elif name == "set_caching_options":
-                value = arg(m, 0, "enable_caching")
-                if value is not None:
-                    options["cache"] = value
-            elif name == "set_env_variable":
-                key, value = arg(m, 0, "name"), arg(m, 1, "value")
-                if key is not None and value is not None:
-                    env.append((key, value))
-            elif name == "set_display_name":
-                self.ctx.add(
-                    "PF803",
-                    "warning",
-                    "`.set_display_name(...)` is dropped: a portaflow task is named after its step",
-                    self.where(m.func.attr),
-                    "name the step instead: @step(name=...), or rename the function",
-                )
-            else:
-                kept.append(m)
-                self.ctx.add(
-                    "PF803",
-                    "error",
-                    f"task method `.{name}(...)` has no portaflow equivalent",
-                    self.where(m.func.attr),
-                    _HINT_OPTIONS,
-                )
-        if resources:
-            order = ["cpu", "memory", "gpu", "gpu_vendor"]
-            given: list[tuple[str | None, cst.BaseExpression]] = [
-                (k, resources[k]) for k in order if k in resources
-            ]
-            options["resources"] = make_call("Resources", given)
-            self.ctx.portaflow.add("Resources")
-        if env:
-            options["env"] = cst.Dict(
-                [cst.DictElement(k, v) for k, v in env],
-            )
+        after_args, options, kept = task_options(self.ctx, self.where, methods)
+        after = [self._after_name(a) for a in after_args]
         self._options(base, options)
         if after:
             elements = [cst.Element(a) for a in after]
@@ -436,7 +352,7 @@ class PipelineBody:
                 f"this task of `{call.func.value}` sets other options than an earlier one "
                 f"({', '.join(sorted(mine)) or 'none'} vs {', '.join(sorted(theirs)) or 'none'})",
                 self.where(call),
-                _HINT_OPTIONS,
+                HINT_OPTIONS,
             )
 
     # ------------------------------------------------------------------ control flow
