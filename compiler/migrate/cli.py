@@ -75,6 +75,8 @@ def migrate_cmd(
     except driver.DialectUnavailable as exc:
         raise OutputError(str(exc)) from None
     target = file if in_place else output
+    if result.code == source and not result.diagnostics:
+        click.echo(f"nothing to migrate in {shown}: it uses no {dialect} construct", err=True)
     if target is None or show_diff:
         write_stdout(driver.unified_diff(source, result.code, shown))
     if target is not None:

@@ -68,9 +68,12 @@ def test_in_place_with_diff(tmp_path: Path) -> None:
     code, out, _ = run("migrate", f, "--in-place", "--diff")
     assert code == 0 and out.startswith("---")
     assert "from portaflow import pipeline, step\n" in f.read_text()
-    # A second run has nothing left to do: no kfp import, an empty diff, a usage error.
+    # A second run has nothing left to do: no kfp import, so no dialect to detect...
     code, _, err = run("migrate", f)
     assert code == 2 and "--from" in err
+    # ...and with one named, an empty diff.
+    code, out, err = run("migrate", f, "--from", "kfp")
+    assert (code, out) == (0, "") and "nothing to migrate" in err
 
 
 def test_crlf_and_encoding_kept(tmp_path: Path) -> None:
