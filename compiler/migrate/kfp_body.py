@@ -250,6 +250,12 @@ class PipelineBody:
                 first = new[0]
                 new[0] = first.with_changes(leading_lines=[*carried, *_leading(first)])
                 carried = []
+            if new and not out and stmts and id(stmts[0]) in self.dropped:
+                # The block's first statement was folded away: no blank line opens the block.
+                lines = list(_leading(new[0]))
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+                new[0] = new[0].with_changes(leading_lines=lines)
             out += new
         # Comments of statements folded away at the end go to the block's footer.
         self._footer = carried

@@ -16,7 +16,6 @@ def clean_up() -> str:
 
 @pipeline(name="pipeline-with-exit-handler", on_exit=clean_up)
 def pipeline_exit_handler(message: str = "Hello World!"):
-
     # everything inside is guarded
     first = print_op(message=message)
     print_op(message=first)
