@@ -553,4 +553,14 @@ def _leading(stmt: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
 
 
 def _add_kwarg(call: cst.Call, key: str, value: cst.BaseExpression) -> cst.Call:
-    return call.with_changes(args=[*call.args, make_call("f", [(key, value)]).args[0]])
+    """`call` with `key=value` last; a call written one argument a line stays so."""
+    new = make_call("f", [(key, value)]).args[0]
+    args = list(call.args)
+    last = args[-1] if args else None
+    if last is not None and isinstance(last.comma, cst.Comma):
+        if isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # A trailing comma before a line break: the new argument takes that line's place.
+            between = args[-2].comma if len(args) > 1 else last.comma
+            args[-1] = last.with_changes(comma=between)
+            new = new.with_changes(comma=last.comma)
+    return call.with_changes(args=[*args, new])

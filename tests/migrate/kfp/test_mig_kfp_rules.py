@@ -267,3 +267,27 @@ def test_kfp_v2_spellings_and_condition() -> None:
     assert result.diagnostics == []
     assert "@step\ndef flip() -> str:" in result.code
     assert '    f = flip()\n    if f == "heads":\n        flip()\n' in result.code
+
+
+def test_after_joins_a_call_written_one_argument_a_line() -> None:
+    source = textwrap.dedent(
+        """\
+        from kfp import dsl
+
+
+        @dsl.component
+        def one(x: int, y: int = 0) -> int:
+            return x
+
+
+        @dsl.pipeline
+        def p(x: int = 1):
+            t = one(x=x)
+            one(
+                x=x,
+                y=2,
+            ).after(t)
+        """
+    )
+    out = migrate(source, "p.py").code
+    assert "    one(\n        x=x,\n        y=2,\n        after=[t],\n    )\n" in out
