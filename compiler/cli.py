@@ -37,6 +37,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "portaflow.backends.local.cli:models_group",
         "List, show and promote model versions.",
     ),
+    "migrate": (
+        "portaflow.compiler.migrate.cli:migrate_cmd",
+        "Rewrite a ZenML, KFP or Airflow pipeline into portaflow.",
+    ),
     "submit": (
         "portaflow.backends.airflow.cli:submit_cmd",
         "Compile and submit to an Argo, KFP or Airflow server.",

@@ -72,6 +72,23 @@ CODES: dict[str, str] = {
     "PF303": "a step or pipeline signature the language does not support",
     "PF304": "a pipeline parameter whose type is not a parameter type",
     "PF305": "a pipeline hook that is not a @step",
+    "PF800": "migrate (kfp): a KFP construct with no portaflow equivalent (container components, "
+    "dsl.ExitHandler of a task with arguments, other `with dsl.*` blocks)",
+    "PF801": "migrate (kfp), warning: `packages_to_install` is not carried over; install the "
+    "packages in the step's image",
+    "PF802": "migrate (kfp): a path-style artifact parameter (`Output[...]`, `Input[...]`, "
+    "`OutputPath`) used beyond the write-then-return or read-once pattern",
+    "PF803": "migrate (kfp): a task method with no portaflow equivalent (a warning when it is "
+    "only dropped, such as `.set_display_name`)",
+    "PF804": "migrate (kfp): two tasks of one component set different options (portaflow options "
+    "belong to the step)",
+    "PF805": "migrate (kfp): `dsl.Collected` of a loop that is not a single task call",
+    "PF806": "migrate (kfp), warning: a decorator or loop argument with no portaflow equivalent "
+    "is dropped (description, pipeline_root, parallelism, ...)",
+    "PF807": "migrate (kfp): module-level code that uses kfp (a client, kfp.local, a compile call "
+    'outside `if __name__ == "__main__":`)',
+    "PF809": "migrate (kfp): a task output used in a way migrate cannot rewrite (`.output` of a "
+    "task with several outputs, an unknown output name)",
     "PF830": "migrate --from zenml: a ZenML name or integration step with no portaflow equivalent "
     "is still used (its import stays)",
     "PF831": "migrate --from zenml: a ZenML option portaflow does its own way was dropped (warning)",
