@@ -170,7 +170,7 @@ def apply(store: Store, names: list[str]) -> int:
     decoded: list[tuple[str, str, dict[str, Any]]] = []
     for name in names:
         found = decode_record(store.records.read(name))
-        if found is not None:
+        if found is not None and _well_formed(*found):
             decoded.append((name, *found))
     order = {"run": 0, "task": 1, "status": 2, "version": 3, "promote": 4}
     decoded.sort(key=lambda d: (order.get(d[1], 9), _ts(d[2]), d[0]))
@@ -205,6 +205,27 @@ def apply(store: Store, names: list[str]) -> int:
         for model in sorted(models):
             rebuild_model(db, model)
     return len(decoded)
+
+
+#: Fields each kind of record must carry, as text, to be indexed.
+_REQUIRED = {
+    "run": ("id", "pipeline"),
+    "task": ("run_id", "key", "state"),
+    "status": ("run_id", "status"),
+    "version": ("model", "run_id"),
+    "promote": ("model", "run_id", "stage"),
+}
+
+
+def _well_formed(kind: str, body: Mapping[str, Any]) -> bool:
+    """Whether a record (intact, by its checksum) has what its kind needs; others are skipped."""
+    needed = _REQUIRED.get(kind)
+    if needed is None or not all(isinstance(body.get(k), str) for k in needed):
+        return False
+    outputs = body.get("outputs")
+    if kind == "task" and outputs is not None and not isinstance(outputs, dict):
+        return False
+    return not (kind == "task" and not isinstance(body.get("attempt", 0), int))
 
 
 def _ts(body: Mapping[str, Any]) -> float:
@@ -253,6 +274,8 @@ def _apply_task(db: sqlite3.Connection, b: Mapping[str, Any]) -> set[str]:
     for f in ("inputs", "outputs", "metadata"):
         values[f] = None if values[f] is None else _dump(values[f])
     values["task"] = values["task"] or key
+    values["attempt"] = int(values["attempt"] or 0)
+    values["cache_hit"] = 1 if values["cache_hit"] else 0
     values["step"] = values["step"] or ""
     cols = ", ".join(values)
     marks = ", ".join("?" for _ in values)
