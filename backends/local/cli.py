@@ -285,7 +285,7 @@ def _open(root: str | None, store: str | None, stack: str | None) -> Store:
     try:
         st = Store(location, uri=uri)
     except StoreError as exc:
-        _fail(str(exc), _store_error_code(store) if uri else EXIT_INPUT)
+        _fail(str(exc))
     try:
         st.refresh()  # what anyone sharing the store wrote since the last command
     except StoreError as exc:

@@ -51,8 +51,8 @@ def _explained(exc: sqlite3.Error, db_path: Path) -> StoreError:
     ):
         return StoreError(
             f"the local store database {db_path} is damaged ({text}); move it aside "
-            f"(mv {db_path} {db_path}.damaged) and run again to start a new one: the artifacts "
-            f"beside it stay on disk, but the records of earlier runs and the cache are lost"
+            f"(mv {db_path} {db_path}.damaged) and run again: it is only an index, rebuilt "
+            "from the store's records (runs, tasks, models), and the artifacts stay in the store"
         )
     if "locked" in text or "busy" in text:
         return StoreError(
