@@ -277,7 +277,7 @@ def open_location(uri: str | os.PathLike[str]) -> Location:
     if not is_url(text):
         return Location(text, str(Path(text).expanduser().resolve()))
     try:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         raise StoreLocationError(
             f"the store {text} is a URL, which needs the Python package 'fsspec' (and s3fs for "

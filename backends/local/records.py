@@ -27,6 +27,21 @@ from portaflow.storage import (
     safe_part,
 )
 
+__all__ = [
+    "apply",
+    "consult_cache",
+    "fetch_artifact",
+    "publish_run",
+    "publish_status",
+    "publish_task",
+    "put",
+    "rebuild_model",
+    "record_stamp",
+    "refresh",
+    "safe_part",
+    "upsert_artifact",
+]
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -385,14 +400,14 @@ def rebuild_model(db: sqlite3.Connection, model: str) -> None:
     for _name, kind, body in events:
         if kind != "promote":
             continue
-        version = by_run.get(str(body.get("run_id")))
-        if version is None:
+        promoted = by_run.get(str(body.get("run_id")))
+        if promoted is None:
             continue  # the promoted version's record is not (yet) here
         if body.get("stage") == "production":
             for v, s in stage.items():
-                if s == "production" and v != version:
+                if s == "production" and v != promoted:
                     stage[v] = "archived"
-        stage[version] = body.get("stage")
+        stage[promoted] = body.get("stage")
     for v, s in stage.items():
         db.execute(
             "UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", (s, model, v)
