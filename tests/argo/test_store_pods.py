@@ -161,6 +161,9 @@ def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
         size_exec["metadata"]["code_hash"]
         == _template(doc, "size")["metadata"]["annotations"]["portaflow.dev/code-hash"]
     )
+    # The stack's store is what `runs list --stack prod` reads, too.
+    by_stack = CliRunner().invoke(runs_group, ["list", "--stack", "prod", "--root", str(root)])
+    assert by_stack.exit_code == 0 and run_id in by_stack.output, by_stack.output
     made = next(a for a in doc_run["artifacts"] if a["execution"] == "make")
     assert made["uri"].startswith(s3_store + "/artifacts/")
     consumed = [li for li in doc_run["lineage"] if li["direction"] == "input"]
@@ -197,3 +200,31 @@ def test_store_settings_the_tasks_cannot_use_are_errors(
         emit(result.pipeline, options=EmitOptions(extra=extra))
     assert [m.code for m in err.value.messages] == [code]
     assert err.value.messages[0].hint or code in ("PF403",)
+
+
+def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    root = _project(tmp_path, "s3://no-such-bucket/team")
+    doc = _compile(root, "--stack", "prod")
+    template = _template(doc, "make")
+    argv = [
+        a.replace("{{inputs.parameters.n}}", "3")
+        .replace("{{inputs.parameters.portaflow-task}}", "make")
+        .replace("{{workflow.uid}}", "r1")
+        .replace("/portaflow/", f"{tmp_path}/pod/")
+        for a in template["container"]["command"]
+    ]
+    env = {e["name"]: e["value"] for e in template["container"]["env"]}
+    done = subprocess.run(
+        [sys.executable, *argv[1:]],
+        cwd=root,
+        env={**os.environ, **env, **s3_server.env(), "PORTAFLOW_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "cannot write this task's record to the store s3://no-such-bucket/team" in done.stderr
