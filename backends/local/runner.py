@@ -416,6 +416,7 @@ class _Runner:
             run_id=self.run_id,
         )
         env = dict(os.environ)
+        env.pop("PORTAFLOW_STORE_URI", None)  # the runner writes this task's record itself
         env.update(step.config.env)
         env.update(
             PORTAFLOW_ROOT=str(self.root),
