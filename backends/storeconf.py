@@ -1,5 +1,7 @@
 """The stack's store as the cluster backends pass it to every task (docs/stores.md).
 
+Its diagnostics (PF400-PF403) are listed in compiler/diagnostics.py CODES and docs/diagnostics.md.
+
 A stack with `store = "s3://bucket/prefix"` (any fsspec URL) makes each task's
 container write its record and artifacts there: the backends set
 `PORTAFLOW_STORE_URI`, `PORTAFLOW_PIPELINE` and, from `store_options`,
