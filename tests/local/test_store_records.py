@@ -220,7 +220,7 @@ _WRITER = """
 import sys
 from portaflow.storage import encode_record, open_location
 loc = open_location(sys.argv[1])
-body = {"run_id": "r", "key": "k", "state": "succeeded", "attempt": 1, "blob": "x" * (8 << 20)}
+body = {"run_id": "r", "key": "k", "state": "succeeded", "attempt": 1, "blob": "x" * (2 << 20)}
 i = 0
 while True:
     loc.put_if_absent(f"records/r/task-k-a{i}.json", encode_record("task", body))
