@@ -206,10 +206,10 @@ class Location:
     def download_dir(self, uri: str, local: Path) -> None:
         """Copy the artifact directory at `uri` (under this location) into the empty `local`."""
         if self.fs is None:
-            src = Path(uri).resolve()
-            if not src.is_relative_to(Path(self.root)):
+            folder = Path(uri).resolve()
+            if not folder.is_relative_to(Path(self.root)):
                 raise StoreLocationError(f"{uri} is not under the store {self.uri}")
-            _copy_tree(src, local)
+            _copy_tree(folder, local)
             return
         prefix = self.uri.rstrip("/") + "/"
         if not uri.startswith(prefix):
