@@ -294,3 +294,24 @@ def test_concurrent_promotions_resolve_the_same_on_every_index(
     finally:
         one.close()
         two.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("foo://x", "the store foo://x is not a usable fsspec URL: Protocol not known: foo"),
+        ("gs://b/p", "install it (s3fs for s3://, gcsfs for gs://, adlfs for az://)"),
+    ],
+)
+def test_an_unusable_store_url_is_one_line(tmp_path: Path, url: str, why: str) -> None:
+    root = _machine(tmp_path, "m")
+    for group, args in ((runs_group, ["list"]), (run_cmd, ["pipeline.py", "-q"])):
+        old = Path.cwd()
+        os.chdir(root)
+        try:
+            result = CliRunner().invoke(group, [*args, "--store", url])
+        finally:
+            os.chdir(old)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.output.strip().splitlines() == [f"error: {result.output.strip()[7:]}"]
+        assert why in result.output
