@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from portaflow.models import replay
 from portaflow.storage import (
     StoreLocationError,
     decode_record,
@@ -363,55 +364,31 @@ def _derive_status(db: sqlite3.Connection, run_id: str) -> None:
 
 
 def rebuild_model(db: sqlite3.Connection, model: str) -> None:
-    """Replay a model's version and promotion records, in (time, record name) order."""
+    """Replay a model's version and promotion records (`portaflow.models.replay`) into the index."""
     events = [
         (r[0], r[1], json.loads(r[2]))
-        for r in db.execute(
-            "SELECT name, kind, body FROM registry WHERE model = ? ORDER BY ts, name", (model,)
-        )
+        for r in db.execute("SELECT name, kind, body FROM registry WHERE model = ?", (model,))
     ]
     db.execute("DELETE FROM model_artifacts WHERE model = ?", (model,))
     db.execute("DELETE FROM model_versions WHERE model = ?", (model,))
-    by_run: dict[str, int] = {}
-    stage: dict[int, str | None] = {}
-    for _name, kind, body in events:
-        if kind != "version" or body.get("run_id") in by_run:
-            continue
-        version = len(by_run) + 1
-        by_run[str(body["run_id"])] = version
-        stage[version] = None
+    for v in replay(events):
         db.execute(
             "INSERT INTO models (name, description, tags, created) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET description = excluded.description,"
             " tags = excluded.tags",
-            (model, body.get("description"), _dump(list(body.get("tags") or [])), _ts(body)),
+            (model, v["description"], _dump(v["tags"]), v["created"]),
         )
         db.execute(
             "INSERT INTO model_versions (model, version, run_id, stage, created)"
-            " VALUES (?, ?, ?, NULL, ?)",
-            (model, version, body["run_id"], _ts(body)),
+            " VALUES (?, ?, ?, ?, ?)",
+            (model, v["version"], v["run_id"], v["stage"], v["created"]),
         )
-        for art in body.get("artifacts") or ():
+        for art in v["artifacts"]:
             db.execute(
                 "INSERT OR IGNORE INTO model_artifacts (model, version, name, artifact_id)"
                 " VALUES (?, ?, ?, ?)",
-                (model, version, art["name"], upsert_artifact(db, art)),
+                (model, v["version"], art["name"], upsert_artifact(db, art)),
             )
-    for _name, kind, body in events:
-        if kind != "promote":
-            continue
-        promoted = by_run.get(str(body.get("run_id")))
-        if promoted is None:
-            continue  # the promoted version's record is not (yet) here
-        if body.get("stage") == "production":
-            for v, s in stage.items():
-                if s == "production" and v != promoted:
-                    stage[v] = "archived"
-        stage[promoted] = body.get("stage")
-    for v, s in stage.items():
-        db.execute(
-            "UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", (s, model, v)
-        )
 
 
 # --------------------------------------------------------------------------- cache

@@ -22,6 +22,7 @@ from portaflow.backends.local import Store
 from portaflow.backends.local import records as recs
 from portaflow.backends.local.cli import models_group, run_cmd, runs_group
 from portaflow.materializers import SIDECAR, save_artifact, verify_artifact
+from portaflow.models import read_model_versions
 from portaflow.storage import decode_record, encode_record, open_location
 from s3kit import S3Server
 
@@ -291,6 +292,12 @@ def test_concurrent_promotions_resolve_the_same_on_every_index(
                 2: "production",
             }
             assert st.list_models()[0]["production"] == 2
+        # Code without the index (a pod) reads the same from the records alone.
+        from_records = read_model_versions(uri, "m")
+        assert [(v["version"], v["run_id"], v["stage"]) for v in from_records] == [
+            (1, "r1", "archived"),
+            (2, "r2", "production"),
+        ]
     finally:
         one.close()
         two.close()
