@@ -241,6 +241,11 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
         "annotations": dict(stack.get("annotations", {}) or {}),
         "extra": dict(stack.get("extra", {}) or {}),
     }
+    # The store the tasks write to (docs/stores.md): a URL, its secret's name, fsspec options.
+    for key in ("store", "store_secret", "store_options"):
+        value = stack.get(key)
+        if value is not None and (key != "store" or "://" in str(value)):
+            values["extra"][key] = value
     # Backend-specific settings (a flag, else the stack key) travel in `extra`.
     for key in BACKEND_KEYS:
         value = overrides.pop(key, None) or stack.get(key)

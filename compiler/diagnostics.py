@@ -72,6 +72,10 @@ CODES: dict[str, str] = {
     "PF303": "a step or pipeline signature the language does not support",
     "PF304": "a pipeline parameter whose type is not a parameter type",
     "PF305": "a pipeline hook that is not a @step",
+    "PF400": "stack: a `store` URL the tasks cannot write to (a `{{` tag, `$(`, spaces, no bucket)",
+    "PF401": "stack: `store_secret` is not a valid Kubernetes secret name",
+    "PF402": "stack: `store_secret` or `store_options` without a `store` URL",
+    "PF403": "stack: `store_options` is not a JSON object, or holds what looks like a credential",
     "PF800": "migrate (kfp): a KFP construct with no portaflow equivalent (container components, "
     "dsl.ExitHandler of a task with arguments, other `with dsl.*` blocks)",
     "PF801": "migrate (kfp), warning: `packages_to_install` is not carried over; install the "

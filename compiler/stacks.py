@@ -37,7 +37,10 @@ KNOWN_KEYS: dict[str, str] = {
     "namespace": "Kubernetes namespace",
     "service_account": "Kubernetes service account",
     "host": "engine API URL for `portaflow submit`",
-    "store": "folder of the local runner's stores (default .portaflow)",
+    "store": "the store: a folder (default .portaflow) or a URL every target writes to "
+    "(s3://bucket/prefix, gs://, az://, file://; docs/stores.md)",
+    "store_secret": "Kubernetes secret holding the store's credentials (mounted with envFrom)",
+    "store_options": "fsspec options for the store as JSON, e.g. an endpoint_url (no secrets)",
     "kind": "output flavour, e.g. workflow-template for Argo",
     "labels": "labels added to emitted objects",
     "annotations": "annotations added to emitted objects",

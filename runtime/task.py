@@ -36,7 +36,9 @@ outputs ({name: {kind, sha256, size, ...}}; kind "artifact" | "parameter" |
 "artifact-list"), metadata, metrics, metric_history (what the step logged).
 
 Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
-attempt number recorded in the metadata; 1 when unset).
+attempt number recorded in the metadata; 1 when unset), PORTAFLOW_STORE_URI
+(a store URL: the task uploads its artifacts there and writes its task record,
+see docs/stores.md; fsspec is imported only then), PORTAFLOW_PIPELINE.
 
 Runners drive tasks with the helpers of `portaflow.protocol`, re-exported
 here: `task_command`, `hash_inputs`, `cache_key`, and the artifact functions
@@ -643,9 +645,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         print(f"portaflow.task: error: {error}", file=sys.stderr)
     meta_path = record.args.metadata if record.args is not None else _scan_metadata_flag(argv)
-    if meta_path:
+    store_uri = os.environ.get("PORTAFLOW_STORE_URI", "").strip()
+    meta = None
+    if meta_path or store_uri:
+        meta = record.finish(state=state, exit_code=code, error=error)
+    if meta_path and meta is not None:
         try:
-            meta = record.finish(state=state, exit_code=code, error=error)
             atomic_write_text(Path(meta_path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             print(
@@ -653,6 +658,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             code = code or EXIT_OUTPUT
+    if store_uri and meta is not None:
+        code = _publish_to_store(meta, store_uri, code)
+    return code
+
+
+def _publish_to_store(meta: dict[str, Any], uri: str, code: int) -> int:
+    """Write the task's record to the stack's store (set in a pod by the backend)."""
+    from portaflow._publish import publish  # only when a store is configured
+    from portaflow.storage import StoreLocationError
+
+    try:
+        publish(meta, uri)
+    except (OSError, StoreLocationError, ValueError) as exc:
+        print(
+            f"portaflow.task: error: cannot write this task's record to the store {uri}: {exc}",
+            file=sys.stderr,
+        )
+        return code or EXIT_OUTPUT
     return code
 
 

@@ -20,6 +20,9 @@ from hypothesis import HealthCheck, settings
 
 from pfhelpers import Golden
 
+# The S3 store tests' moto server (one per session, started on first use).
+pytest_plugins = ["s3kit"]
+
 # Compiling and emitting a generated pipeline takes milliseconds, not microseconds, and the
 # machine is shared: no per-example deadline, and no health check on slow generation.
 _COMMON = {

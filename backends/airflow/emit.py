@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
+from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir, irjson
 
 from . import codes
@@ -97,6 +98,12 @@ class _Emitter:
             )
             flavour = "kubernetes"
         self.flavour = str(flavour)
+        # A store URL in the stack: every pod writes its record there (docs/stores.md).
+        self.store, problems = store_settings(options.extra)
+        for code, message, hint in problems:
+            self.errors.append(BackendMessage(code=code, message=message, span=p.span, hint=hint))
+        if self.flavour != "kubernetes":
+            self.store = None  # the worker runs the step: its own environment decides
 
     # ------------------------------------------------------------------ names
 
@@ -236,8 +243,11 @@ class _Emitter:
                 kw.append(("max_retry_delay", f"timedelta(seconds={r.max_delay_seconds!r})"))
         if cfg.timeout_seconds is not None:
             kw.append(("execution_timeout", f"timedelta(seconds={cfg.timeout_seconds!r})"))
-        if cfg.env:
-            kw.append(("env", block(dict(cfg.env), 8)))
+        env = dict(cfg.env)
+        if self.store is not None:
+            env.update({k: v for k, v in self.store.env(self.p.name) if k not in env})
+        if env:
+            kw.append(("env", block(env, 8)))
         if self.flavour == "kubernetes":
             kw += self.pod_kwargs(cfg)
         if t.hook == "exit":
@@ -260,8 +270,11 @@ class _Emitter:
     def pod_kwargs(self, cfg: ir.StepConfig) -> list[tuple[str, str]]:
         image = cfg.image or self.p.image or self.o.image
         kw = [("image", lit(image))]
-        if cfg.secrets:
-            kw.append(("secrets", lit(list(cfg.secrets))))
+        secrets = list(cfg.secrets)
+        if self.store is not None and self.store.secret and self.store.secret not in secrets:
+            secrets.append(self.store.secret)  # the store's credentials, by reference
+        if secrets:
+            kw.append(("secrets", lit(secrets)))
         res = cfg.resources
         if res is not None:
             spec: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from portaflow.backends.storeconf import StoreSettings
 from portaflow.compiler import ir
 from portaflow.protocol import step_identity
 
@@ -166,8 +167,14 @@ def container_template(
     errors: list[Message],
     warnings: list[Message] | None = None,
     backoff_cap: bool = True,
+    store: StoreSettings | None = None,
+    pipeline_name: str = "",
 ) -> Obj:
-    """The container template running `step` for tasks of this input shape."""
+    """The container template running `step` for tasks of this input shape.
+
+    With a `store`, the task writes its record and artifacts there too
+    (env PORTAFLOW_STORE_URI, credentials from the named secret by envFrom).
+    """
     cmd = ["python", "-m", "portaflow.task", "--step", step.ref]
     in_params: list[Obj] = [mf.parameter(name="portaflow-task")]
     in_arts: list[Obj] = []
@@ -241,11 +248,17 @@ def container_template(
         errors.append(
             (codes.TEMPLATE_TAG, f"step {step.name!r}: image {image!r} holds '{{{{'", step.span, "")
         )
+    env_pairs = list(cfg.env)
+    secret_names = list(cfg.secrets)
+    if store is not None:
+        env_pairs += [(k, v) for k, v in store.env(pipeline_name) if k not in dict(cfg.env)]
+        if store.secret and store.secret not in secret_names:
+            secret_names.append(store.secret)
     container = mf.container(
         image=image,
         command=cmd,
-        env=[mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in cfg.env] or None,
-        env_from=[mf.env_from_source(secret_ref=mf.secret_env_source(name=s)) for s in cfg.secrets]
+        env=[mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in env_pairs] or None,
+        env_from=[mf.env_from_source(secret_ref=mf.secret_env_source(name=s)) for s in secret_names]
         or None,
         resources=_resources(cfg.resources, extra),
     )

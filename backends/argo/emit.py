@@ -12,6 +12,7 @@ import hashlib
 import json
 
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
+from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
 from . import codes, conditions, containers, loops, names, status, values, versions, yamlout
@@ -30,6 +31,7 @@ class _Emitter:
     def __init__(self, p: ir.Pipeline, options: EmitOptions) -> None:
         self.p = p
         self.o = options
+        self.store, self.store_problems = store_settings(options.extra)
         self.errors: list[Message] = []
         self.warnings: list[Message] = []
         self.sc = Scopes(p, self.errors)
@@ -424,6 +426,8 @@ class _Emitter:
                     errors=self.errors,
                     warnings=self.warnings,
                     backoff_cap=self.profile.backoff_cap,
+                    store=self.store,
+                    pipeline_name=self.p.name,
                 )
             )
         return out
@@ -585,6 +589,8 @@ class _Emitter:
         )
 
     def _check_options(self) -> None:
+        for code, message, hint in self.store_problems:
+            self.errors.append((code, message, None, hint))
         for k, v in {**self.o.labels}.items():
             if len(v) > 63 or not (v == "" or names.LABEL_VALUE.fullmatch(v)):
                 self.errors.append(

@@ -21,6 +21,7 @@ from portaflow.compiler import ir
 from portaflow.materializers import NotAnArtifactError, verify_artifact
 from portaflow.protocol import step_identity
 
+from . import records
 from .plan import ArtifactList, ArtifactRef, ParamValue, Unknown, Value
 from .store import Row, Store
 
@@ -91,21 +92,66 @@ def why_not_reusable(step: ir.StepDef, outputs: Any) -> str | None:
     return None
 
 
+def _from_store(store: Store, step: ir.StepDef, outputs: Any) -> tuple[Any, str | None]:
+    """The recorded outputs, with artifacts not intact here fetched from the store.
+
+    A fetched copy goes through `why_not_reusable` like any other: it is reused
+    only when its bytes hash to the sha256 the record names.
+    """
+    rejected = why_not_reusable(step, outputs)
+    if rejected is None or not isinstance(outputs, Mapping):
+        return outputs, rejected
+    fixed = dict(outputs)
+    for o in step.outputs:
+        got = outputs.get(o.name)
+        if o.type.kind != "artifact" or not isinstance(got, Mapping):
+            continue
+        remote, recorded = got.get("store_uri"), got.get("sha256")
+        if not isinstance(remote, str) or not isinstance(recorded, str):
+            continue
+        if why_not_reusable_one(got) is None:
+            continue  # intact here
+        local = records.fetch_artifact(store, remote, recorded)
+        if local is not None:
+            fixed[o.name] = {**got, "uri": str(local)}
+    again = why_not_reusable(step, fixed)
+    return (fixed, None) if again is None else (outputs, rejected)
+
+
+def why_not_reusable_one(got: Mapping[str, Any]) -> str | None:
+    """Why one recorded artifact output is not intact at its recorded location; None if it is."""
+    try:
+        info = verify_artifact(Path(str(got.get("uri"))))
+    except NotAnArtifactError as exc:
+        return str(exc)
+    return None if info.sha256 == got.get("sha256") else "replaced since it was recorded"
+
+
 def verified_hit(store: Store, step: ir.StepDef, key: str) -> tuple[Row | None, str | None]:
     """The newest earlier execution with this key whose outputs are intact, byte for byte.
 
-    Returns it (or None) and, when a newer one was rejected, why: a rejected
-    execution is never reused, and the note tells `portaflow runs show` why the
-    step ran again.
+    The index is asked first; when it has no reusable result, the store's
+    records under this key (anyone's who shares the store) are indexed and
+    asked too. Artifacts missing or damaged here are fetched from the store and
+    verified against the recorded sha256. Returns the execution (or None) and,
+    when a newer one was rejected, why: a rejected execution is never reused,
+    and the note tells `portaflow runs show` why the step ran again.
     """
     note = None
-    for row in store.cached_candidates(key):
-        origin = row["cached_from"] or f"{row['run_id']}/{row['key']}"
-        if row["damaged"]:
-            rejected: str | None = "its record in the store is damaged"
-        else:
-            rejected = why_not_reusable(step, row["outputs"])
-        if rejected is None:
-            return row, note
-        note = note or f"cached result {origin} not reused: {rejected}"
+    tried: set[str] = set()
+    for consult in (False, True):
+        if consult and records.consult_cache(store, key) == 0:
+            break
+        for row in store.cached_candidates(key):
+            origin = row["cached_from"] or f"{row['run_id']}/{row['key']}"
+            if origin in tried:
+                continue
+            tried.add(origin)
+            if row["damaged"]:
+                rejected: str | None = "its record in the store is damaged"
+            else:
+                row["outputs"], rejected = _from_store(store, step, row["outputs"])
+            if rejected is None:
+                return row, note
+            note = note or f"cached result {origin} not reused: {rejected}"
     return None, note

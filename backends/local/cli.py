@@ -22,13 +22,15 @@ from typing import Any, NoReturn
 
 import click
 
+from portaflow.storage import is_url
+
 from .housekeeping import INTERRUPTED, shown_status
 from .params import ParamError, parse_assignments
 from .progress import make_reporter
 from .report import print_plan, print_summary, table
 from .result import RunError
 from .runner import run_pipeline
-from .store import STAGES, Store, StoreError, prepare_location
+from .store import STAGES, Store, StoreError, prepare_location, resolve_store
 
 #: Exit status of errors in the input (the pipeline, the store...) and of a failed run.
 EXIT_INPUT = 1
@@ -60,21 +62,25 @@ def _find_root(start: Path) -> Path:
     return start
 
 
-def _store_location(root: Path, store: str | None, stack: str | None) -> Path:
-    """--store, else env PORTAFLOW_STORE, else the stack's `store`, else <root>/.portaflow."""
+def _store_spec(root: Path, store: str | None, stack: str | None) -> tuple[Path, str | None]:
+    """(local folder, store URL or None): --store, else env PORTAFLOW_STORE, else the stack's
+    `store`, else <root>/.portaflow. A URL (s3://bucket/prefix...) keeps its index under the root.
+    """
     if store is not None:
         if not store.strip() or "\0" in store:
-            _fail(f"--store {store!r}: give the path of a folder", EXIT_USAGE)
-        return Path(store)
+            _fail(f"--store {store!r}: give the path of a folder or a store URL", EXIT_USAGE)
+        return resolve_store(root, store)
     if os.environ.get("PORTAFLOW_STORE"):
-        return Path(os.environ["PORTAFLOW_STORE"])
+        return resolve_store(root, os.environ["PORTAFLOW_STORE"])
     from portaflow.compiler.clikit import load_stack_or_exit
 
     configured = load_stack_or_exit(root, stack).get("store")  # a bad stack: usage error (2)
     if configured:
+        if is_url(str(configured)):
+            return resolve_store(root, str(configured))
         path = Path(str(configured)).expanduser()
-        return path if path.is_absolute() else root / path
-    return root / ".portaflow"
+        return (path if path.is_absolute() else root / path), None
+    return root / ".portaflow", None
 
 
 def _store_error_code(store: str | None) -> int:
@@ -84,8 +90,8 @@ def _store_error_code(store: str | None) -> int:
 
 _store_option = click.option(
     "--store",
-    metavar="DIR",
-    help="Folder of the local stores (default: env PORTAFLOW_STORE, the stack's `store`, "
+    metavar="DIR|URL",
+    help="Folder or URL (s3://bucket/prefix, any fsspec URL) of the store (default: env PORTAFLOW_STORE, the stack's `store`, "
     "else <project root>/.portaflow).",
 )
 _root_option = click.option(
@@ -180,7 +186,7 @@ def run_cmd(
         raise click.UsageError("--resume continues a run with its own parameters; drop --param")
     start = Path(file).parent if file else Path.cwd()
     project = Path(root).resolve() if root else _find_root(start)
-    location = _store_location(project, store, stack)
+    location, uri = _store_spec(project, store, stack)
     problem = prepare_location(location)
     if problem is not None:
         _fail(problem, _store_error_code(store))
@@ -205,7 +211,7 @@ def run_cmd(
         result = run_pipeline(
             ir_pipeline,
             root=project,
-            store=location,
+            store=uri or location,
             params=values,
             workers=workers,
             cache=not no_cache,
@@ -274,17 +280,28 @@ def runs_group() -> None:
 
 def _open(root: str | None, store: str | None, stack: str | None) -> Store:
     project = Path(root).resolve() if root else _find_root(Path.cwd())
-    location = _store_location(project, store, stack)
+    location, uri = _store_spec(project, store, stack)
     if location.exists() and not location.is_dir():
         _fail(f"the store {location} is not a folder", _store_error_code(store))
-    if not (location / "portaflow.db").is_file():
+    # The database is only an index: without it, the store's records rebuild it.
+    if (
+        uri is None
+        and not (location / "portaflow.db").is_file()
+        and not (location / "records").is_dir()
+    ):
         _fail(
             f"no local store at {location}: nothing has run here yet (`portaflow run FILE` creates it)"
         )
     try:
-        return Store(location)
+        st = Store(location, uri=uri)
     except StoreError as exc:
         _fail(str(exc))
+    try:
+        st.refresh()  # what anyone sharing the store wrote since the last command
+    except StoreError as exc:
+        st.close()
+        _fail(str(exc))
+    return st
 
 
 def _when(ts: float | None) -> str:

@@ -49,7 +49,7 @@ from .plan import (
 )
 from .progress import NullReporter, Reporter
 from .result import ExecutionResult, RunError, RunResult
-from .store import ArtifactInfo, Store, default_location
+from .store import ArtifactInfo, Store, resolve_store
 from .taskio import (
     MissingOutput,
     artifact_info,
@@ -85,6 +85,7 @@ def run_pipeline(
 ) -> RunResult:
     """Run a compiled pipeline locally; see docs/local.md.
 
+    `store` is a folder or a store URL (`s3://bucket/prefix`, docs/stores.md).
     `pipeline` may be None with `resume`: the run's stored IR is used. `params`
     are typed JSON values (see `params.parse_assignments` for `k=v` text).
     `task_command` replaces `python -m portaflow.task` (for tests). `isolation` is
@@ -101,8 +102,8 @@ def run_pipeline(
     elif isolation not in ISOLATIONS:
         raise RunError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
     root_path = Path(root).resolve()
-    location = Path(store) if store is not None else default_location(root_path)
-    with Store(location) as st:
+    location, uri = resolve_store(root_path, store)  # a URL keeps its index under the root
+    with Store(location, uri=uri) as st:
         runner = _Runner(
             st,
             root=root_path,
@@ -421,6 +422,7 @@ class _Runner:
             run_id=self.run_id,
         )
         env = dict(os.environ)
+        env.pop("PORTAFLOW_STORE_URI", None)  # the runner writes this task's record itself
         env.update(step.config.env)
         env.update(
             PORTAFLOW_ROOT=str(self.root),

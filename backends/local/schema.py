@@ -8,12 +8,17 @@ version, so an older portaflow refuses a newer store instead of misreading it.
 from __future__ import annotations
 
 #: Version of the schema (`SCHEMA` plus `MIGRATIONS`); bump it and add a migration on any change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 #: Migrations from version N-1 to N (index N-2): the schema of version 1 plus these is current.
 MIGRATIONS = (
     # 2: the options a run started with (`--no-cache`), so a resume keeps them.
     "ALTER TABLE runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",
+    # 3: the database is an index of the store's records: the names of those it has applied.
+    "CREATE TABLE records (name TEXT PRIMARY KEY)",
+    # 4: model version and promotion records, replayed in (ts, name) order into model_versions.
+    "CREATE TABLE registry (name TEXT PRIMARY KEY, model TEXT NOT NULL, kind TEXT NOT NULL,"
+    " ts REAL NOT NULL, body TEXT NOT NULL)",
 )
 
 #: The tables of version 1 (statements separated by `;`).

@@ -1,6 +1,7 @@
-"""The embedded metadata store: runs, executions, artifacts, lineage, metrics, models in SQLite.
+"""The index of the store: runs, executions, artifacts, lineage, metrics, models in SQLite.
 
-One file, `<store>/portaflow.db`, in WAL mode with a busy timeout, so several
+The store's records (`records.py`, docs/stores.md) are the system of record;
+this database indexes them and holds the live state of local runs. One file, `<store>/portaflow.db`, in WAL mode with a busy timeout, so several
 runners (and `portaflow runs list` beside them) can use it at once. Every
 write is one short `BEGIN IMMEDIATE` transaction: a runner killed at any
 moment leaves the database as it was before or after that write, never in
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from portaflow.storage import Location, StoreLocationError, is_url, open_location
+
+from . import records
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 #: Columns holding JSON text, by table, decoded on read.
@@ -47,8 +51,8 @@ def _explained(exc: sqlite3.Error, db_path: Path) -> StoreError:
     ):
         return StoreError(
             f"the local store database {db_path} is damaged ({text}); move it aside "
-            f"(mv {db_path} {db_path}.damaged) and run again to start a new one: the artifacts "
-            f"beside it stay on disk, but the records of earlier runs and the cache are lost"
+            f"(mv {db_path} {db_path}.damaged) and run again: it is only an index, rebuilt "
+            "from the store's records (runs, tasks, models), and the artifacts stay in the store"
         )
     if "locked" in text or "busy" in text:
         return StoreError(
@@ -107,10 +111,32 @@ def default_location(root: Path) -> Path:
     return Path(env) if env else root / ".portaflow"
 
 
-class Store:
-    """The SQLite database and the folders beside it (artifacts, run logs)."""
+def index_location(root: Path, uri: str) -> Path:
+    """The local folder (index, logs, work copies) of a URL store: `<root>/.portaflow/index/<hash>`."""
+    import hashlib
 
-    def __init__(self, location: Path) -> None:
+    digest = hashlib.sha256(uri.rstrip("/").encode("utf-8")).hexdigest()[:16]
+    return Path(root) / ".portaflow" / "index" / digest
+
+
+def resolve_store(root: Path, store: str | os.PathLike[str] | None) -> tuple[Path, str | None]:
+    """(local folder, URL or None) of a store given as a path, a URL, or None (the default)."""
+    if store is None:
+        store = default_location(root)
+    text = os.fspath(store)
+    if is_url(text):
+        return index_location(root, text), text
+    return Path(text), None
+
+
+class Store:
+    """The SQLite index and the folders beside it (artifacts, run logs), over the store's records.
+
+    `uri` is the store's URL when it is not the folder itself (`s3://bucket/prefix`...):
+    records and artifacts go there, and `location` holds the index and work copies.
+    """
+
+    def __init__(self, location: Path, *, uri: str | None = None) -> None:
         self.location = Path(location).resolve()
         self.artifacts_dir = self.location / "artifacts"
         self.runs_dir = self.location / "runs"
@@ -118,6 +144,11 @@ class Store:
         problem = prepare_location(self.location)
         if problem is not None:
             raise StoreError(problem)
+        try:
+            #: Where the records are: the URL, or this folder.
+            self.records: Location = open_location(uri or self.location)
+        except StoreLocationError as exc:
+            raise StoreError(str(exc)) from None
         # Autocommit mode: transactions are explicit (`_tx`), so none stays open by accident.
         try:
             self._db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
@@ -214,6 +245,9 @@ class Store:
                     _dump(dict(options or {})),
                 ),
             )
+        row = self._row("SELECT * FROM runs WHERE id = ?", (run_id,))
+        assert row is not None
+        records.publish_run(self, row)
 
     def run_options(self, run: Row) -> dict[str, Any]:
         """The options a run started with; {} when its record of them is unreadable."""
@@ -228,6 +262,7 @@ class Store:
                 "UPDATE runs SET status = ?, message = ?, finished = ? WHERE id = ?",
                 (status, message, finished, run_id),
             )
+        records.publish_status(self, run_id, status, message)
 
     @_guarded
     def get_run(self, run_id: str) -> Row:
@@ -282,6 +317,8 @@ class Store:
                 f" ON CONFLICT (run_id, key) DO UPDATE SET {updates}",
                 (run_id, key, *fields.values()),
             )
+        if fields.get("state") in records.FINAL_FAILURES:
+            records.publish_task(self, run_id, key)
 
     @_guarded
     def forget_unfinished(self, run_id: str) -> None:
@@ -360,21 +397,23 @@ class Store:
         outputs: Sequence[tuple[str, ArtifactInfo]],
         metrics: Mapping[str, Any],
     ) -> None:
-        """Artifacts, lineage edges and metrics of one finished execution, in one transaction."""
-        now = time.time()
+        """Artifacts, lineage edges and metrics of one finished execution, in one transaction.
+
+        The execution is finished (succeeded or cached): its task record is written too.
+        """
         with self._tx() as db:
             for direction, items in (("input", inputs), ("output", outputs)):
                 for name, art in items:
-                    db.execute(
-                        "INSERT INTO artifacts (uri, type, materializer, sha256, size, created)"
-                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET"
-                        " type = excluded.type, materializer = excluded.materializer,"
-                        " sha256 = excluded.sha256, size = excluded.size",
-                        (art.uri, art.type, art.materializer, art.sha256, art.size, now),
+                    art_id = records.upsert_artifact(
+                        db,
+                        {
+                            "uri": art.uri,
+                            "type": art.type,
+                            "materializer": art.materializer,
+                            "sha256": art.sha256,
+                            "size": art.size,
+                        },
                     )
-                    art_id = db.execute(
-                        "SELECT id FROM artifacts WHERE uri = ?", (art.uri,)
-                    ).fetchone()[0]
                     db.execute(
                         "INSERT OR IGNORE INTO lineage (run_id, execution, artifact_id, direction, name)"
                         " VALUES (?, ?, ?, ?, ?)",
@@ -385,6 +424,7 @@ class Store:
                     "INSERT OR REPLACE INTO metrics (run_id, execution, name, value) VALUES (?, ?, ?, ?)",
                     (run_id, key, name, _dump(value)),
                 )
+        records.publish_task(self, run_id, key)
 
     @_guarded
     def artifacts(self, run_id: str, direction: str = "output") -> list[Row]:
@@ -420,35 +460,61 @@ class Store:
     def register_model_version(
         self, *, model: str, description: str | None, tags: Sequence[str], run_id: str
     ) -> int:
-        """A new version of `model` linked to every output artifact of the run."""
-        now = time.time()
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO models (name, description, tags, created) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET description = excluded.description,"
-                " tags = excluded.tags",
-                (model, description, _dump(list(tags)), now),
-            )
-            version = int(
-                db.execute(
-                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?",
-                    (model,),
-                ).fetchone()[0]
-            )
-            db.execute(
-                "INSERT INTO model_versions (model, version, run_id, stage, created) VALUES (?, ?, ?, NULL, ?)",
-                (model, version, run_id, now),
-            )
-            db.execute(
-                "INSERT OR IGNORE INTO model_artifacts (model, version, name, artifact_id)"
-                " SELECT ?, ?, execution || '.' || name, artifact_id FROM lineage"
-                " WHERE run_id = ? AND direction = 'output'",
-                (model, version, run_id),
-            )
-        return version
+        """A new version of `model` linked to every output artifact of the run; its number.
+
+        The version is a record in the store (`registry/<model>/version-<run>.json`);
+        numbers count versions in (time, record name) order, the same in every index.
+        """
+        arts = self._rows(
+            "SELECT l.execution || '.' || l.name AS name, a.uri, a.type, a.materializer,"
+            " a.sha256, a.size FROM lineage l JOIN artifacts a ON a.id = l.artifact_id"
+            " WHERE l.run_id = ? AND l.direction = 'output' ORDER BY name",
+            (run_id,),
+        )
+        stored = {
+            f"{e['key']}.{n}": o.get("store_uri")
+            for e in self.executions(run_id)
+            for n, o in (e["outputs"] or {}).items()
+            if isinstance(o, dict)
+        }
+        for art in arts:
+            if stored.get(art["name"]):
+                art["store_uri"] = stored[art["name"]]
+        body = {
+            "model": model,
+            "description": description,
+            "tags": list(tags),
+            "run_id": run_id,
+            "created": time.time(),
+            "artifacts": arts,
+        }
+        name = f"registry/{records.safe_part(model)}/version-{records.safe_part(run_id)}.json"
+        records.put(self, name, "version", body)
+        self._index_registry(model, [name])
+        row = self._row(
+            "SELECT version FROM model_versions WHERE model = ? AND run_id = ?", (model, run_id)
+        )
+        assert row is not None
+        return int(row["version"])
+
+    def _index_registry(self, model: str, written: Sequence[str]) -> None:
+        """Index the model's records, those just written and any other machine's."""
+        names = self.records.list(f"registry/{records.safe_part(model)}/")
+        known = {r["name"] for r in self._rows("SELECT name FROM registry")}
+        # Ours were marked seen by `put`, and are applied here, with everyone else's.
+        todo = {n for n in names if n not in known} | {w for w in written if w not in known}
+        if todo:
+            records.apply(self, sorted(todo))
+
+    @_guarded
+    def refresh(self) -> int:
+        """Index the store's records written since the last refresh (by anyone); how many."""
+        return records.refresh(self)
 
     @_guarded
     def list_models(self) -> list[Row]:
+        """Every model, from the registry records in the store (anyone's, read now)."""
+        records.refresh(self, ("registry/",))
         return self._rows(
             "SELECT m.name, m.description, COUNT(v.version) AS versions, MAX(v.version) AS latest,"
             " (SELECT version FROM model_versions p WHERE p.model = m.name AND p.stage = 'production'"
@@ -458,10 +524,17 @@ class Store:
 
     @_guarded
     def model_versions(self, model: str) -> list[Row]:
+        """Every version of `model` with its stage, artifacts and metrics, oldest first.
+
+        Read from the model's registry records in the store at this moment (versions
+        numbered, promotions applied, in (time, record name) order).
+        """
+        self._index_registry(model, [])
         if self._row("SELECT name FROM models WHERE name = ?", (model,)) is None:
             raise StoreError(f"no model {model!r} (see `portaflow models list`)")
         versions = self._rows(
-            "SELECT v.*, r.status AS run_status FROM model_versions v JOIN runs r ON r.id = v.run_id"
+            "SELECT v.*, r.status AS run_status FROM model_versions v"
+            " LEFT JOIN runs r ON r.id = v.run_id"
             " WHERE v.model = ? ORDER BY v.version",
             (model,),
         )
@@ -480,24 +553,25 @@ class Store:
         """Set a version's stage; promoting to production archives the previous production one."""
         if stage not in STAGES:
             raise StoreError(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
-        with self._tx() as db:
-            found = db.execute(
-                "SELECT 1 FROM model_versions WHERE model = ? AND version = ?", (model, version)
-            ).fetchone()
-            if found is None:
-                raise StoreError(
-                    f"model {model!r} has no version {version} (see `portaflow models show {model}`)"
-                )
-            if stage == "production":
-                db.execute(
-                    "UPDATE model_versions SET stage = 'archived'"
-                    " WHERE model = ? AND stage = 'production' AND version != ?",
-                    (model, version),
-                )
-            db.execute(
-                "UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?",
-                (stage, model, version),
+        self._index_registry(model, [])
+        found = self._row(
+            "SELECT run_id FROM model_versions WHERE model = ? AND version = ?", (model, version)
+        )
+        if found is None:
+            raise StoreError(
+                f"model {model!r} has no version {version} (see `portaflow models show {model}`)"
             )
+        # An appended record; every index replays promotions in (time, record name) order.
+        body = {
+            "model": model,
+            "version": version,
+            "run_id": found["run_id"],
+            "stage": stage,
+            "ts": time.time(),
+        }
+        name = f"registry/{records.safe_part(model)}/promote-{records.record_stamp()}.json"
+        records.put(self, name, "promote", body)
+        self._index_registry(model, [name])
 
 
 def _dump(value: Any) -> str:

@@ -12,6 +12,7 @@ import pytest
 from localkit import Runner
 from portaflow.backends.local import RunResult, Store, run_pipeline
 from portaflow.compiler import ir
+from storekit import index_dir
 
 STEPS = '''
 import os, subprocess, sys, time
@@ -141,22 +142,55 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["fork", "process"])
+@pytest.fixture
 def isolation(request: pytest.FixtureRequest) -> str:
     """Every runner test runs twice: tasks forked by the zygote, and fresh subprocesses."""
     return str(request.param)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules with `STORE_BACKENDS` run their store tests on each (see storekit.py)."""
+    backends = getattr(metafunc.module, "STORE_BACKENDS", None)
+    if not backends or "store_backend" not in metafunc.fixturenames:
+        marked = any(
+            "isolation" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")
+        )
+        if "isolation" in metafunc.fixturenames and not marked:
+            metafunc.parametrize("isolation", ["fork", "process"], indirect=True)
+        return
+    if "isolation" in metafunc.fixturenames:
+        # Both isolations on the default folder; forks only on S3 (what reaches the store
+        # does not depend on how the task process started).
+        cases = [
+            (b, i) for b in backends for i in ("fork", "process") if b == "local" or i == "fork"
+        ]
+        metafunc.parametrize(("store_backend", "isolation"), cases, indirect=True)
+    else:
+        metafunc.parametrize("store_backend", backends, indirect=True)
+
+
 @pytest.fixture
-def run(project: Path, isolation: str) -> Runner:
+def store_backend(request: pytest.FixtureRequest) -> str | None:
+    """The store under test: None for the default folder, or a fresh prefix on moto's S3."""
+    if getattr(request, "param", "local") == "local":
+        return None
+    return str(request.getfixturevalue("s3_server").fresh_prefix())
+
+
+@pytest.fixture
+def run(project: Path, isolation: str, store_backend: str | None) -> Runner:
     def go(pipeline: ir.Pipeline | None, **kw: Any) -> RunResult:
         kw.setdefault("workers", 4)
         kw.setdefault("isolation", isolation)
-        return run_pipeline(pipeline, root=project, store=project / ".portaflow", **kw)
+        return run_pipeline(
+            pipeline, root=project, store=store_backend or project / ".portaflow", **kw
+        )
 
     return go
 
 
 @pytest.fixture
-def store(project: Path) -> Callable[[], Store]:
-    return lambda: Store(project / ".portaflow")
+def store(project: Path, store_backend: str | None) -> Callable[[], Store]:
+    if store_backend is None:
+        return lambda: Store(project / ".portaflow")
+    return lambda: Store(index_dir(project, store_backend), uri=store_backend)

@@ -8,6 +8,9 @@ from irkit import Builder, lit, out, param, step
 from localkit import Runner, assert_ok, counts
 from portaflow.compiler import ir
 
+#: The cache tests run on the default folder and on moto's S3 (tests/local/conftest.py).
+STORE_BACKENDS = ("local", "s3")
+
 CONST = step("steps:const", {"value": "int"}, {"output": "int"})
 SQUARE = step("steps:square", {"x": "int"}, {"output": "int"})
 BLOB = step("steps:blob", {"x": "int"}, {"output": "bytes"})
@@ -76,13 +79,17 @@ def test_no_cache_and_cache_false_run_again(run: Runner, project: Path) -> None:
     assert result.execution("const").state == "cached"
 
 
-def test_deleted_artifact_is_not_a_cache_hit(run: Runner) -> None:
+def test_deleted_artifact_is_not_a_cache_hit(run: Runner, store_backend: str | None) -> None:
     import shutil
 
     first = run(_pipeline())
     shutil.rmtree(first.execution("blob").outputs["output"]["artifact"])
     result = run(_pipeline())
-    assert result.execution("blob").state == "succeeded"
+    if store_backend is None:
+        assert result.execution("blob").state == "succeeded"
+    else:  # the store still holds it: fetched, checked against its sha256, reused
+        assert result.execution("blob").state == "cached"
+        assert "/fetched/" in result.execution("blob").outputs["output"]["artifact"]
 
 
 def test_dry_run_shows_the_plan_and_executes_nothing(run: Runner, project: Path, store) -> None:

@@ -15,6 +15,7 @@ from portaflow.backends.local import Store, StoreError
 from portaflow.backends.local.cli import models_group, run_cmd, runs_group
 from portaflow.backends.local.housekeeping import holding, sweep_interrupted
 from portaflow.backends.local.store import SCHEMA_VERSION
+from storekit import index_dir
 
 PIPELINE = """
 from portaflow import pipeline, step
@@ -31,13 +32,27 @@ def doubling(x: float = 1.5):
 """
 
 
+#: These tests run on the default folder and on moto's S3 (tests/local/conftest.py).
+STORE_BACKENDS = ("local", "s3")
+
+
 @pytest.fixture
-def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_backend: str | None) -> Path:
+    """A project whose store is the default folder, or (by env PORTAFLOW_STORE) an S3 prefix."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
     (tmp_path / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("PORTAFLOW_STORE", raising=False)
+    if store_backend is None:
+        monkeypatch.delenv("PORTAFLOW_STORE", raising=False)
+    else:
+        monkeypatch.setenv("PORTAFLOW_STORE", store_backend)
     return tmp_path
+
+
+def _open_store(proj: Path) -> Store:
+    """The store the commands in `proj` use."""
+    uri = os.environ.get("PORTAFLOW_STORE")
+    return Store(index_dir(proj, uri), uri=uri)
 
 
 def _one_line_error(result: Result, code: int) -> str:
@@ -52,7 +67,7 @@ def _one_line_error(result: Result, code: int) -> str:
 def _store_with_a_run(proj: Path) -> Path:
     result = CliRunner().invoke(run_cmd, ["pipeline.py", "--plain", "-q"])
     assert result.exit_code == 0, result.output
-    return proj / ".portaflow" / "portaflow.db"
+    return index_dir(proj, os.environ.get("PORTAFLOW_STORE")) / "portaflow.db"
 
 
 def _smash_table(db_path: Path, table: str) -> None:
@@ -147,7 +162,7 @@ def _running_run(store: Store, run_id: str) -> None:
 
 
 def test_a_run_whose_runner_died_is_interrupted(proj: Path) -> None:
-    with Store(proj / ".portaflow") as st:
+    with _open_store(proj) as st:
         _running_run(st, "p-dead")
         _running_run(st, "p-live")
         with holding(st, "p-live") as held:
@@ -164,7 +179,7 @@ def test_a_run_whose_runner_died_is_interrupted(proj: Path) -> None:
 
 def test_later_runs_sweep_what_killed_writes_left(proj: Path) -> None:
     dead_pid = "999999999"
-    with Store(proj / ".portaflow") as st:
+    with _open_store(proj) as st:
         _running_run(st, "p-dead")
         _running_run(st, "p-live")
         left = {
@@ -190,7 +205,7 @@ def test_later_runs_sweep_what_killed_writes_left(proj: Path) -> None:
     assert not any(p.exists() for p in left["p-dead"])
     assert all(p.exists() for p in left["p-live"]) and kept.is_dir()
     # a resume holds the run's lock and sweeps the run it continues
-    with Store(proj / ".portaflow") as st, holding(st, "p-live"):
+    with _open_store(proj) as st, holding(st, "p-live"):
         assert sorted(sweep_interrupted(st, besides="p-live")) == sorted(left["p-live"])
 
 
@@ -211,7 +226,7 @@ def test_an_old_store_is_migrated(tmp_path: Path) -> None:
         _running_run(st, "new")
         assert st.run_options(st.get_run("new")) == {}
     db = sqlite3.connect(tmp_path / "portaflow.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     db.close()
 
 

@@ -13,6 +13,10 @@ from irkit import Builder, lit, out, param, step
 from localkit import Runner, assert_ok, counts
 from portaflow.backends.local.cli import runs_group
 from portaflow.materializers import SIDECAR, verify_artifact
+from storekit import damage_everywhere, index_dir
+
+#: Every test here runs on the default folder and on moto's S3 (tests/local/conftest.py).
+STORE_BACKENDS = ("local", "s3")
 
 CONST = step("steps:const", {"value": "int"}, {"output": "int"})
 BLOB = step("steps:blob", {"x": "int"}, {"output": "bytes"})
@@ -31,6 +35,13 @@ def _pipeline():
 
 def _blob_dir(result) -> Path:
     return Path(result.execution("blob").outputs["output"]["artifact"])
+
+
+def _damage_blob(store, backend: str | None, result, damage) -> None:  # type: ignore[no-untyped-def]
+    """Damage the blob artifact of a run here and, on a URL store, the store's copy too."""
+    with store() as st:
+        (row,) = [e for e in st.executions(result.run_id) if e["key"] == "blob"]
+    damage_everywhere(backend, _blob_dir(result), row["outputs"]["output"].get("store_uri"), damage)
 
 
 def _message(store_dir: Path, run_id: str, key: str) -> str:
@@ -60,20 +71,21 @@ def _same_size_other_bytes(folder: Path) -> None:
     ids=["bytes-changed", "sidecar-missing", "sidecar-unreadable", "data-missing"],
 )
 def test_a_damaged_artifact_is_never_a_cache_hit(
-    run: Runner, project: Path, damage, why: str
+    run: Runner, project: Path, store, store_backend: str | None, damage, why: str
 ) -> None:
     first = run(_pipeline())
     assert_ok(first)
-    damage(_blob_dir(first))
+    _damage_blob(store, store_backend, first, damage)
     second = run(_pipeline())
     assert_ok(second)
     blob = second.execution("blob")
     assert blob.state == "succeeded" and counts(project, "blob") == 2
     assert why in blob.message and f"cached result {first.run_id}/blob not reused" in blob.message
     # `runs show` prints it as the note of the execution
-    assert why in _message(project / ".portaflow", second.run_id, "blob")
+    assert why in _message(index_dir(project, store_backend), second.run_id, "blob")
+    where = store_backend or str(project / ".portaflow")
     shown = CliRunner().invoke(
-        runs_group, ["show", second.run_id, "--store", str(project / ".portaflow")]
+        runs_group, ["show", second.run_id, "--store", where, "--root", str(project)]
     )
     assert shown.exit_code == 0 and why in shown.output
     # the rewritten artifact holds the same bytes, so the step after it is still reused
@@ -81,19 +93,24 @@ def test_a_damaged_artifact_is_never_a_cache_hit(
     verify_artifact(_blob_dir(second))
 
 
-def test_an_artifact_replaced_by_another_one_is_not_a_cache_hit(run: Runner, project: Path) -> None:
+def test_an_artifact_replaced_by_another_one_is_not_a_cache_hit(
+    run: Runner, store, store_backend: str | None
+) -> None:
     from portaflow.materializers import save_artifact
 
     first = run(_pipeline())
-    save_artifact(b"another value", _blob_dir(first))  # a valid artifact, not the recorded one
+    # A valid artifact, not the recorded one.
+    _damage_blob(store, store_backend, first, lambda d: save_artifact(b"another value", d))
     second = run(_pipeline())
     assert second.execution("blob").state == "succeeded"
     assert "was replaced since the run recorded it" in second.execution("blob").message
 
 
-def test_a_damaged_record_is_never_a_cache_hit(run: Runner, project: Path) -> None:
+def test_a_damaged_record_is_never_a_cache_hit(
+    run: Runner, project: Path, store_backend: str | None
+) -> None:
     first = run(_pipeline())
-    db = sqlite3.connect(project / ".portaflow" / "portaflow.db")
+    db = sqlite3.connect(index_dir(project, store_backend) / "portaflow.db")
     db.execute('UPDATE executions SET outputs = \'{"output": {"kind": "art\' WHERE key = \'blob\'')
     db.execute("UPDATE executions SET outputs = '{}' WHERE key = 'const'")
     db.execute("UPDATE executions SET metadata = '\"not a record\"' WHERE key = 'blob_size'")
@@ -109,9 +126,11 @@ def test_a_damaged_record_is_never_a_cache_hit(run: Runner, project: Path) -> No
     assert second.execution("blob_size").state == "cached"  # odd metadata: still readable
 
 
-def test_dry_run_says_why_a_cached_result_is_not_reused(run: Runner) -> None:
+def test_dry_run_says_why_a_cached_result_is_not_reused(
+    run: Runner, store, store_backend: str | None
+) -> None:
     first = run(_pipeline())
-    _same_size_other_bytes(_blob_dir(first))
+    _damage_blob(store, store_backend, first, _same_size_other_bytes)
     plan = run(_pipeline(), dry_run=True)
     assert plan.execution("const").state == "cached"
     assert plan.execution("blob").state == "would_run"
@@ -127,10 +146,12 @@ def _failing_pipeline():
     return b.build()
 
 
-def test_resume_reruns_a_step_whose_artifact_changed(run: Runner, project: Path) -> None:
+def test_resume_reruns_a_step_whose_artifact_changed(
+    run: Runner, project: Path, store, store_backend: str | None
+) -> None:
     failed = run(_failing_pipeline())
     assert failed.status == "failed" and failed.execution("flaky").state == "failed"
-    _same_size_other_bytes(_blob_dir(failed))
+    _damage_blob(store, store_backend, failed, _same_size_other_bytes)
     resumed = run(None, resume=failed.run_id)
     assert_ok(resumed)
     assert resumed.execution("const").reused

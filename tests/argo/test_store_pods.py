@@ -1,0 +1,230 @@
+"""A stack with a store: the Argo manifest names the store and the secret (never a credential),
+and the runtime, run the way the pod runs it, writes records that `portaflow runs list` shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from portaflow.backends import BackendError, EmitOptions
+from portaflow.backends.argo.emit import emit
+from portaflow.backends.local.cli import runs_group
+from portaflow.compiler.cli import main
+from portaflow.compiler.frontend import analyze
+from s3kit import S3Server
+
+PIPELINE = """
+from portaflow import pipeline, step
+
+
+@step
+def make(n: int) -> bytes:
+    return bytes(range(n))
+
+
+@step
+def size(data: bytes) -> int:
+    return len(data)
+
+
+@pipeline
+def demo(n: int = 5):
+    size(make(n))
+"""
+
+STACK = """
+[project]
+name = "demo"
+version = "0"
+
+[tool.portaflow.stacks.prod]
+target = "argo"
+store = "{store}"
+{secret}
+"""
+
+
+def _project(tmp_path: Path, store: str, secret: str = "ml-store-creds") -> Path:
+    line = f'store_secret = "{secret}"' if secret else ""
+    (tmp_path / "pyproject.toml").write_text(STACK.format(store=store, secret=line))
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
+    return tmp_path
+
+
+def _compile(root: Path, *extra: str) -> dict[str, Any]:
+    out = root / "deploy"
+    result = CliRunner().invoke(
+        main,
+        ["compile", str(root / "pipeline.py"), "--target", "argo", "-o", str(out), *extra],
+    )
+    assert result.exit_code == 0, result.output
+    return dict(yaml.safe_load((out / "demo.yaml").read_text()))
+
+
+def _template(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in doc["spec"]["templates"] if t["name"] == name)
+
+
+def _run_like_the_pod(
+    root: Path, template: dict[str, Any], values: dict[str, str], pod: Path, env: dict[str, str]
+) -> None:
+    """The container's command with Argo's substitutions done and its paths moved under `pod`."""
+    argv = []
+    for arg in template["container"]["command"]:
+        for tag, value in values.items():
+            arg = arg.replace("{{" + tag + "}}", value)
+        argv.append(arg.replace("/portaflow/", f"{pod}/"))
+    assert "{{" not in " ".join(argv), argv
+    assert argv[:3] == ["python", "-m", "portaflow.task"]
+    pod_env = {e["name"]: e["value"] for e in template["container"].get("env", [])}
+    done = subprocess.run(
+        [sys.executable, *argv[1:]],
+        cwd=root,
+        env={**os.environ, **pod_env, **env, "PORTAFLOW_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
+    s3_server: S3Server, s3_store: str, tmp_path: Path
+) -> None:
+    root = _project(tmp_path, s3_store)
+    doc = _compile(root, "--stack", "prod")
+    text = (root / "deploy" / "demo.yaml").read_text()
+    for name in ("make", "size"):
+        container = _template(doc, name)["container"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env == {"PORTAFLOW_PIPELINE": "demo", "PORTAFLOW_STORE_URI": s3_store}
+        assert container["envFrom"] == [{"secretRef": {"name": "ml-store-creds"}}]
+    # The credentials the tasks will use are nowhere in the manifest, not even their names.
+    for key, value in s3_server.env().items():
+        if key.startswith("AWS_"):
+            assert key not in text
+        if "SECRET" in key or "KEY" in key:
+            assert value not in text
+
+    # The pods, one after the other, with Argo passing the artifact between them.
+    run_id = str(uuid.uuid4())
+    make_pod, size_pod = tmp_path / "pod-make", tmp_path / "pod-size"
+    _run_like_the_pod(
+        root,
+        _template(doc, "make"),
+        {
+            "inputs.parameters.n": "5",
+            "inputs.parameters.portaflow-task": "make",
+            "workflow.uid": run_id,
+        },
+        make_pod,
+        s3_server.env(),
+    )
+    shutil.copytree(make_pod / "out" / "output", size_pod / "in" / "data")
+    _run_like_the_pod(
+        root,
+        _template(doc, "size"),
+        {"inputs.parameters.portaflow-task": "size", "workflow.uid": run_id},
+        size_pod,
+        s3_server.env(),
+    )
+
+    elsewhere = tmp_path / "laptop"
+    elsewhere.mkdir()
+    listed = CliRunner().invoke(
+        runs_group, ["list", "--json", "--store", s3_store, "--root", str(elsewhere)]
+    )
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.output)
+    assert [(r["id"], r["pipeline"], r["status"]) for r in runs] == [(run_id, "demo", "succeeded")]
+    shown = CliRunner().invoke(
+        runs_group, ["show", run_id, "--json", "--store", s3_store, "--root", str(elsewhere)]
+    )
+    doc_run = json.loads(shown.output)
+    states = {e["key"]: e["state"] for e in doc_run["executions"]}
+    assert states == {"make": "succeeded", "size": "succeeded"}
+    size_exec = next(e for e in doc_run["executions"] if e["key"] == "size")
+    assert size_exec["outputs"]["output"]["value"] == 5
+    assert (
+        size_exec["metadata"]["code_hash"]
+        == _template(doc, "size")["metadata"]["annotations"]["portaflow.dev/code-hash"]
+    )
+    # The stack's store is what `runs list --stack prod` reads, too.
+    by_stack = CliRunner().invoke(runs_group, ["list", "--stack", "prod", "--root", str(root)])
+    assert by_stack.exit_code == 0 and run_id in by_stack.output, by_stack.output
+    made = next(a for a in doc_run["artifacts"] if a["execution"] == "make")
+    assert made["uri"].startswith(s3_store + "/artifacts/")
+    consumed = [li for li in doc_run["lineage"] if li["direction"] == "input"]
+    assert [(li["execution"], li["sha256"]) for li in consumed] == [("size", made["sha256"])]
+
+
+def test_without_a_store_the_manifest_is_unchanged(tmp_path: Path) -> None:
+    # A plain path is the local runner's folder, not the pods': nothing changes.
+    root = _project(tmp_path, "local-folder", secret="")
+    with_path = _compile(root, "--stack", "prod")
+    plain = _compile(root)
+    assert with_path == plain
+    assert "env" not in _template(plain, "make")["container"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"store": "s3://{{workflow.name}}/x"}, "PF400"),
+        ({"store": "s3://"}, "PF400"),
+        ({"store": "s3://b/p", "store_secret": "Not_A_Name"}, "PF401"),
+        ({"store_secret": "creds"}, "PF402"),
+        ({"store": "s3://b/p", "store_options": '{"secret": "abc"}'}, "PF403"),
+        ({"store": "s3://b/p", "store_options": "[1]"}, "PF403"),
+    ],
+)
+def test_store_settings_the_tasks_cannot_use_are_errors(
+    tmp_path: Path, extra: dict[str, str], code: str
+) -> None:
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
+    result = analyze(tmp_path / "pipeline.py", root=tmp_path)
+    assert result.pipeline is not None
+    with pytest.raises(BackendError) as err:
+        emit(result.pipeline, options=EmitOptions(extra=extra))
+    assert [m.code for m in err.value.messages] == [code]
+    assert err.value.messages[0].hint or code in ("PF403",)
+
+
+def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    root = _project(tmp_path, "s3://no-such-bucket/team")
+    doc = _compile(root, "--stack", "prod")
+    template = _template(doc, "make")
+    argv = [
+        a.replace("{{inputs.parameters.n}}", "3")
+        .replace("{{inputs.parameters.portaflow-task}}", "make")
+        .replace("{{workflow.uid}}", "r1")
+        .replace("/portaflow/", f"{tmp_path}/pod/")
+        for a in template["container"]["command"]
+    ]
+    env = {e["name"]: e["value"] for e in template["container"]["env"]}
+    done = subprocess.run(
+        [sys.executable, *argv[1:]],
+        cwd=root,
+        env={**os.environ, **env, **s3_server.env(), "PORTAFLOW_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "cannot write this task's record to the store s3://no-such-bucket/team" in done.stderr
