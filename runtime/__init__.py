@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from portaflow.dsl import Model, Pipeline, Resources, Retry, Schedule, Step, pipeline, step
+    from portaflow.dsl import (
+        Model,
+        Pipeline,
+        Resources,
+        Retry,
+        Schedule,
+        Step,
+        parallel,
+        pipeline,
+        step,
+    )
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
 
@@ -22,6 +32,7 @@ _LAZY = {
     "Retry": "portaflow.dsl",
     "Schedule": "portaflow.dsl",
     "Step": "portaflow.dsl",
+    "parallel": "portaflow.dsl",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
@@ -58,6 +69,7 @@ __all__ = [
     "log_metadata",
     "log_metric",
     "materializer",
+    "parallel",
     "pipeline",
     "step",
 ]
