@@ -15,6 +15,8 @@ from typing import Literal as L
 from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
+from . import codes
+
 from . import loops, names, values
 
 #: A value source: ("out", task, output) | ("gathered", task, output, loop) | ("item", loop, path...)
@@ -165,7 +167,7 @@ class Scopes(GroupTree):
         if len(homes) != 1:
             self.errors.append(
                 (
-                    "PF520",
+                    codes.MERGE_SCOPE,
                     "Argo cannot merge branch values made in different sub-pipelines or loops "
                     f"(tasks {', '.join(src[1::2])})",
                     self.p.task(src[1]).span,

@@ -22,3 +22,5 @@ DROPPED = "PF608"
 SECRET = "PF609"
 #: A binding shape the KFP backend does not support.
 UNSUPPORTED = "PF610"
+#: A merged branch value whose arms' steps are not the branches of one dsl.If/Elif/Else.
+MERGE_SCOPE = "PF620"

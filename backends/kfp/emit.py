@@ -251,6 +251,9 @@ class _Emitter:
             task["inputs"] = inputs
         if iterator is not None:
             task["parameterIterator"] = iterator
+            if g.loop is not None and g.loop.parallelism is not None:
+                # `dsl.ParallelFor(..., parallelism=N)` as kfp compiles it.
+                task["iteratorPolicy"] = {"parallelismLimit": g.loop.parallelism}
         task["taskInfo"] = {"name": g.name}
         if trigger is not None:
             task["triggerPolicy"] = {"condition": trigger}
@@ -354,6 +357,34 @@ class _Emitter:
             comp["outputDefinitions"] = dict(sorted(out_defs.items()))
         return comp
 
+    def _pipeline_outputs(self) -> None:
+        """The pipeline's `return` as the root DAG's outputs (kfp's pipeline outputs)."""
+        root = self.g.groups[ROOT]
+        for out in self.p.outputs:
+            src = self.g.source(out.binding)
+            assert src is not None
+            kind = out.type.kind
+            spec = self.g.resolve(ROOT, src, kind)
+            if kind == "parameter":
+                prod = spec["taskOutputParameter"]
+                dag_out: Obj = {
+                    "valueFromParameter": {
+                        "outputParameterKey": prod["outputParameterKey"],
+                        "producerSubtask": prod["producerTask"],
+                    }
+                }
+            else:
+                prod = spec["taskOutputArtifact"]
+                dag_out = {
+                    "artifactSelectors": [
+                        {
+                            "outputArtifactKey": prod["outputArtifactKey"],
+                            "producerSubtask": prod["producerTask"],
+                        }
+                    ]
+                }
+            root.output_defs[out.name] = (kind, self.g.definition(src, kind), dag_out)
+
     def _root_inputs(self) -> Obj:
         params: Obj = {}
         for prm in self.p.params:
@@ -378,6 +409,7 @@ class _Emitter:
             raise BackendError([_msg(e) for e in self.errors])
         for t in self.p.tasks:
             self._task(t)
+        self._pipeline_outputs()
         groups = [g for g in self.g.groups.values() if g.kind != "root"]
         for g in sorted(groups, key=lambda g: -g.depth):
             self._group_task(g)
@@ -410,6 +442,7 @@ class _Emitter:
                 }
             }
             text += "---\n" + yamlout.dump(platform)
+        self.errors += self.g.problems
         if self.errors:
             raise BackendError([_msg(e) for e in self.errors])
         files = (EmittedFile(path=f"{file_stem(self.p.name)}.yaml", text=text),)

@@ -25,6 +25,7 @@ from portaflow.compiler import ir, irjson
 from . import params as params_mod
 from .bounds import LoopBounds
 from .cache import cache_key, verified_hit, why_not_reusable
+from .outputs import pipeline_outputs
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
 from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
 from .plan import (
@@ -292,14 +293,16 @@ class _Runner:
                     model=m.name, description=m.description, tags=m.tags, run_id=self.run_id
                 )
                 model_version = (m.name, version)
+        executions = tuple(self._result(n) for n in self._ordered_nodes())
         result = RunResult(
             run_id=self.run_id,
             pipeline=self.pipeline.name,
             status=status,
             store=self.store.location,
             params=values,
-            executions=tuple(self._result(n) for n in self._ordered_nodes()),
+            executions=executions,
             model_version=model_version,
+            outputs=pipeline_outputs(self.pipeline, {e.key: e.outputs for e in executions}),
         )
         self.reporter.finished(result)
         return result
