@@ -403,12 +403,19 @@ class _Walk:
                 continue
             for expr in (*d.args, *(kw.value for kw in d.keywords)):
                 f = self.h.facts(expr)
-                names = frozenset(
-                    r[0]
-                    for r in f.refs
-                    if dsl_name(self.project, mod, ast.Name(id=r[0], ctx=ast.Load())) is None
-                )
+                names = frozenset(r[0] for r in f.refs if not self._is_dsl(mod, r))
                 self._follow(mod, f, names)
+
+    def _is_dsl(self, mod: Module, ref: Ref) -> bool:
+        """Whether a reference names the DSL (`Retry`, `pf.Retry`, `portaflow`): not user code."""
+        root, attrs = ref
+        expr: ast.expr = ast.Name(id=root, ctx=ast.Load())
+        sym = self.project.resolve(mod, root)
+        if sym is not None and sym.kind == "module" and sym.qualname in DSL_MODULES:
+            return True
+        for a in attrs:
+            expr = ast.Attribute(value=expr, attr=a, ctx=ast.Load())
+        return dsl_name(self.project, mod, expr) is not None
 
     def _follow(self, mod: Module, f: _Facts, names: frozenset[str] | None) -> None:
         """Queue the module-level names `f` reads (`names`: the global ones; None: all)."""
