@@ -85,6 +85,7 @@ class _Emitter:
         self.n = Names(p)
         self.vars: dict[str, str] = {}
         self._used_vars = set(_RESERVED)
+        self._bounded: set[str] = set()  # outer bounded loops already reported (PF720)
         flavour = options.extra.get("airflow_operator", "kubernetes")
         if flavour not in OPERATORS:
             self.errors.append(
@@ -257,7 +258,8 @@ class _Emitter:
         """`parallel(xs, limit=N)`: at most N mapped instances of the task run at once."""
         chain = self.p.loop_chain(t.loop)
         for depth, lp in enumerate(chain):
-            if lp.parallelism is not None and depth < len(chain) - 1:
+            if lp.parallelism is not None and depth < len(chain) - 1 and lp.id not in self._bounded:
+                self._bounded.add(lp.id)
                 self.errors.append(
                     BackendMessage(
                         code=codes.BOUNDED_OUTER,

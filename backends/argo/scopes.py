@@ -141,6 +141,8 @@ class Scopes(GroupTree):
             return self._import(gkey, src, kind)
         if tag == "oneof":
             home = self._oneof_home(src)
+            if home is None:
+                return Ref(path=None, expr="''")
             if home == gkey:
                 return Ref(path=None, expr=self._oneof_expr(g, src, plural))
             child = self.child_towards(gkey, home)
@@ -161,8 +163,8 @@ class Scopes(GroupTree):
             return self._import(gkey, src, kind)
         raise AssertionError(src)
 
-    def _oneof_home(self, src: Source) -> str:
-        """The group whose DAG holds every arm's task of a merged branch value."""
+    def _oneof_home(self, src: Source) -> str | None:
+        """The group whose DAG holds every arm's task of a merged branch value (None: none)."""
         homes = {self.task_group[t] for t in src[1::2]}
         if len(homes) != 1:
             self.errors.append(
@@ -174,7 +176,8 @@ class Scopes(GroupTree):
                     "call the steps that assign the merged name directly in the if/elif/else arms",
                 )
             )
-        return min(homes)
+            return None
+        return homes.pop()
 
     @staticmethod
     def _oneof_expr(g: Group, src: Source, plural: str) -> str:
