@@ -309,7 +309,9 @@ class BodyCompiler(CallCompiler):
             dsl_name(self.project, ctx.module, node.func) != "parallel"
         ):
             return node, None
-        hint = "write `for x in parallel(xs, limit=4):` with a literal int (or module constant) >= 1"
+        hint = (
+            "write `for x in parallel(xs, limit=4):` with a literal int (or module constant) >= 1"
+        )
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise self.error(ctx, "PF251", node, "parallel() takes the list to loop over", hint)
         limits = [kw for kw in node.keywords if kw.arg == "limit"]

@@ -65,7 +65,11 @@ def pipeline_outputs(
                 expr,
                 f"a pipeline output must be one step output, and `{ast.unparse(expr)}` is {what}",
                 _HINT
-                + ("; to return a fan-in, pass it to a step that returns it" if what[0] == "a" else ""),
+                + (
+                    "; to return a fan-in, pass it to a step that returns it"
+                    if what[0] == "a"
+                    else ""
+                ),
             )
             continue
         if name in seen:

@@ -15,9 +15,7 @@ from typing import Literal as L
 from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
-from . import codes
-
-from . import loops, names, values
+from . import codes, loops, names, values
 
 #: A value source: ("out", task, output) | ("gathered", task, output, loop) | ("item", loop, path...)
 #: | ("oneof", task, output, task, output, ...) for a merged branch value.

@@ -23,7 +23,6 @@ from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
 from . import codes
-
 from .kfptypes import Namer, artifact_type, element_type, output_key, param_type, value_type
 
 #: ("param", name) | ("out", task, output) | ("gathered", task, output, loop) | ("item", loop)
@@ -313,7 +312,9 @@ class Groups(GroupTree):
                 prod = spec["taskOutputParameter" if kind == "parameter" else "taskOutputArtifact"]
                 selectors.append(
                     {
-                        ("outputParameterKey" if kind == "parameter" else "outputArtifactKey"): prod[
+                        (
+                            "outputParameterKey" if kind == "parameter" else "outputArtifactKey"
+                        ): prod[
                             "outputParameterKey" if kind == "parameter" else "outputArtifactKey"
                         ],
                         "producerSubtask": prod["producerTask"],

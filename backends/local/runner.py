@@ -25,9 +25,9 @@ from portaflow.compiler import ir, irjson
 from . import params as params_mod
 from .bounds import LoopBounds
 from .cache import cache_key, verified_hit, why_not_reusable
-from .outputs import pipeline_outputs
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
 from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
+from .outputs import pipeline_outputs
 from .plan import (
     CACHED,
     CANCELLED,
