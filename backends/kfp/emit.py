@@ -365,6 +365,8 @@ class _Emitter:
             assert src is not None
             kind = out.type.kind
             spec = self.g.resolve(ROOT, src, kind)
+            if "runtimeValue" in spec:  # a merged value KFP cannot express: PF620 says so
+                continue
             if kind == "parameter":
                 prod = spec["taskOutputParameter"]
                 dag_out: Obj = {

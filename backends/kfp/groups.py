@@ -293,7 +293,9 @@ class Groups(GroupTree):
                     "KFP cannot merge these branch values: the arms' steps are not the "
                     f"branches of one dsl.If/Elif/Else (tasks {', '.join(tasks)})",
                     self.p.task(tasks[0]).span,
-                    "assign the merged name by calling a step directly in each arm of the if/else",
+                    "call a step directly in each arm, and test one comparison per arm (KFP "
+                    "nests `and` and chained comparisons as conditions inside the branch): "
+                    "compute the decision in a step, `if decide(x):`",
                 )
             )
             return ROOT
