@@ -310,9 +310,12 @@ class _Emitter:
             return "false"
 
     def _cond_span(self, g: Group) -> ir.Span | None:
-        for n in g.nodes:
+        for n in g.nodes:  # the first task in the condition, however deep (a loop in the `if`)
             if n in self.g.task_group:
                 return self.p.task(n).span
+            found = self._cond_span(self.g.groups[n]) if n in self.g.groups else None
+            if found is not None:
+                return found
         return None
 
     def _depends(self) -> None:
