@@ -277,3 +277,35 @@ def test_kfp_pipeline_outputs_load_in_the_kfp_sdk(tmp_path: Path) -> None:
     spec = kfp_emit(p, options=EmitOptions()).files[0].text
     component = load_component_from_text(spec)
     assert set(component.component_spec.outputs or {}) == {"output_0", "y"}
+
+
+# ---------------------------------------------------------------- hooks (the two bugs)
+
+
+def test_hook_inputs_named_like_a_body_variable_or_a_parameter(tmp_path: Path) -> None:
+    # A body variable of the hook input's name once crashed compile --target argo and run
+    # (KeyError); a parameter of that name silently replaced the hook's own default.
+    p = _compile(
+        tmp_path,
+        """
+        @step
+        def bye(x: int, msg: str = "bye", n: int = 0) -> None:
+            pass
+
+        @step
+        def shout(m: str) -> None:
+            pass
+
+        @pipeline(on_exit=bye)
+        def flow(n: int = 5, x: int = 1):
+            msg = s(x)
+            a(n)
+            shout(msg)
+        """,
+    )
+    (hook,) = p.hooks
+    # Only the input without a default is bound, to the parameter of its name.
+    assert [(i.name, i.binding) for i in hook.inputs] == [("x", ir.ParamRef(param="x"))]
+    _argo(p)
+    _kfp(p)
+    _airflow(p)
