@@ -219,6 +219,16 @@ class BodyCompiler(CallCompiler):
                 options.extend(val.binding.options)
             else:
                 options.append(val.binding)
+        if any(len(v.branch) <= len(ctx.branch) for v in vals):
+            self.report_for(ctx.module)(
+                "PF253",
+                stmt,
+                f"{name!r} is assigned in every arm of this `if`, but an arm assigns it a value "
+                "made before the `if`, so both could be set when that arm is not taken",
+                "call a step in every arm and assign its output (an identity step passes a "
+                "value through: `best = keep(model)`)",
+            )
+            return None
         kinds = {v.kind for v in vals}
         types = {v.type for v in vals}
         if len(kinds) > 1 or len(types) > 1:

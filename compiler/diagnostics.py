@@ -62,7 +62,8 @@ CODES: dict[str, str] = {
     "PF250": "a module constant in a decorator argument that cannot be evaluated statically",
     "PF251": "a `parallel(xs, limit=N)` fan-out written wrongly (limit not an int from 1 to 10000)",
     "PF252": "a top-level pipeline `return` that cannot declare pipeline outputs",
-    "PF253": "a name assigned in every arm of an `if` with values of different types",
+    "PF253": "a name assigned in every arm of an `if` whose values cannot merge (different types, "
+    "or a value made before the `if`)",
     "PF300": "a decorator argument that is not a literal or a DSL config type",
     "PF301": "an unknown decorator argument or config field",
     "PF302": "an invalid config value",

@@ -43,6 +43,11 @@ def flow(xs: list[int] = [1, 2], n: int = 2):
     else:
         other = b(3)
     c(other)  # E: PF234
+    if first > 3:  # E: PF253
+        kept = a(4)
+    else:
+        kept = first
+    c(kept)
     return first, xs  # E: PF252
 
 
