@@ -26,6 +26,7 @@ from portaflow.compiler.bodyctx import (
     statement_head,
 )
 from portaflow.compiler.calls import CallCompiler
+from portaflow.compiler.source import dsl_name
 from portaflow.compiler.steps import _NOT_LITERAL, StaticEval, short
 from portaflow.compiler.types import element_type, literal_type
 
@@ -191,12 +192,65 @@ class BodyCompiler(CallCompiler):
             orelse = elif_.orelse
         if orelse:
             branches.append((orelse, (*ctx.conds, *negated)))
+        arms: list[dict[str, Value]] = []
         for body, conds in branches:
             sub = ctx.child(conds=conds, branch=self.new_branch(ctx), env=ctx.env)
             sub.env = ChildEnv(ctx.env)
             self.block(body, sub)
+            arms.append(sub.env.own)
             for name, val in sub.env.own.items():
                 ctx.env[name] = val  # visible later, flagged by its branch when read
+        if orelse:  # complete: a name every arm assigns has the value of the arm that ran
+            for name in [n for n in arms[0] if all(n in arm for arm in arms[1:])]:
+                merged = self.merge_arms(name, [arm[name] for arm in arms], stmt, ctx)
+                if merged is not None:
+                    self.bind(ctx, name, merged, stmt)
+
+    def merge_arms(self, name: str, vals: list[Value], stmt: ast.If, ctx: Ctx) -> Value | None:
+        """One value for `name` assigned in every arm (`ir.OneOf`), or None when the arms' values
+        cannot merge (then reading it after the `if` stays PF234)."""
+        options: list[ir.TaskOutput] = []
+        for val in vals:
+            if val.multi is not None or not isinstance(val.binding, (ir.TaskOutput, ir.OneOf)):
+                return None  # a literal, a parameter, a fan-in: not a branch's own value
+            if val.loops != ctx.loops:
+                return None  # made inside a loop in the arm: PF233 when read
+            if isinstance(val.binding, ir.OneOf):
+                options.extend(val.binding.options)
+            else:
+                options.append(val.binding)
+        if any(len(v.branch) <= len(ctx.branch) for v in vals):
+            self.report_for(ctx.module)(
+                "PF253",
+                stmt,
+                f"{name!r} is assigned in every arm of this `if`, but an arm assigns it a value "
+                "made before the `if`, so both could be set when that arm is not taken",
+                "call a step in every arm and assign its output (an identity step passes a "
+                "value through: `best = keep(model)`)",
+            )
+            return None
+        kinds = {v.kind for v in vals}
+        types = {v.type for v in vals}
+        if len(kinds) > 1 or len(types) > 1:
+            detail = ", ".join(sorted(types)) if len(types) > 1 else ", ".join(sorted(kinds))
+            self.report_for(ctx.module)(
+                "PF253",
+                stmt,
+                f"{name!r} is assigned in every arm of this `if`, but with different types "
+                f"({detail}), so its value after the `if` has no one type",
+                "make every arm assign a value of the same type, or use a different name per arm",
+            )
+            return None
+        for v in vals:
+            v.used = True  # read through the merged value (or not: that one is reported)
+        return Value(
+            binding=ir.OneOf(options=tuple(options)),
+            type=vals[0].type,
+            kind=vals[0].kind,
+            task=None,
+            loops=ctx.loops,
+            branch=ctx.branch,
+        )
 
     def for_stmt(self, stmt: ast.For, ctx: Ctx) -> None:
         if stmt.orelse:
@@ -225,6 +279,7 @@ class BodyCompiler(CallCompiler):
                 f"loops may nest at most {MAX_LOOP_DEPTH} levels",
                 "move the inner fan-out into a sub-pipeline over a flattened list, or into a step",
             )
+        iter_node, limit = self.parallel_limit(iter_node, ctx)
         items, item_type = self.loop_items(iter_node, ctx)
         base = f"{ctx.prefix}loop_"
         n = self._loop_counter.get(base, 0) + 1
@@ -237,6 +292,7 @@ class BodyCompiler(CallCompiler):
                 items=items,
                 parent=ctx.loops[-1] if ctx.loops else None,
                 scope=ctx.scope,
+                parallelism=limit,
                 span=ctx.module.span(node),
             )
         )
@@ -256,6 +312,39 @@ class BodyCompiler(CallCompiler):
             ),
         )
         return sub
+
+    def parallel_limit(self, node: ast.expr, ctx: Ctx) -> tuple[ast.expr, int | None]:
+        """`parallel(xs, limit=4)`: the list iterated and the bound on concurrent iterations."""
+        if not isinstance(node, ast.Call) or (
+            dsl_name(self.project, ctx.module, node.func) != "parallel"
+        ):
+            return node, None
+        hint = (
+            "write `for x in parallel(xs, limit=4):` with a literal int (or module constant) >= 1"
+        )
+        if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise self.error(ctx, "PF251", node, "parallel() takes the list to loop over", hint)
+        limits = [kw for kw in node.keywords if kw.arg == "limit"]
+        others = [kw for kw in node.keywords if kw.arg != "limit"]
+        if others or len(limits) != 1:
+            raise self.error(
+                ctx,
+                "PF251",
+                others[0] if others else node,
+                "parallel() takes exactly one keyword, `limit=`",
+                hint,
+            )
+        ev = StaticEval(self.project, ctx.module, self.report_for(ctx.module))
+        limit = ev.constant(limits[0].value)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
+            raise self.error(
+                ctx,
+                "PF251",
+                limits[0].value,
+                f"parallel(limit=...) must be an int from 1 to 10000, not `{short(limits[0].value)}`",
+                hint,
+            )
+        return node.args[0], limit
 
     def loop_items(self, node: ast.expr, ctx: Ctx) -> tuple[ir.Binding, str]:
         if (

@@ -387,11 +387,35 @@ class _Walk:
             f = self.h.facts(node, drop=drop)
             dumps.append(f.dump)
             self._follow(mod, f, self.h.scope_names(mod, node, f, root=root))
+            self._option_constants(mod, node, drop)
         else:
             f = self.h.facts(node)
             dumps.append(f.dump)
             self._follow(mod, f, None)
         table[key] = (pos, "".join(dumps))
+
+    def _option_constants(self, mod: Module, node: reach.Def, drop: frozenset[int]) -> None:
+        """The module constants a step's own `@step(image=IMAGE)` names: the options are not
+        code, but the statements defining the constants they read are hashed, so changing
+        a constant changes the hash as editing the step would."""
+        for d in node.decorator_list:
+            if id(d) not in drop or not isinstance(d, ast.Call):
+                continue
+            for expr in (*d.args, *(kw.value for kw in d.keywords)):
+                f = self.h.facts(expr)
+                names = frozenset(r[0] for r in f.refs if not self._is_dsl(mod, r))
+                self._follow(mod, f, names)
+
+    def _is_dsl(self, mod: Module, ref: Ref) -> bool:
+        """Whether a reference names the DSL (`Retry`, `pf.Retry`, `portaflow`): not user code."""
+        root, attrs = ref
+        expr: ast.expr = ast.Name(id=root, ctx=ast.Load())
+        sym = self.project.resolve(mod, root)
+        if sym is not None and sym.kind == "module" and sym.qualname in DSL_MODULES:
+            return True
+        for a in attrs:
+            expr = ast.Attribute(value=expr, attr=a, ctx=ast.Load())
+        return dsl_name(self.project, mod, expr) is not None
 
     def _follow(self, mod: Module, f: _Facts, names: frozenset[str] | None) -> None:
         """Queue the module-level names `f` reads (`names`: the global ones; None: all)."""

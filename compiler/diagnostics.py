@@ -59,6 +59,11 @@ CODES: dict[str, str] = {
     "PF233": "a per-iteration value used outside its loop",
     "PF234": "a value produced inside an `if` branch used outside it",
     "PF240": "a pipeline that calls itself",
+    "PF250": "a module constant in a decorator argument that cannot be evaluated statically",
+    "PF251": "a `parallel(xs, limit=N)` fan-out written wrongly (limit not an int from 1 to 10000)",
+    "PF252": "a top-level pipeline `return` that cannot declare pipeline outputs",
+    "PF253": "a name assigned in every arm of an `if` whose values cannot merge (different types, "
+    "or a value made before the `if`)",
     "PF255": 'a `run=` keyword that is not "succeeded", "done" or "failed", or on a '
     "sub-pipeline call",
     "PF256": 'a `run="done"`/`"failed"` step without `after=`',

@@ -18,6 +18,7 @@ from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.configvalues import model_spec, schedule_spec
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
+from portaflow.compiler.outputs import pipeline_outputs
 from portaflow.compiler.source import Module, Project
 from portaflow.compiler.sourcetext import as_text, deepest_node
 from portaflow.compiler.steps import (
@@ -306,6 +307,7 @@ class _Analyzer:
         param_values = dict(env)
         ctx = Ctx(module=module, env=env, stack=(f"{module.name}:{fn.name}",))
         body.block(fn.body, ctx, top=True)
+        outputs = pipeline_outputs(fn, ctx, report)
         hooks = self.hooks(module, args, body, param_values)
         schedule = schedule_spec(args, report)
         model = model_spec(args, report)
@@ -337,6 +339,7 @@ class _Analyzer:
             schedule=schedule,
             model=model,
             image=image if isinstance(image, str) and image else None,
+            outputs=outputs,
             source=module.rel,
             span=module.span(fn),
         )
@@ -457,7 +460,10 @@ class _Analyzer:
             for inp in step.inputs:
                 if inp.type.type == ir.RUN_STATUS:
                     continue  # the runner passes the run's final status
-                if inp.name in params:
+                # Like an exit handler's task in KFP or an onExit template in Argo, a hook
+                # takes only what it is given: an input without a default is bound to the
+                # pipeline parameter of its name; one with a default keeps its default.
+                if inp.name in params and not inp.has_default:
                     params[inp.name].used = True
                     inputs.append(
                         ir.InputBinding(
@@ -473,7 +479,8 @@ class _Analyzer:
                         node,
                         f"hook step {step.name!r} needs input {inp.name!r}, which is not a "
                         "pipeline parameter",
-                        "a hook's inputs are bound by name to pipeline parameters; give it a default",
+                        "a hook input without a default is bound to the pipeline parameter of "
+                        "its name; give it a default, or add that parameter",
                     )
                     bad = True
             if bad:

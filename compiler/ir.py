@@ -104,7 +104,19 @@ class Gathered:
     loop: str
 
 
-Binding: TypeAlias = ParamRef | Literal | TaskOutput | LoopItem | Gathered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OneOf:
+    """A name assigned in every arm of a complete `if/elif/else`: the value of the arm that ran.
+
+    Each option is the output of a task whose condition holds in exactly one arm, so
+    exactly one option task runs (when the `if` itself is reached).
+    """
+
+    #: One task output per arm (nested merges flattened), in source order.
+    options: tuple[TaskOutput, ...]
+
+
+Binding: TypeAlias = ParamRef | Literal | TaskOutput | LoopItem | Gathered | OneOf
 
 
 # --------------------------------------------------------------------------- conditions
@@ -337,6 +349,8 @@ class Loop:
     parent: str | None = None
     #: Sub-pipeline call ids enclosing this loop, outermost first.
     scope: tuple[str, ...] = ()
+    #: At most this many iterations run at once (`parallel(xs, limit=4)`); None for no bound.
+    parallelism: int | None = None
     #: The `for` statement or comprehension.
     span: Span
 
@@ -367,6 +381,20 @@ class Edge:
     kind: L["data", "order", "condition", "loop"]
     #: Data names along the edge: "output->input" pairs, sorted; empty for order edges.
     labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineOutput:
+    """A value the top-level pipeline returns (`return model, score`): a run's declared result."""
+
+    #: Output name: the returned variable's name, or `output` / `output_<i>` for other expressions.
+    name: str
+    #: Where the value comes from: a task output outside any loop, or a merged branch value.
+    binding: Binding
+    #: Type and kind of the value.
+    type: TypeInfo
+    #: The returned expression.
+    span: Span
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -441,6 +469,8 @@ class Pipeline:
     model: ModelSpec | None = None
     #: Default image for steps without one.
     image: str | None = None
+    #: What the pipeline returns, in order (`return a, b`); empty when it returns nothing.
+    outputs: tuple[PipelineOutput, ...] = ()
     #: Project-relative path of the pipeline file.
     source: str
     #: The pipeline function definition.
@@ -492,6 +522,8 @@ def binding_tasks(binding: Binding) -> tuple[str, ...]:
     match binding:
         case TaskOutput(task=t) | Gathered(task=t):
             return (t,)
+        case OneOf(options=opts):
+            return tuple(o.task for o in opts)
         case ParamRef() | Literal() | LoopItem():
             return ()
     raise AssertionError(binding)  # pragma: no cover

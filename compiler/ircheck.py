@@ -49,11 +49,18 @@ def problems(p: ir.Pipeline) -> list[str]:
                         out.append(f"{where} reads output {output!r}, which task {task!r} lacks")
                 if isinstance(b, ir.Gathered) and b.loop not in loops:
                     out.append(f"{where} gathers over unknown loop {b.loop!r}")
+            case ir.OneOf(options=opts):
+                if len(opts) < 2:
+                    out.append(f"{where} merges fewer than two branch values")
+                for o in opts:
+                    binding(where, o)
 
     for lp in p.loops:
         if lp.parent is not None and lp.parent not in loops:
             out.append(f"loop {lp.id!r} has unknown parent loop {lp.parent!r}")
         binding(f"loop {lp.id!r}", lp.items)
+        if lp.parallelism is not None and lp.parallelism < 1:
+            out.append(f"loop {lp.id!r} has parallelism {lp.parallelism}, below 1")
     out += _loop_cycles(loops)
     for t in p.tasks:
         where = f"task {t.id!r}"
@@ -79,6 +86,9 @@ def problems(p: ir.Pipeline) -> list[str]:
         if t.condition is not None:
             for b in ir.condition_bindings(t.condition):
                 binding(f"{where} condition", b)
+    out += _duplicates("pipeline output", [o.name for o in p.outputs])
+    for o in p.outputs:
+        binding(f"pipeline output {o.name!r}", o.binding)
     position = {t.id: i for i, t in enumerate(p.tasks)}
     for e in p.edges:
         if e.source not in tasks or e.target not in tasks:

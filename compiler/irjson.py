@@ -25,6 +25,7 @@ _TAGS: dict[type, str] = {
     ir.Literal: "literal",
     ir.TaskOutput: "task_output",
     ir.LoopItem: "loop_item",
+    ir.OneOf: "one_of",
     ir.Gathered: "gathered",
     ir.Truthy: "truthy",
     ir.Compare: "compare",

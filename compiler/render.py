@@ -24,6 +24,8 @@ def describe_binding(b: ir.Binding) -> str:
             return "item" + "".join(f"[{json.dumps(p)}]" for p in path)
         case ir.Gathered(task=t, output=o):
             return f"[{t}.{o} ...]"
+        case ir.OneOf(options=opts):
+            return " | ".join(describe_binding(o) for o in opts)
     raise AssertionError(b)  # pragma: no cover
 
 

@@ -39,6 +39,7 @@ _STEP_ARGS = ("name", "retries", "timeout", "resources", "image", "env", "secret
 _PIPELINE_ARGS = ("name", "schedule", "model", "image", "on_failure", "on_exit")
 
 _NOT_LITERAL = object()
+_REPORTED = object()  # a constant whose PF250 is already reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +113,20 @@ class StaticEval:
             return out
         return _NOT_LITERAL
 
+    def constant(self, node: ast.expr) -> Any:
+        """A literal that may also name module-level constants, and join them with `+` or an
+        f-string (`@step(image=IMAGE)`, `IMAGE = f"{REGISTRY}/train:{TAG}"`); `_NOT_LITERAL`
+        otherwise. A name that is not such a constant reports PF250."""
+        try:
+            return _Constants(self).eval(node, self.module, ())
+        except _Reported:
+            return _REPORTED
+
     def value(self, node: ast.expr, what: str) -> Any:
         """A literal or a DSL config call; reports PF300 and returns None otherwise."""
-        lit = self.literal(node)
+        lit = self.constant(node)
+        if lit is _REPORTED:
+            return None
         if lit is not _NOT_LITERAL:
             return lit
         if isinstance(node, ast.Call):
@@ -159,7 +171,10 @@ class StaticEval:
                 )
                 ok = False
                 continue
-            lit = self.literal(kw.value)
+            lit = self.constant(kw.value)
+            if lit is _REPORTED:
+                ok = False
+                continue
             if lit is _NOT_LITERAL:
                 self.report(
                     "PF300",
@@ -182,6 +197,130 @@ class StaticEval:
             self.report("PF302", node, "Model needs a name", 'write `Model(name="my_model")`')
             ok = False
         return ConfigCall(type_name, values, node) if ok else None
+
+
+class _Constants:
+    """Module constants in decorator arguments, evaluated statically (never imported).
+
+    A constant is a name assigned exactly once at the top level of a project module
+    (and never changed with `+=`, `global` or a loop), before its use, to an
+    expression of literals, other constants, `+` and f-strings.
+    """
+
+    _MAX_DEPTH = 32
+
+    def __init__(self, ev: StaticEval) -> None:
+        self.ev = ev
+
+    def eval(self, node: ast.expr, module: Module, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, ast.Name):
+            return self.name(node, module, seen)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = [self.eval(e, module, seen) for e in node.elts]
+            return _NOT_LITERAL if any(i is _NOT_LITERAL for i in items) else items
+        if isinstance(node, ast.Dict):
+            out: dict[str, Any] = {}
+            for k, v in zip(node.keys, node.values, strict=True):
+                key = self.eval(k, module, seen) if k is not None else _NOT_LITERAL
+                val = self.eval(v, module, seen)
+                if not isinstance(key, str) or val is _NOT_LITERAL:
+                    return _NOT_LITERAL
+                out[key] = val
+            return out
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            a = self.eval(node.left, module, seen)
+            b = self.eval(node.right, module, seen)
+            if isinstance(a, str) and isinstance(b, str):
+                return a + b
+            if isinstance(a, list) and isinstance(b, list):
+                return a + b
+            if (
+                isinstance(a, (int, float))
+                and isinstance(b, (int, float))
+                and not isinstance(a, bool)
+                and not isinstance(b, bool)
+                and abs(a) < MAX_INT
+                and abs(b) < MAX_INT
+            ):
+                return a + b
+            return _NOT_LITERAL
+        if isinstance(node, ast.JoinedStr):
+            parts: list[str] = []
+            for v in node.values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                    parts.append(v.value)
+                    continue
+                if not isinstance(v, ast.FormattedValue) or v.format_spec or v.conversion != -1:
+                    return _NOT_LITERAL
+                inner = self.eval(v.value, module, seen)
+                if not isinstance(inner, (str, int)) or isinstance(inner, bool):
+                    return _NOT_LITERAL
+                parts.append(str(inner))
+            return "".join(parts)
+        if module is self.ev.module:
+            return self.ev.literal(node)
+        return StaticEval(self.ev.project, module, lambda *a: None).literal(node)
+
+    def name(self, node: ast.Name, module: Module, seen: tuple[str, ...]) -> Any:
+        sym = self.ev.project.resolve(module, node.id)
+        if sym is None or sym.kind != "assign" or sym.module is None:
+            return _NOT_LITERAL  # not a module constant: the caller says what is allowed
+        key = f"{sym.module.name}.{node.id}"
+        where = sym.module
+        stmt = sym.node
+        why = ""
+        if key in seen or len(seen) > self._MAX_DEPTH:
+            why = "it is defined in terms of itself"
+        elif _assigned_more_than_once(where, node.id):
+            why = f"{node.id!r} is assigned more than once in {where.rel}, so its value depends on when it is read"
+        elif not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
+            why = f"{node.id!r} has no value"
+        elif where is module and stmt.lineno > node.lineno and seen == ():
+            why = f"{node.id!r} is assigned after this line"
+        if not why:
+            assert isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
+            val = self.eval(stmt.value, where, (*seen, key))
+            if val is not _NOT_LITERAL:
+                return val
+            why = f"`{short(stmt.value)}` is computed when the file runs"
+        if not seen:  # report once, at the name the user wrote in the decorator
+            self.ev.report(
+                "PF250",
+                node,
+                f"module constant {node.id!r} cannot be evaluated statically: {why}",
+                "a constant in a decorator argument is a literal, or literals and other "
+                'constants joined with `+` or an f-string: `IMAGE = f"{REGISTRY}/train:1.4"`; '
+                "assign it once, at the top level, before the step",
+            )
+            raise _Reported()
+        return _NOT_LITERAL
+
+
+class _Reported(Exception):
+    """A PF250 was reported; the argument has no value."""
+
+
+def _assigned_more_than_once(module: Module, name: str) -> bool:
+    count = 0
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.Assign):
+            count += sum(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+            count += sum(
+                isinstance(e, ast.Name) and e.id == name
+                for t in stmt.targets
+                if isinstance(t, (ast.Tuple, ast.List))
+                for e in t.elts
+            )
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            count += stmt.target.id == name and stmt.value is not None
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            count += 2 * (stmt.target.id == name)
+        elif isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.Try)):
+            count += 2 * any(
+                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+                for n in ast.walk(stmt)
+            )
+    return count > 1
 
 
 def decorator_args(

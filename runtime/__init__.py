@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from portaflow.dsl import Model, Pipeline, Resources, Retry, Schedule, Step, pipeline, step
+    from portaflow.dsl import (
+        Model,
+        Pipeline,
+        Resources,
+        Retry,
+        Schedule,
+        Step,
+        parallel,
+        pipeline,
+        step,
+    )
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
     from portaflow.status import RunStatus
@@ -24,6 +34,7 @@ _LAZY = {
     "RunStatus": "portaflow.status",
     "Schedule": "portaflow.dsl",
     "Step": "portaflow.dsl",
+    "parallel": "portaflow.dsl",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
@@ -61,6 +72,7 @@ __all__ = [
     "log_metadata",
     "log_metric",
     "materializer",
+    "parallel",
     "pipeline",
     "step",
 ]

@@ -9,7 +9,7 @@ outside a pipeline runs the plain function, so steps stay unit-testable.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
@@ -232,3 +232,18 @@ def pipeline(
         return Pipeline(f, options)
 
     return wrap
+
+
+T = TypeVar("T")
+
+
+def parallel(items: Iterable[T], /, *, limit: int) -> Iterable[T]:
+    """Fan out over `items` with at most `limit` iterations running at once.
+
+    Written as `for x in parallel(xs, limit=4):` (or in a comprehension) in a
+    `@pipeline` body, where the compiler reads it; called as plain Python it
+    returns `items` unchanged.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"parallel(limit=...) must be an int >= 1, not {limit!r}")
+    return items

@@ -138,9 +138,12 @@ class _Builder:
                     "cache=False",
                     "env",
                     "name",
+                    *(["constants"] if module == "pipeline" else []),
                 ]
             )
         )
+        if config == "constants":  # module constants, evaluated statically (issue 13, item 9)
+            config = "retries=Retry(max=RETRIES), image=IMAGE"
         if config == "env":
             choices = [h for h in HOSTILE_STRINGS if not (self.argo_valid and "{{" in h)]
             raw = self.draw(st.sampled_from(choices))
@@ -231,7 +234,7 @@ class _Builder:
         if len(ctx.loops) < 2:
             kinds += ["for", "comp"]
         if self.budget >= 2:
-            kinds += ["if"]
+            kinds += ["if", "merge"]
         if self.budget >= 2:
             kinds += ["sub"]
         if (
@@ -384,10 +387,21 @@ class _Builder:
             items=ctx.items + extra,
         )
 
+    def maybe_parallel(self, text: str, lid: str) -> str:
+        """`parallel(xs, limit=N)` around a loop's list (issue 13, item 6), for a loop that
+        holds no other loop (Airflow bounds one mapped task, not an outer loop: PF720)."""
+        if not self.draw(st.booleans()):
+            return text
+        limit = self.draw(st.integers(1, 3))
+        self.gen.parallelism[lid] = limit
+        return f"parallel({text}, limit={limit})"
+
     def st_for(self, ctx: _Ctx) -> list[str]:
         text, items, typ, fields = self.loop_source(ctx)
         var = f"x{self.loop_no + 1}"
         inner = self.open_loop(ctx, var, items, typ, fields)
+        if ctx.loops:  # an inner loop: no loop can open inside it
+            text = self.maybe_parallel(text, inner.loops[-1])
         head = "    " * ctx.indent + f"for {var} in {text}:"
         return [head, *self.block(inner)]
 
@@ -402,7 +416,9 @@ class _Builder:
             var2 = f"x{self.loop_no + 1}"
             inner = self.open_loop(inner, var2, items2, typ2, fields2)
             inner.indent -= 1
-            gens += f" for {var2} in {text2}"
+            gens += f" for {var2} in {self.maybe_parallel(text2, inner.loops[-1])}"
+        else:
+            gens = f"for {var} in {self.maybe_parallel(text, first)}"
         inner.indent -= 1
         # The fanned-out step reads the loop item(s) and maybe outer values.
         chosen = [self.draw(st.sampled_from([i for i in inner.items if i.loops]))]
@@ -513,6 +529,45 @@ class _Builder:
             lines += self.branch_block(ctx, tuple(negated))
         return lines
 
+    def st_merge(self, ctx: _Ctx) -> list[str]:
+        """A name assigned in every arm of an if/(elif)/else, read after it (issue 13, item 7)."""
+        pad = "    " * ctx.indent
+        name = self.fresh()
+        lines: list[str] = []
+        negated: list[ir.Condition] = []
+        options: list[ir.TaskOutput] = []
+        n_arms = self.draw(st.integers(2, 3))
+        for i in range(n_arms):
+            last = i == n_arms - 1
+            if last:
+                lines.append(f"{pad}else:")
+                conds: tuple[ir.Condition, ...] = tuple(negated)
+            else:
+                # One comparison or truth test per arm: KFP nests `and` (and chained
+                # comparisons) as conditions inside the branch, where dsl.OneOf cannot
+                # reach (PF620).
+                text, cond = self.condition(ctx, depth=2)
+                if isinstance(cond, (ir.All, ir.Any)):
+                    text, cond = "p_flag", ir.Truthy(value=ir.ParamRef(param="p_flag"))
+                lines.append(f"{pad}{'if' if i == 0 else 'elif'} {text}:")
+                conds = (*negated, cond)
+                negated.append(ir.Not(operand=cond))
+            self.n_branch += 1
+            arm = _Ctx(
+                indent=ctx.indent + 1,
+                loops=ctx.loops,
+                conds=(*ctx.conds, *conds),
+                branch=(*ctx.branch, self.n_branch),
+                items=ctx.items,
+            )
+            call, tid, bound, after = self.plain_call(arm, [("output", "int")])
+            self.record(tid, bound, after, arm)
+            options.append(ir.TaskOutput(task=tid, output="output"))
+            lines.append(f"{pad}    {name} = {call}")
+        merged = ir.OneOf(options=tuple(options))
+        self.values.append(_Val(name, merged, "int", None, ctx.loops, ctx.branch))
+        return lines
+
     def branch_block(self, ctx: _Ctx, conds: tuple[ir.Condition, ...]) -> list[str]:
         self.n_branch += 1
         sub = _Ctx(
@@ -614,6 +669,19 @@ class _Builder:
 
     # ------------------------------------------------------------------ hooks and files
 
+    def returns(self, ctx: _Ctx) -> list[str]:
+        """`return a, b` of top-level step outputs: the pipeline's outputs (issue 13, item 8)."""
+        pool = [
+            v
+            for v in self.values
+            if isinstance(v.binding, (ir.TaskOutput, ir.OneOf)) and not v.loops and not v.branch
+        ]
+        if not pool or not self.draw(st.booleans()):
+            return []
+        chosen = self.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique_by=id))
+        self.gen.outputs = [(v.text, v.binding) for v in chosen]  # type: ignore[misc]
+        return [f"    return {', '.join(v.text for v in chosen)}"]
+
     def hooks(self) -> list[str]:
         args = []
         for key, kind in (("on_exit", "exit"), ("on_failure", "failure")):
@@ -643,6 +711,8 @@ class _Builder:
         self.body = self.block(ctx)
         while self.budget > 0:
             self.body += self.statement(ctx)
+        if not self.taskflow:
+            self.body += self.returns(ctx)
         hook_args = [] if self.taskflow else self.hooks()
         if self.draw(st.booleans()):
             hook_args.insert(0, f"name={self.hostile()}")
@@ -661,8 +731,12 @@ class _Builder:
             "",
             "from typing import Annotated",
             "",
-            "from portaflow import Resources, Retry, RunStatus, pipeline, step",
+            "from portaflow import Resources, Retry, RunStatus, parallel, pipeline, step",
             *sorted(set(self.imports)),
+            "",
+            'REGISTRY = "ghcr.io/acme"',
+            "RETRIES = 1 + 1",
+            'IMAGE = f"{REGISTRY}/generated:{RETRIES}"',
             "",
             "",
             "class Blob:",

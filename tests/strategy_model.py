@@ -79,6 +79,10 @@ class GeneratedPipeline:
     step_refs: dict[str, str] = field(default_factory=dict)
     #: Codes the Argo backend must refuse the pipeline with (PF503 for `{{` in an env value).
     argo_errors: set[str] = field(default_factory=set)
+    #: Loop id -> `parallel(..., limit=N)` bound, for the bounded loops.
+    parallelism: dict[str, int] = field(default_factory=dict)
+    #: What the pipeline returns: (output name, binding), in order.
+    outputs: list[tuple[str, ir.Binding]] = field(default_factory=list)
 
     def write(self, folder: Path) -> Path:
         """Write every file under `folder`; returns the pipeline file's path."""
@@ -141,6 +145,8 @@ def _visible(v: _Val, ctx: _Ctx) -> bool:
 def _tasks_of(b: ir.Binding | None) -> tuple[str, ...]:
     if isinstance(b, (ir.TaskOutput, ir.Gathered)):
         return (b.task,)
+    if isinstance(b, ir.OneOf):
+        return tuple(o.task for o in b.options)
     return ()
 
 

@@ -41,6 +41,8 @@ def assert_intended_dag(p: ir.Pipeline, gen: GeneratedPipeline) -> None:
     assert {tid: t.hook for tid, t in by_id.items() if t.hook} == gen.hooks, src
     assert {tid: t.scope for tid, t in by_id.items()} == gen.scopes, src
     assert {tid: t.step for tid, t in by_id.items()} == gen.step_refs, src
+    assert {lp.id: lp.parallelism for lp in p.loops if lp.parallelism} == gen.parallelism, src
+    assert [(o.name, o.binding) for o in p.outputs] == gen.outputs, src
     assert {t.id for t in p.tasks if t.loop} == gen.looped
     assert {t.id for t in p.tasks if t.condition} == gen.conditional
     # Hooks come last and have no edges (docs/CONTRACTS.md).
@@ -87,6 +89,10 @@ def assert_ir_invariants(p: ir.Pipeline) -> None:
                 assert lp in where
             case ir.Literal():
                 pass
+            case ir.OneOf(options=opts):
+                assert len(opts) >= 2
+                for o in opts:
+                    check(o, where)
 
     for lp in p.loops:
         check(lp.items, chain(lp.parent))
@@ -98,7 +104,7 @@ def assert_ir_invariants(p: ir.Pipeline) -> None:
         for b in t.inputs:
             check(b.binding, chain(t.loop))
             if b.kind == "artifact":
-                assert isinstance(b.binding, (ir.TaskOutput, ir.Gathered)), (t.id, b)
+                assert isinstance(b.binding, (ir.TaskOutput, ir.Gathered, ir.OneOf)), (t.id, b)
         if t.condition is not None:
             for b in ir.condition_bindings(t.condition):
                 check(b, chain(t.loop))

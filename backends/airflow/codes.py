@@ -8,3 +8,6 @@ BAD_OPTION = "PF701"
 HOOK_INPUT = "PF702"
 #: An artifact input bound to a parameter or a literal.
 ARTIFACT_LITERAL = "PF703"
+#: A bounded fan-out (`parallel(xs, limit=N)`) around another loop: Airflow bounds mapped
+#: instances per task, not iterations of an outer loop.
+BOUNDED_OUTER = "PF720"

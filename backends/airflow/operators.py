@@ -13,6 +13,7 @@ Values come from "sources", plain dicts the generated file spells as literals:
 `{"task": id, "output": name[, "items": id, "depth": n]}` and
 `{"gather": id, "output": name, "items": id, "depth": n, "kind": k}` and
 `{"status": {airflow task id: IR task id}}` (a RunStatus: those tasks' states). Upstream
+`{"oneof": [source, ...]}` (a value merged from if/else arms: the arm that ran). Upstream
 values are pulled from XCom here, in Python: no operator has Jinja template
 fields, so user strings holding `{{ }}` are never rendered. Parameter outputs
 travel through XCom by value; artifacts stay in the artifact store, under the
@@ -119,6 +120,13 @@ class Resolver:
             return self._pull(src["task"], map_index)[src["output"]]
         if "status" in src:
             return self.run_status(src["status"])
+        if "oneof" in src:  # a name assigned in every arm of an if/else: the arm that ran
+            for option in src["oneof"]:
+                try:
+                    return self.value(option)
+                except UpstreamSkipped:
+                    continue
+            raise UpstreamSkipped("no branch of the if/else ran")
         if "gather" in src:
             prefix = list(self.iteration["index"][: src["depth"]])
             values = []

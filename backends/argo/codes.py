@@ -26,3 +26,5 @@ ARGO_VERSION = "PF510"
 DROPPED = "PF511"
 #: An integer beyond 2**53 where Argo's JSON handling (float64) would round it (warning).
 BIG_INT = "PF512"
+#: A merged branch value whose arms' steps sit in different scopes (sub-pipelines, loops).
+MERGE_SCOPE = "PF520"

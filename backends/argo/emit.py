@@ -15,7 +15,7 @@ from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitRe
 from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, loops, names, status, values, versions, yamlout
+from . import codes, conditions, containers, loops, merge, names, status, values, versions, yamlout
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -86,6 +86,8 @@ class _Emitter:
             if g.kind == "loop":
                 assert g.loop is not None
                 tn.want(f"group:{key}", f"{self.p.name}-{g.loop.id}")
+            elif key.startswith("bound:"):
+                tn.want(f"group:{key}", f"{self.p.name}-{key[6:]}-bounded")
             elif g.kind == "sub":
                 tn.want(f"group:{key}", f"{self.p.name}-{key[4:]}")
             elif g.kind == "exit":
@@ -120,12 +122,19 @@ class _Emitter:
             return ("gathered", b.task, names.param_name(b.output), b.loop)
         if isinstance(b, ir.LoopItem):
             return ("item", b.loop, *b.path)
+        if isinstance(b, ir.OneOf):
+            return ("oneof", *(x for o in b.options for x in (o.task, names.param_name(o.output))))
         raise AssertionError(b)
+
+    def _artifact_ref(self, gkey: str, b: ir.Binding) -> Ref:
+        return self.sc.resolve(gkey, self._src(b), "artifact")
 
     def _type_of(self, b: ir.Binding) -> str:
         if isinstance(b, ir.ParamRef):
             found: str = next(prm.type.type for prm in self.p.params if prm.name == b.param)
             return found
+        if isinstance(b, ir.OneOf):
+            return self._type_of(b.options[0])
         if isinstance(b, (ir.TaskOutput, ir.Gathered)):
             step = self.p.step(self.p.task(b.task).step)
             typ = next((o.type.type for o in step.outputs if o.name == b.output), "any")
@@ -197,12 +206,12 @@ class _Emitter:
             elif isinstance(bd, ir.Gathered):
                 refs = self.sc.artifact_list(gkey, self._src(bd))
                 arts += [mf.artifact(name=f"{pname}-{i}", from_=r.tag) for i, r in enumerate(refs)]
-            elif isinstance(bd, (ir.TaskOutput, ir.LoopItem)):
-                arts.append(
-                    mf.artifact(
-                        name=pname, from_=self.sc.resolve(gkey, self._src(bd), "artifact").tag
-                    )
-                )
+            elif isinstance(bd, (ir.TaskOutput, ir.LoopItem, ir.OneOf)):
+                ref = self._artifact_ref(gkey, bd)
+                if ref.path is None and isinstance(bd, ir.OneOf):
+                    arts.append(mf.artifact(name=pname, from_expression=ref.expr))
+                else:
+                    arts.append(mf.artifact(name=pname, from_=ref.tag))
             else:
                 self.errors.append(
                     (
@@ -316,6 +325,7 @@ class _Emitter:
         # node -> {upstream DAG task name: whether only `after=` orders them}
         deps: dict[tuple[str, str], dict[str, bool]] = {}
         ir_ids: dict[str, str] = {}  # Argo DAG task name -> the IR node it runs
+        merged = merge.merge_only_pairs(self.p)
         for e in self.p.edges:
             if e.source not in self.sc.task_group or e.target not in self.sc.task_group:
                 continue
@@ -325,14 +335,18 @@ class _Emitter:
             gkey, na, nb = found
             srcs = deps.setdefault((gkey, nb), {})
             for name in self._node_task_names(gkey, na):
-                srcs[name] = srcs.get(name, True) and e.kind == "order"
+                loose = e.kind == "order" or (e.source, e.target) in merged
+                srcs[name] = srcs.get(name, True) and loose
                 ir_ids[name] = na.partition(":")[2] if ":" in na else na
+        ran = merge.ran_terms(self.p, self.sc, self._node_task_names)
         for (gkey, node), srcs in deps.items():
             run = self.p.task(node).run if node in self.sc.task_group else "succeeded"
             if run == "succeeded":
                 text = " && ".join(_depend_term(n, order) for n, order in sorted(srcs.items()))
             else:
                 text = status.depends(sorted(srcs), failed=run == "failed")
+            for term in sorted(ran.get((gkey, node), ())):
+                text += " && " + term
             phases_json = None
             if run != "succeeded":
                 phases = {ir_ids[n]: f"{{{{tasks.{n}.status}}}}" for n in sorted(srcs)}
@@ -389,6 +403,9 @@ class _Emitter:
                 out_params.append(
                     mf.parameter(name=name, value_from=mf.value_from(expression=expr))
                 )
+        if g.key == ROOT:
+            out_params += self.root_outputs[0]
+            out_arts += self.root_outputs[1]
         return mf.template(
             name=self.tnames["group:" + g.key] if g.key != ROOT else self.tnames["group:"],
             metadata=mf.metadata(annotations=containers.provenance(g.span)),
@@ -409,7 +426,37 @@ class _Emitter:
                 )
                 else None,
             ),
+            parallelism=self._parallelism(g),
         )
+
+    def _pipeline_outputs(self) -> tuple[list[Obj], list[Obj]]:
+        """The pipeline's `return`: outputs of the entrypoint DAG, which Argo reports as the
+        workflow's outputs (`status.outputs`)."""
+        params: list[Obj] = []
+        arts: list[Obj] = []
+        for out in self.p.outputs:
+            name = names.param_name(out.name)
+            if out.type.kind == "artifact":
+                ref = self._artifact_ref(ROOT, out.binding)
+                if ref.path is not None:
+                    arts.append(mf.artifact(name=name, from_=ref.tag))
+                else:
+                    arts.append(mf.artifact(name=name, from_expression=ref.expr))
+                continue
+            ref = self._param_ref(ROOT, out.binding)
+            vf = (
+                mf.value_from(parameter=ref.tag)
+                if ref.path is not None
+                else mf.value_from(expression=ref.expr)
+            )
+            params.append(mf.parameter(name=name, value_from=vf))
+        return params, arts
+
+    def _parallelism(self, g: Group) -> int | None:
+        """`parallel(xs, limit=N)`: the wrapper DAG around the loop's task runs N children at once."""
+        if not g.key.startswith("bound:"):
+            return None
+        return self.p.loop(g.key[len("bound:") :]).parallelism
 
     def _step_templates(self) -> list[Obj]:
         out = []
@@ -438,6 +485,7 @@ class _Emitter:
         self._plan()
         for t in self.p.tasks:
             self._task(t)
+        self.root_outputs = self._pipeline_outputs()
         groups = [g for g in self.sc.groups.values() if g.kind in ("loop", "sub")]
         for g in sorted(groups, key=lambda g: -g.depth):
             self._group_task(g)

@@ -23,7 +23,13 @@ Obj = dict[str, Any]
 #: hera model name -> ((hera field name, Argo key), ...) in emitted order.
 FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "Parameter": (("name", "name"), ("value", "value"), ("value_from", "valueFrom")),
-    "Artifact": (("name", "name"), ("from_", "from"), ("path", "path"), ("raw", "raw")),
+    "Artifact": (
+        ("name", "name"),
+        ("from_", "from"),
+        ("from_expression", "fromExpression"),
+        ("path", "path"),
+        ("raw", "raw"),
+    ),
     "RawArtifact": (("data", "data"),),
     "ValueFrom": (
         ("default", "default"),
@@ -55,6 +61,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("metadata", "metadata"),
         ("node_selector", "nodeSelector"),
         ("outputs", "outputs"),
+        ("parallelism", "parallelism"),
         ("retry_strategy", "retryStrategy"),
         ("tolerations", "tolerations"),
     ),
@@ -157,7 +164,12 @@ def parameter(*, name: str, value: str | None = None, value_from: Obj | None = N
 
 
 def artifact(
-    *, name: str, from_: str | None = None, path: str | None = None, raw: Obj | None = None
+    *,
+    name: str,
+    from_: str | None = None,
+    from_expression: str | None = None,
+    path: str | None = None,
+    raw: Obj | None = None,
 ) -> Obj:
     return _make("Artifact", locals())
 
@@ -220,6 +232,7 @@ def template(
     metadata: Obj | None = None,
     node_selector: Mapping[str, str] | None = None,
     outputs: Obj | None = None,
+    parallelism: int | None = None,
     retry_strategy: Obj | None = None,
     tolerations: list[Obj] | None = None,
 ) -> Obj:

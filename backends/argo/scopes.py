@@ -15,9 +15,10 @@ from typing import Literal as L
 from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
-from . import loops, names, values
+from . import codes, loops, names, values
 
-#: A value source: ("out", task, output) | ("gathered", task, output, loop) | ("item", loop, path...).
+#: A value source: ("out", task, output) | ("gathered", task, output, loop) | ("item", loop, path...)
+#: | ("oneof", task, output, task, output, ...) for a merged branch value.
 Source = tuple[str, ...]
 Kind = L["parameter", "artifact"]
 ROOT = ""
@@ -105,6 +106,10 @@ class Scopes(GroupTree):
             span = subs[s].span if s in subs else t.span
             keyed.append(((i, 1), (f"sub:{s}", span, None)))
         for lp in self.p.loop_chain(t.loop):
+            if lp.parallelism is not None:
+                # `parallelism` bounds a template's children, so a bounded loop is called
+                # from a DAG of its own (`bound:`) that holds only the loop's task.
+                keyed.append(((len(lp.scope), 0), (f"bound:{lp.id}", lp.span, None)))
             keyed.append(((len(lp.scope), 0), (f"loop:{lp.id}", lp.span, lp)))
         keyed.sort(key=lambda kv: kv[0])
         return [v for _k, v in keyed]
@@ -132,6 +137,17 @@ class Scopes(GroupTree):
                 name = self._export(child, src, kind)
                 return path_ref("tasks", g.node_names[child], "outputs", plural, name)
             return self._import(gkey, src, kind)
+        if tag == "oneof":
+            home = self._oneof_home(src)
+            if home is None:
+                return Ref(path=None, expr="''")
+            if home == gkey:
+                return Ref(path=None, expr=self._oneof_expr(g, src, plural))
+            child = self.child_towards(gkey, home)
+            if child is not None and not self.loops_between(gkey, home):
+                name = self._export(child, src, kind)
+                return path_ref("tasks", g.node_names[child], "outputs", plural, name)
+            return self._import(gkey, src, kind)
         if tag == "gathered":
             loop_key = f"loop:{src[3]}"
             parent = self.groups[loop_key].parent
@@ -144,6 +160,36 @@ class Scopes(GroupTree):
                 return path_ref("tasks", g.node_names[child], "outputs", plural, name)
             return self._import(gkey, src, kind)
         raise AssertionError(src)
+
+    def _oneof_home(self, src: Source) -> str | None:
+        """The group whose DAG holds every arm's task of a merged branch value (None: none)."""
+        homes = {self.task_group[t] for t in src[1::2]}
+        if len(homes) != 1:
+            self.errors.append(
+                (
+                    codes.MERGE_SCOPE,
+                    "Argo cannot merge branch values made in different sub-pipelines or loops "
+                    f"(tasks {', '.join(src[1::2])})",
+                    self.p.task(src[1]).span,
+                    "call the steps that assign the merged name directly in the if/elif/else arms",
+                )
+            )
+            return None
+        return homes.pop()
+
+    @staticmethod
+    def _oneof_expr(g: Group, src: Source, plural: str) -> str:
+        """The arm that ran: the first option whose task did not get skipped (expr's ternary
+        is lazy, so a skipped task's missing output is never looked up)."""
+        opts = [(src[i], src[i + 1]) for i in range(1, len(src), 2)]
+        *tests, (last_task, last_out) = opts
+        expr = values.expr_var("tasks", g.node_names[last_task], "outputs", plural, last_out)
+        for task, out in reversed(tests):
+            node = g.node_names[task]
+            status = values.expr_var("tasks", node, "status")
+            var = values.expr_var("tasks", node, "outputs", plural, out)
+            expr = f"({status} == 'Succeeded' ? {var} : {expr})"
+        return expr
 
     def inner_source(self, loop_key: str, task: str, output: str) -> Source:
         """What one iteration of `loop_key` yields for a task output inside it."""

@@ -24,3 +24,5 @@ SECRET = "PF609"
 UNSUPPORTED = "PF610"
 #: `run="failed"` after several upstream nodes: KFP reads the final status of exactly one.
 RUN_FAILED = "PF625"
+#: A merged branch value whose arms' steps are not the branches of one dsl.If/Elif/Else.
+MERGE_SCOPE = "PF620"

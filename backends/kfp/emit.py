@@ -290,6 +290,9 @@ class _Emitter:
             task["inputs"] = inputs
         if iterator is not None:
             task["parameterIterator"] = iterator
+            if g.loop is not None and g.loop.parallelism is not None:
+                # `dsl.ParallelFor(..., parallelism=N)` as kfp compiles it.
+                task["iteratorPolicy"] = {"parallelismLimit": g.loop.parallelism}
         task["taskInfo"] = {"name": g.name}
         if trigger is not None:
             task["triggerPolicy"] = {"condition": trigger}
@@ -346,9 +349,12 @@ class _Emitter:
             return "false"
 
     def _cond_span(self, g: Group) -> ir.Span | None:
-        for n in g.nodes:
+        for n in g.nodes:  # the first task in the condition, however deep (a loop in the `if`)
             if n in self.g.task_group:
                 return self.p.task(n).span
+            found = self._cond_span(self.g.groups[n]) if n in self.g.groups else None
+            if found is not None:
+                return found
         return None
 
     def _depends(self) -> None:
@@ -393,6 +399,36 @@ class _Emitter:
             comp["outputDefinitions"] = dict(sorted(out_defs.items()))
         return comp
 
+    def _pipeline_outputs(self) -> None:
+        """The pipeline's `return` as the root DAG's outputs (kfp's pipeline outputs)."""
+        root = self.g.groups[ROOT]
+        for out in self.p.outputs:
+            src = self.g.source(out.binding)
+            assert src is not None
+            kind = out.type.kind
+            spec = self.g.resolve(ROOT, src, kind)
+            if "runtimeValue" in spec:  # a merged value KFP cannot express: PF620 says so
+                continue
+            if kind == "parameter":
+                prod = spec["taskOutputParameter"]
+                dag_out: Obj = {
+                    "valueFromParameter": {
+                        "outputParameterKey": prod["outputParameterKey"],
+                        "producerSubtask": prod["producerTask"],
+                    }
+                }
+            else:
+                prod = spec["taskOutputArtifact"]
+                dag_out = {
+                    "artifactSelectors": [
+                        {
+                            "outputArtifactKey": prod["outputArtifactKey"],
+                            "producerSubtask": prod["producerTask"],
+                        }
+                    ]
+                }
+            root.output_defs[out.name] = (kind, self.g.definition(src, kind), dag_out)
+
     def _root_inputs(self) -> Obj:
         params: Obj = {}
         for prm in self.p.params:
@@ -417,6 +453,7 @@ class _Emitter:
             raise BackendError([_msg(e) for e in self.errors])
         for t in self.p.tasks:
             self._task(t)
+        self._pipeline_outputs()
         groups = [g for g in self.g.groups.values() if g.kind != "root"]
         for g in sorted(groups, key=lambda g: -g.depth):
             self._group_task(g)
@@ -449,6 +486,7 @@ class _Emitter:
                 }
             }
             text += "---\n" + yamlout.dump(platform)
+        self.errors += self.g.problems
         if self.errors:
             raise BackendError([_msg(e) for e in self.errors])
         files = (EmittedFile(path=f"{file_stem(self.p.name)}.yaml", text=text),)

@@ -22,9 +22,11 @@ from typing import Literal as L
 from portaflow.backends.grouptree import GroupTree
 from portaflow.compiler import ir
 
+from . import codes
 from .kfptypes import Namer, artifact_type, element_type, output_key, param_type, value_type
 
-#: ("param", name) | ("out", task, output) | ("gathered", task, output, loop) | ("item", loop).
+#: ("param", name) | ("out", task, output) | ("gathered", task, output, loop) | ("item", loop)
+#: | ("oneof", task, output, task, output, ...) for a merged branch value.
 Source = tuple[str, ...]
 Kind = L["parameter", "artifact"]
 #: (group key, kind, raw name, loop, condition): one level of a task's nesting.
@@ -67,6 +69,10 @@ class Groups(GroupTree):
         self.task_group: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self._counter = 0
+        #: Home group -> merged-value source -> its number (`...-oneof-1`).
+        self._oneofs: dict[str, dict[Source, int]] = {}
+        #: Errors found while resolving values: (code, message, span, hint).
+        self.problems: list[tuple[str, str, ir.Span | None, str]] = []
         subs = {s.id: s for s in p.subpipelines}
         top = ROOT
         if p.hooks:
@@ -150,6 +156,10 @@ class Groups(GroupTree):
             return PREFIX + src[1]
         if tag == "item":
             return f"{PREFIX}{self.names['loop:' + src[1]]}-item"
+        if tag == "oneof":
+            home = self.oneof_home(src)
+            n = self._oneofs.setdefault(home, {}).setdefault(src, len(self._oneofs[home]) + 1)
+            return f"{PREFIX}{self.names.get(home, 'root')}-oneof-{n}"
         key = output_key(src[2])
         base = f"{PREFIX}{self.names[src[1]]}"
         base = f"{base}-Output" if key == "Output" else f"{base}--{key}"
@@ -162,6 +172,8 @@ class Groups(GroupTree):
         tag = src[0]
         if tag == "param":
             return next(prm.type.type for prm in self.p.params if prm.name == src[1])
+        if tag == "oneof":
+            return self.source_type(("out", src[1], src[2]))
         if tag == "item":
             items = self.p.loop(src[1]).items
             if isinstance(items, ir.Literal):
@@ -207,6 +219,8 @@ class Groups(GroupTree):
                 return ("gathered", task, out, loop)
             case ir.LoopItem(loop=loop):
                 return ("item", loop)
+            case ir.OneOf(options=opts):
+                return ("oneof", *(x for o in opts for x in (o.task, o.output)))
             case ir.Literal():
                 return None
         raise AssertionError(b)  # pragma: no cover
@@ -232,6 +246,19 @@ class Groups(GroupTree):
             if child is not None and not self.loops_between(gkey, pg):
                 return _producer(self.names[child], self._export(child, src, kind), kind)
             return self._import(gkey, src, kind)
+        if tag == "oneof":
+            # As kfp compiles `dsl.OneOf`: an output of the condition-branches DAG that
+            # takes the value of whichever branch ran (`valueFromOneof`).
+            home = self.oneof_home(src)
+            parent = self.groups[home].parent
+            if parent is None:  # not under one if/elif/else: reported by oneof_home
+                return {"runtimeValue": {"constant": None}}
+            if parent == gkey:
+                return _producer(self.names[home], self._export_oneof(home, src, kind), kind)
+            child = self.child_towards(gkey, parent)
+            if child is not None and not self.loops_between(gkey, parent):
+                return _producer(self.names[child], self._export(child, src, kind), kind)
+            return self._import(gkey, src, kind)
         if tag == "gathered":
             lkey = f"loop:{src[3]}"
             parent = self.groups[lkey].parent
@@ -244,6 +271,58 @@ class Groups(GroupTree):
                 return _producer(self.names[child], self._export(child, src, kind), kind)
             return self._import(gkey, src, kind)
         raise AssertionError(src)  # pragma: no cover
+
+    def oneof_home(self, src: Source) -> str:
+        """The condition-branches group whose branches hold every option of a merged value."""
+        tasks = list(src[1::2])
+        common = self.ancestors(self.task_group[tasks[0]])
+        for t in tasks[1:]:
+            mine = set(self.ancestors(self.task_group[t]))
+            common = [g for g in common if g in mine]
+        home = common[0] if common else ROOT
+        if self.groups[home].kind != "branches":
+            self.problems.append(
+                (
+                    codes.MERGE_SCOPE,
+                    "KFP cannot merge these branch values: the arms' steps are not the "
+                    f"branches of one dsl.If/Elif/Else (tasks {', '.join(tasks)})",
+                    self.p.task(tasks[0]).span,
+                    "call a step directly in each arm, and test one comparison per arm (KFP "
+                    "nests `and` and chained comparisons as conditions inside the branch): "
+                    "compute the decision in a step, `if decide(x):`",
+                )
+            )
+            return ROOT
+        return home
+
+    def _export_oneof(self, home: str, src: Source, kind: Kind) -> str:
+        g = self.groups[home]
+        key = (src, kind)
+        if key not in g.exports:
+            name = self.channel(src)
+            g.exports[key] = name
+            plural = "parameterSelectors" if kind == "parameter" else "artifactSelectors"
+            selectors = []
+            for task, out in zip(src[1::2], src[2::2], strict=True):
+                spec = self.resolve(home, ("out", task, out), kind)
+                prod = spec["taskOutputParameter" if kind == "parameter" else "taskOutputArtifact"]
+                selectors.append(
+                    {
+                        (
+                            "outputParameterKey" if kind == "parameter" else "outputArtifactKey"
+                        ): prod[
+                            "outputParameterKey" if kind == "parameter" else "outputArtifactKey"
+                        ],
+                        "producerSubtask": prod["producerTask"],
+                    }
+                )
+            spec_out: Obj = (
+                {"valueFromOneof": {plural: selectors}}
+                if kind == "parameter"
+                else {plural: selectors}
+            )
+            g.output_defs[name] = (kind, self.definition(src, kind), spec_out)
+        return g.exports[key]
 
     def _inner_source(self, lkey: str, task: str, output: str) -> Source:
         below = self.loops_between(lkey, self.task_group[task])

@@ -398,9 +398,11 @@ def runs_show(
         execs = st.executions(run["id"])
         artifacts = st.artifacts(run["id"])
         metrics = st.metrics(run["id"])
+        outputs = _run_outputs(run, execs)
         if as_json:
             doc = {k: v for k, v in run.items() if k != "ir"}
             doc.update(
+                outputs=outputs,
                 params=_json_or_text(run["params"]),
                 options=_json_or_text(run.get("options") or "{}"),
                 executions=execs,
@@ -419,6 +421,12 @@ def runs_show(
             f"started   {_when(run['created'])}, took {_duration(run['created'], run['finished'])}"
         )
         click.echo(f"params    {run['params']}")
+        if outputs:
+            shown = {
+                k: v["value"] if isinstance(v, dict) and v.get("kind") == "parameter" else v
+                for k, v in outputs.items()
+            }
+            click.echo(f"outputs   {json.dumps(shown, sort_keys=True, default=str)}")
         click.echo("")
         rows = []
         for e in execs:
@@ -455,6 +463,20 @@ def runs_show(
 
 
 # --------------------------------------------------------------------------- models
+
+
+def _run_outputs(run: dict[str, Any], execs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's pipeline outputs (its `return`), from the executions that produced them."""
+    from portaflow.compiler import irjson
+
+    from .outputs import pipeline_outputs
+
+    try:
+        pipeline = irjson.loads(run["ir"])
+    except Exception:  # a damaged record: show the run without its outputs
+        return {}
+    by_key = {e["key"]: e["outputs"] for e in execs if isinstance(e.get("outputs"), dict)}
+    return pipeline_outputs(pipeline, by_key)
 
 
 def _json_or_text(text: str) -> Any:

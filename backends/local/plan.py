@@ -400,6 +400,14 @@ class Plan:
                 if any(not d.terminal for d in deps):
                     return _WAIT
                 return self._gather(up, deps, out)
+            case ir.OneOf(options=opts):
+                # The arm that ran: every arm decided, exactly one not skipped.
+                results = [self._resolve(o, chain, index) for o in opts]
+                waiting = [r for r in results if isinstance(r, _Wait)]
+                if waiting:
+                    return waiting[0]
+                ran = [r for r in results if not (isinstance(r, _Blocked) and r.state == SKIPPED)]
+                return ran[0] if ran else results[0]
         raise AssertionError(binding)  # pragma: no cover
 
     def _output_of(self, node: Node, output: str) -> _Resolved:
@@ -497,6 +505,8 @@ def _loop_text(loop: ir.Loop) -> str:
             src = "a literal list"
         case ir.Gathered(task=t, output=o):
             src = f"gathered {t}.{o}"
+        case ir.OneOf(options=opts):
+            src = " or ".join(f"{o.task}.{o.output}" for o in opts)
         case _:
             raise AssertionError(loop.items)  # pragma: no cover
     return f"fan-out over {src}"

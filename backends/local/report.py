@@ -36,6 +36,9 @@ def print_summary(result: RunResult, seconds: float, file: str | None) -> None:
             click.echo(f"    log: {e.log_path}")
             for line in tail(Path(e.log_path), LOG_TAIL_LINES):
                 click.echo(f"    | {line}")
+    if result.outputs:  # the pipeline's `return`: parameters by value, artifacts by location
+        shown = {k: v.get("param", v) for k, v in result.outputs.items()}
+        click.echo(f"outputs: {json.dumps(shown, sort_keys=True, default=str)}")
     if result.model_version is not None:
         name, version = result.model_version
         click.echo(f"model {name} version {version} registered (portaflow models show {name})")

@@ -47,6 +47,9 @@ class RunResult:
     executions: tuple[ExecutionResult, ...]
     #: Model version registered by this run, as (name, version).
     model_version: tuple[str, int] | None = None
+    #: The pipeline's outputs (its `return`), each as its execution's output; absent when
+    #: the producing task did not run.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

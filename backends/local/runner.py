@@ -23,10 +23,12 @@ from typing import Any
 from portaflow.compiler import ir, irjson
 
 from . import params as params_mod
+from .bounds import LoopBounds
 from .cache import cache_key, verified_hit, why_not_reusable
 from .executor import ISOLATIONS, Executor, Job, Outcome, default_isolation, kill_tree
 from .housekeeping import holding, is_our_step, sweep_interrupted, sweep_run
 from .mlflowlog import mirror, tracking_uri
+from .outputs import pipeline_outputs
 from .plan import (
     CACHED,
     CANCELLED,
@@ -149,6 +151,7 @@ class _Runner:
         self.run_id = "dry-run"
         self.pipeline: ir.Pipeline
         self.plan: Plan
+        self.bounds: LoopBounds
         #: Successful executions of the run being resumed, by key.
         self.previous: dict[str, dict[str, Any]] = {}
         #: Attempts already made per key (resumed runs continue the count).
@@ -197,6 +200,7 @@ class _Runner:
                 raise RunError(str(exc)) from None
         self.pipeline = pipeline
         self.plan = Plan(pipeline, values)
+        self.bounds = LoopBounds(pipeline)
         if self.dry_run:
             return self._loop(values)
         if resume is None:
@@ -296,14 +300,16 @@ class _Runner:
                     model=m.name, description=m.description, tags=m.tags, run_id=self.run_id
                 )
                 model_version = (m.name, version)
+        executions = tuple(self._result(n) for n in self._ordered_nodes())
         result = RunResult(
             run_id=self.run_id,
             pipeline=self.pipeline.name,
             status=status,
             store=self.store.location,
             params=values,
-            executions=tuple(self._result(n) for n in self._ordered_nodes()),
+            executions=executions,
             model_version=model_version,
+            outputs=pipeline_outputs(self.pipeline, {e.key: e.outputs for e in executions}),
         )
         self.reporter.finished(result)
         return result
@@ -397,10 +403,11 @@ class _Runner:
 
     def _start_queued(self, executor: Executor) -> None:
         now = time.time()
+        busy = self.bounds.busy(self.plan.nodes.values()) if self.queue else {}
         for node in list(self.queue):
             if executor.free <= 0:
                 return
-            if self.retry_at.get(node.key, 0.0) > now:
+            if self.retry_at.get(node.key, 0.0) > now or not self.bounds.admit(node, busy):
                 continue
             self.retry_at.pop(node.key, None)
             self.queue.remove(node)

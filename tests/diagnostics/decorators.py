@@ -7,7 +7,7 @@ def helper() -> int:
     return 1
 
 
-@step(retries=Retry(max=N))  # E: PF300
+@step(retries=Retry(max=helper()))  # E: PF300
 def a() -> int:
     return 1
 

@@ -125,9 +125,15 @@ def _check_dag(where: str, comp: Doc, comps: dict[str, Doc]) -> set[str]:
             if src is not None:
                 assert src in ins.get("parameters", {}), (where, tname, src)
     for oname, ospec in comp["dag"].get("outputs", {}).get("parameters", {}).items():
-        vp = ospec["valueFromParameter"]
         assert oname in _defs(comp, "outputDefinitions", "parameters")
-        _producer_has(tasks, comps, vp["producerSubtask"], "parameters", vp["outputParameterKey"])
+        # One producer, or (dsl.OneOf) the branches of a condition-branches DAG.
+        selectors = ospec.get("valueFromOneof", {}).get("parameterSelectors") or [
+            ospec["valueFromParameter"]
+        ]
+        for vp in selectors:
+            _producer_has(
+                tasks, comps, vp["producerSubtask"], "parameters", vp["outputParameterKey"]
+            )
     for oname, ospec in comp["dag"].get("outputs", {}).get("artifacts", {}).items():
         assert oname in _defs(comp, "outputDefinitions", "artifacts")
         for sel in ospec["artifactSelectors"]:
