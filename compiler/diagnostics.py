@@ -59,6 +59,8 @@ CODES: dict[str, str] = {
     "PF233": "a per-iteration value used outside its loop",
     "PF234": "a value produced inside an `if` branch used outside it",
     "PF240": "a pipeline that calls itself",
+    "PF260": "two volumes of a step mounted at the same path",
+    "PF261": "an environment variable of a step set twice (env= and SecretEnv)",
     "PF300": "a decorator argument that is not a literal or a DSL config type",
     "PF301": "an unknown decorator argument or config field",
     "PF302": "an invalid config value",

@@ -238,6 +238,8 @@ class Project:
             return Symbol("missing", sub)
         if base.kind == "external":
             return Symbol("external", f"{base.qualname}.{attr}")
+        if base.kind == "dsl":  # `Volume.empty_dir`
+            return Symbol("dsl", f"{base.qualname}.{attr}")
         return None
 
     def resolve_expr(self, mod: Module, expr: ast.expr) -> Symbol | None:

@@ -46,6 +46,7 @@ KNOWN_KEYS: dict[str, str] = {
     "kfp_executor": "KFP executor flavour: python (lightweight components) or container",
     "airflow_operator": "Airflow task flavour: kubernetes (pods) or local (the worker runs the step)",
     "dags_folder": "Airflow dags folder `portaflow submit --target airflow` writes into",
+    "env_file": "`.env` file (relative to the project root) holding SecretEnv values for `run`",
 }
 
 

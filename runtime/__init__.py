@@ -9,9 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from portaflow.dsl import Model, Pipeline, Resources, Retry, Schedule, Step, pipeline, step
+    from portaflow.dsl import (
+        Model,
+        Pipeline,
+        Resources,
+        Retry,
+        Schedule,
+        SecretEnv,
+        Step,
+        Volume,
+        pipeline,
+        step,
+    )
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
+    from portaflow.volumes import volume_path
 
 #: Public name -> module that defines it. Loaded on first use (PEP 562), so the
 #: command line and the task runtime pay only for what they use.
@@ -21,12 +33,15 @@ _LAZY = {
     "Resources": "portaflow.dsl",
     "Retry": "portaflow.dsl",
     "Schedule": "portaflow.dsl",
+    "SecretEnv": "portaflow.dsl",
     "Step": "portaflow.dsl",
+    "Volume": "portaflow.dsl",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
     "log_metric": "portaflow.metadata",
     "materializer": "portaflow.registry",
+    "volume_path": "portaflow.volumes",
 }
 
 
@@ -53,11 +68,14 @@ __all__ = [
     "Resources",
     "Retry",
     "Schedule",
+    "SecretEnv",
     "Step",
+    "Volume",
     "__version__",
     "log_metadata",
     "log_metric",
     "materializer",
     "pipeline",
     "step",
+    "volume_path",
 ]

@@ -249,7 +249,7 @@ class _Emitter:
         res = cfg.resources
         if res is not None:
             spec: dict[str, Any] = {}
-            for key in ("cpu", "memory", "disk"):
+            for key in ("cpu", "memory", "disk", "cpu_limit", "memory_limit"):
                 if getattr(res, key) is not None:
                     spec[key] = getattr(res, key)
             if res.gpu:
@@ -260,6 +260,22 @@ class _Emitter:
                 kw.append(("node_selector", lit(dict(res.node_selector))))
             if res.tolerations:
                 kw.append(("tolerations", lit([dict(tl) for tl in res.tolerations])))
+        if cfg.secret_env:
+            keys = [{"secret": k.secret, "key": k.key, "env": k.env} for k in cfg.secret_env]
+            kw.append(("secret_env", lit(keys)))
+        if cfg.volumes:
+            vols = [
+                {
+                    "kind": v.kind,
+                    "mount_path": v.mount_path,
+                    **({"medium": v.medium} if v.medium else {}),
+                    **({"size_limit": v.size_limit} if v.size_limit else {}),
+                    **({"claim": v.claim} if v.claim else {}),
+                    **({"read_only": True} if v.read_only else {}),
+                }
+                for v in cfg.volumes
+            ]
+            kw.append(("volumes", lit(vols)))
         return kw
 
     # ------------------------------------------------------------------ the file

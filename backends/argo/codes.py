@@ -26,3 +26,5 @@ ARGO_VERSION = "PF510"
 DROPPED = "PF511"
 #: An integer beyond 2**53 where Argo's JSON handling (float64) would round it (warning).
 BIG_INT = "PF512"
+#: A volume mounted over the paths the task protocol reads and writes (/portaflow/...).
+VOLUME_PATH = "PF530"

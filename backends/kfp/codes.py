@@ -22,3 +22,5 @@ DROPPED = "PF608"
 SECRET = "PF609"
 #: A binding shape the KFP backend does not support.
 UNSUPPORTED = "PF610"
+#: A pod setting kfp-kubernetes' schema cannot express (a read-only PVC mount).
+POD_SETTING = "PF630"

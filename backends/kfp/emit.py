@@ -184,7 +184,8 @@ class _Emitter:
                 f"step {step.name!r}: KFP maps only named secret keys to environment variables; "
                 "each secret is mounted as files under /etc/portaflow/secrets/NAME instead",
                 step.span,
-                "read the secret's keys from those files",
+                "read the secret's keys from those files, or name each key as a variable: "
+                'secrets=[SecretEnv(secret="creds", key="token", env="API_TOKEN")]',
             )
             out["secretAsVolume"] = [
                 {
@@ -197,6 +198,15 @@ class _Emitter:
             ]
         if res is not None and res.tolerations:
             out["tolerations"] = [dict(sorted(tol)) for tol in res.tolerations]
+        out.update(executors.pod_mounts(cfg))
+        if any(v.read_only for v in cfg.volumes):
+            self._error(
+                codes.POD_SETTING,
+                f"step {step.name!r}: kfp-kubernetes' pvcMount has no read-only mount "
+                "(Volume.pvc(read_only=True))",
+                step.span,
+                "drop read_only=True for KFP, or compile for Argo or Airflow, which mount it read-only",
+            )
         if out:
             self.platform[exe] = dict(sorted(out.items()))
 

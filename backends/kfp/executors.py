@@ -189,10 +189,58 @@ def resources(spec: ir.ResourceSpec) -> Obj:
     out: Obj = {}
     if spec.gpu:
         out["accelerator"] = {"resourceCount": str(spec.gpu), "resourceType": spec.gpu_vendor}
+    if spec.cpu_limit or spec.cpu:
+        out["resourceCpuLimit"] = spec.cpu_limit or spec.cpu
     if spec.cpu:
-        out["resourceCpuLimit"] = spec.cpu
         out["resourceCpuRequest"] = spec.cpu
+    if spec.memory_limit or spec.memory:
+        out["resourceMemoryLimit"] = spec.memory_limit or spec.memory
     if spec.memory:
-        out["resourceMemoryLimit"] = spec.memory
         out["resourceMemoryRequest"] = spec.memory
+    return out
+
+
+def pod_mounts(cfg: ir.StepConfig) -> Obj:
+    """kfp-kubernetes' emptyDirMounts, pvcMount and secretAsEnv of a step, as kfp.kubernetes writes them.
+
+    Field names: kubernetes_platform/proto/kubernetes_executor_config.proto (EmptyDirMount,
+    PvcMount, SecretAsEnv); the PVC and secret names are constants, never values.
+    """
+    out: Obj = {}
+    empty = [
+        {
+            "mountPath": v.mount_path,
+            "volumeName": f"volume-{i}",
+            **({"medium": v.medium} if v.medium else {}),
+            **({"sizeLimit": v.size_limit} if v.size_limit else {}),
+        }
+        for i, v in enumerate(cfg.volumes)
+        if v.kind == "empty_dir"
+    ]
+    if empty:
+        out["emptyDirMounts"] = [dict(sorted(m.items())) for m in empty]
+    pvcs = [
+        {
+            "constant": v.claim,
+            "mountPath": v.mount_path,
+            "pvcNameParameter": {"runtimeValue": {"constant": v.claim}},
+        }
+        for v in cfg.volumes
+        if v.kind == "pvc"
+    ]
+    if pvcs:
+        out["pvcMount"] = pvcs
+    by_secret: dict[str, list[Obj]] = {}
+    for k in cfg.secret_env:
+        by_secret.setdefault(k.secret, []).append({"envVar": k.env, "secretKey": k.key})
+    if by_secret:
+        out["secretAsEnv"] = [
+            {
+                "keyToEnv": keys,
+                "optional": False,
+                "secretName": name,
+                "secretNameParameter": {"runtimeValue": {"constant": name}},
+            }
+            for name, keys in by_secret.items()
+        ]
     return out

@@ -212,6 +212,7 @@ def run_cmd(
             dry_run=dry_run,
             reporter=reporter,
             isolation=isolation,
+            env_file=_env_file(project, stack),
         )
     except (RunError, StoreError) as exc:
         _fail(str(exc))
@@ -221,6 +222,14 @@ def run_cmd(
     print_summary(result, time.time() - t0, file)
     if not result.ok:
         sys.exit(1)
+
+
+def _env_file(root: Path, stack: str | None) -> str | None:
+    """The stack's `env_file` (SecretEnv values for local runs), if it names one."""
+    from portaflow.compiler.clikit import load_stack_or_exit
+
+    value = load_stack_or_exit(root, stack).get("env_file")
+    return str(value) if value else None
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -46,6 +46,7 @@ from .plan import (
     Unknown,
     value_to_json,
 )
+from .podenv import EnvFileError, env_file_values, pod_env
 from .progress import NullReporter, Reporter
 from .result import ExecutionResult, RunError, RunResult
 from .store import ArtifactInfo, Store, default_location
@@ -80,6 +81,7 @@ def run_pipeline(
     reporter: Reporter | None = None,
     task_command: Sequence[str] | None = None,
     isolation: str | None = None,
+    env_file: str | None = None,
 ) -> RunResult:
     """Run a compiled pipeline locally; see docs/local.md.
 
@@ -88,7 +90,9 @@ def run_pipeline(
     `task_command` replaces `python -m portaflow.task` (for tests). `isolation` is
     "fork" (each task a fork of a warm fork server; the default on POSIX) or
     "process" (each task a fresh `python -m portaflow.task`); default: env
-    PORTAFLOW_ISOLATION, else "fork" where it is available.
+    PORTAFLOW_ISOLATION, else "fork" where it is available. `env_file` (the stack's
+    `env_file`, relative to `root`) holds `SecretEnv` variables not set in the
+    environment (see podenv.py).
     """
     if isolation is None:
         try:
@@ -98,6 +102,10 @@ def run_pipeline(
     elif isolation not in ISOLATIONS:
         raise RunError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
     root_path = Path(root).resolve()
+    try:
+        dotenv = env_file_values(root_path, env_file)
+    except EnvFileError as exc:
+        raise RunError(str(exc)) from None
     location = Path(store) if store is not None else default_location(root_path)
     with Store(location) as st:
         runner = _Runner(
@@ -109,6 +117,7 @@ def run_pipeline(
             reporter=reporter or NullReporter(),
             task_command=list(task_command or [sys.executable, "-m", "portaflow.task"]),
             isolation=isolation,
+            dotenv=dotenv,
         )
         return runner.run(pipeline, params or {}, resume)
 
@@ -130,8 +139,10 @@ class _Runner:
         reporter: Reporter,
         task_command: list[str],
         isolation: str = "process",
+        dotenv: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.dotenv = dict(dotenv or {})
         self.root = root
         self.workers = workers
         self.use_cache = use_cache
@@ -416,6 +427,15 @@ class _Runner:
         )
         env = dict(os.environ)
         env.update(step.config.env)
+        env.update(
+            pod_env(
+                step.config,
+                environ=os.environ,
+                env_file=self.dotenv,
+                exec_dir=exec_dir,
+                store_dir=self.store.location,
+            )
+        )
         env.update(
             PORTAFLOW_ROOT=str(self.root),
             PORTAFLOW_RUN_ID=self.run_id,

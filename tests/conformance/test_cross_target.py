@@ -30,6 +30,7 @@ RUNS: dict[str, list[dict[str, Any]]] = {
     "multi_module": [{}],
     "nested_loops": [{}],
     "ml": [{"n_estimators": 10}, {"n_estimators": 10, "drift_shift": 3.0}],
+    "pod_features": [{}, {"n": 1}],
 }
 
 #: (example, target) pairs an engine here cannot run, and why; each is asserted to fail.
