@@ -122,6 +122,7 @@ class _Builder:
                     "cache=False",
                     "env",
                     "name",
+                    _POD_FEATURES,
                 ]
             )
         )
@@ -592,7 +593,7 @@ class _Builder:
             "",
             "from typing import Annotated",
             "",
-            "from portaflow import Resources, Retry, pipeline, step",
+            "from portaflow import Resources, Retry, SecretEnv, Volume, pipeline, step",
             *sorted(set(self.imports)),
             "",
             "",
@@ -621,7 +622,7 @@ class _Builder:
                     "from typing import Annotated",
                     "",
                     "import portaflow as pf",
-                    "from portaflow import Resources, Retry, step",
+                    "from portaflow import Resources, Retry, SecretEnv, Volume, step",
                     "from portaflow import step as s_",
                     "",
                     "from .common import Blob",
@@ -632,6 +633,14 @@ class _Builder:
                 g.files[module.replace(".", "/") + ".py"] = "\n".join(lines).rstrip() + "\n"
         g.edges = {(a, b) for a, b, _k in g.typed_edges}
         return g
+
+
+#: Kubernetes pod features (issue 13, construct 5): volumes, a secret key, limits.
+_POD_FEATURES = (
+    'volumes=[Volume.empty_dir("/dev/shm", medium="Memory"), Volume.pvc("/data", claim="ds")], '
+    'secrets=["aws-creds", SecretEnv(secret="api", key="token", env="API_TOKEN")], '
+    'resources=Resources(cpu=1, memory="1Gi", cpu_limit=2, memory_limit="2Gi")'
+)
 
 
 @st.composite

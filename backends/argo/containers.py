@@ -275,12 +275,12 @@ def container_template(
         errors.append(
             (codes.TEMPLATE_TAG, f"step {step.name!r}: image {image!r} holds '{{{{'", step.span, "")
         )
-    for v in cfg.volumes:
-        if f"{v.mount_path}/".startswith("/portaflow/") or v.mount_path == "/":
+    for vol in cfg.volumes:
+        if f"{vol.mount_path}/".startswith("/portaflow/") or vol.mount_path == "/":
             errors.append(
                 (
                     codes.VOLUME_PATH,
-                    f"step {step.name!r}: a volume at {v.mount_path!r} would hide the task "
+                    f"step {step.name!r}: a volume at {vol.mount_path!r} would hide the task "
                     f"protocol's paths {IN} and {OUT} (Argo volumes)",
                     step.span,
                     'mount it elsewhere, e.g. "/data" or "/scratch"',
