@@ -149,6 +149,8 @@ class CallCompiler(ABC):
                 f"{node.func.id!r} is a pipeline value, not a step; it cannot be called",
                 "only @step and @pipeline functions can be called in a pipeline body",
             )
+        if sym is not None and sym.kind == "external":  # a step of an installed package?
+            sym = self.project.open_installed(sym.qualname) or sym
         fn = sym.node if sym is not None and sym.kind == "def" else None
         kind = None
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -179,13 +181,20 @@ class CallCompiler(ABC):
                     "check the import; steps are found by parsing project files under the root "
                     "(nearest pyproject.toml, or --root)",
                 )
+            opened = top in self.project.installed
             raise self.error(
                 ctx,
                 "PF204",
                 node.func,
                 f"`{name}` comes from {top!r}, outside the project; only @step and @pipeline "
                 "functions can be called in a pipeline body",
-                "wrap the call in a @step function and call that",
+                "wrap the call in a @step function and call that"
+                + (
+                    ""
+                    if opened
+                    else f"; a @step of an installed package is found when {top!r} is installed "
+                    "where portaflow runs (on its sys.path)"
+                ),
             )
         if sym is None and isinstance(node.func, ast.Name):
             import builtins
