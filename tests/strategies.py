@@ -118,11 +118,10 @@ class _Builder:
                     "",
                     "",
                     "retries=Retry(max=2)",
-                    'resources=Resources(cpu=1, memory="1Gi")',
+                    _POD_FEATURES,  # in the place of plain resources: the same draws as before
                     "cache=False",
                     "env",
                     "name",
-                    _POD_FEATURES,
                 ]
             )
         )
@@ -635,7 +634,7 @@ class _Builder:
         return g
 
 
-#: Kubernetes pod features (issue 13, construct 5): volumes, a secret key, limits.
+#: Kubernetes pod features (issue 13, construct 5): volumes, a secret key, requests and limits.
 _POD_FEATURES = (
     'volumes=[Volume.empty_dir("/dev/shm", medium="Memory"), Volume.pvc("/data", claim="ds")], '
     'secrets=["aws-creds", SecretEnv(secret="api", key="token", env="API_TOKEN")], '
