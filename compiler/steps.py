@@ -140,7 +140,9 @@ class StaticEval:
                 return self.config(kind, node)
             if kind in _VOLUME_CALLS:
                 return self.volume(kind, node)
-        if isinstance(node, ast.List) and any(isinstance(e, ast.Call) for e in node.elts):
+        if isinstance(node, (ast.List, ast.Tuple)) and any(
+            isinstance(e, ast.Call) for e in node.elts
+        ):
             # A list mixing literals and config calls: `secrets=["a", SecretEnv(...)]`.
             return [self.value(e, what) for e in node.elts]
         self.report(
