@@ -150,7 +150,14 @@ class CallCompiler(ABC):
                 "only @step and @pipeline functions can be called in a pipeline body",
             )
         if sym is not None and sym.kind == "external":  # a step of an installed package?
-            sym = self.project.open_installed(sym.qualname) or sym
+            opened = self.project.open_installed(sym.qualname)
+            if (
+                opened is not None
+                and opened.module is not None
+                and isinstance(opened.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and decorator_kind(self.project, opened.module, opened.node)
+            ):
+                sym = opened
         fn = sym.node if sym is not None and sym.kind == "def" else None
         kind = None
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
