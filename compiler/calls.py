@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from portaflow.compiler import ir
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
+from portaflow.compiler.containerstep import container_decl, read_container_step
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
@@ -44,6 +45,7 @@ class CallCompiler(ABC):
         self._branch_counter = 0
         self._loop_counter: dict[str, int] = {}
         self.bound: list[tuple[Module, ast.AST, str, Value]] = []
+        self._containers: dict[str, ir.StepDef | None] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -158,6 +160,10 @@ class CallCompiler(ABC):
                 and decorator_kind(self.project, opened.module, opened.node)
             ):
                 sym = opened
+        if sym is not None and sym.kind == "assign" and sym.module is not None:
+            made = container_decl(self.project, sym.module, sym.node)  # type: ignore[arg-type]
+            if made is not None:
+                return self.container_call(node, sym, made, ctx)
         fn = sym.node if sym is not None and sym.kind == "def" else None
         kind = None
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -344,6 +350,24 @@ class CallCompiler(ABC):
         if step is None:
             raise Abort()
         self.used_step_nodes.add(id(fn))
+        return self.step_task(node, step, fn.name, ctx)
+
+    def container_call(self, node: ast.Call, sym: Symbol, made: ast.Call, ctx: Ctx) -> Value:
+        """A call of a module-level `container_step(...)`: a task like a step's."""
+        assert sym.module is not None
+        var = sym.qualname.rsplit(".", 1)[-1]
+        key = f"{sym.module.name}:{var}"
+        if key not in self._containers:
+            self._containers[key] = read_container_step(
+                self.project, sym.module, var, made, self.report_for(sym.module)
+            )
+        step = self._containers[key]
+        if step is None:
+            raise Abort()
+        return self.step_task(node, step, var, ctx)
+
+    def step_task(self, node: ast.Call, step: ir.StepDef, base: str, ctx: Ctx) -> Value:
+        """Bind a call's arguments to `step`'s inputs and add its task."""
         self.step_defs[step.ref] = step
         what = f"step {step.name!r}"
         names = [i.name for i in step.inputs]
@@ -363,7 +387,7 @@ class CallCompiler(ABC):
         after = self.after_tasks(after_exprs, ctx)
         if failed:
             raise Abort()
-        task_id = self.unique_id(ctx.prefix + fn.name)
+        task_id = self.unique_id(ctx.prefix + base)
         cond: ir.Condition | None = None
         if len(ctx.conds) == 1:
             cond = ctx.conds[0]

@@ -293,6 +293,17 @@ class StepConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerSpec:
+    """The command a `container_step` runs instead of a Python function."""
+
+    #: Container image.
+    image: str
+    #: argv template: `{input}` is an input's value, `{outputs.name}` the path of the file
+    #: the command writes output `name` to, `{{`/`}}` literal braces (substring substitution).
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepDef:
     """A `@step` function, found statically."""
 
@@ -310,8 +321,10 @@ class StepDef:
     code_hash: str
     #: First docstring line, "" when none.
     doc: str
-    #: The function definition.
+    #: The function definition (the `container_step(...)` call for a container step).
     span: Span
+    #: For a `container_step`: the image and command it runs; None for a Python step.
+    container: ContainerSpec | None = None
 
 
 # --------------------------------------------------------------------------- tasks

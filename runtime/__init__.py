@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from portaflow.container import container_step
     from portaflow.dsl import (
         Model,
         Pipeline,
@@ -36,6 +37,7 @@ _LAZY = {
     "SecretEnv": "portaflow.dsl",
     "Step": "portaflow.dsl",
     "Volume": "portaflow.dsl",
+    "container_step": "portaflow.container",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
@@ -72,6 +74,7 @@ __all__ = [
     "Step",
     "Volume",
     "__version__",
+    "container_step",
     "log_metadata",
     "log_metric",
     "materializer",

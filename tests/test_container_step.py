@@ -1,0 +1,101 @@
+"""`container_step`: a command (not Python) as a step, with argv placeholders, no shell."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from portaflow import container_step
+from portaflow.backends.local import run_pipeline
+from portaflow.compiler import compile_file
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "container_step"
+
+
+def test_the_example_runs_locally_and_its_tools_outputs_reach_a_python_step(
+    tmp_path: Path,
+) -> None:
+    p = compile_file(EXAMPLE / "pipeline.py", root=EXAMPLE)
+    (count,) = [s for s in p.steps if s.name == "count-words"]
+    assert count.container is not None and count.container.image == "busybox:1.36"
+    result = run_pipeline(p, root=EXAMPLE, store=tmp_path / "s", params={"text": "a b  c"})
+    assert result.ok, result.failed
+    by_task = {e.task: e for e in result.executions}
+    assert by_task["count_words"].outputs["words"]["param"] == 3
+    assert by_task["shout"].outputs["loud"]["param"] == "A B  C"
+    assert by_task["report"].outputs["output"]["param"] == "A B  C (3 words)"
+
+
+def test_a_value_is_one_argv_item_never_shell_code(tmp_path: Path) -> None:
+    hostile = "x; touch pwned $(touch pwned2) `touch pwned3`"
+    echo = container_step(
+        name="echo",
+        image="busybox",
+        command=["cp", "{src}", "{outputs.copy}"],
+        inputs={"src": str},
+        outputs={"copy": str},
+    )
+    src = tmp_path / hostile
+    src.write_text("kept\n")
+    assert echo(src=str(src)) == "kept"  # one trailing newline dropped
+    assert not any(tmp_path.glob("pwned*")) and not any(Path.cwd().glob("pwned*"))
+
+
+def test_substring_placeholders_literal_braces_and_typed_outputs(tmp_path: Path) -> None:
+    python = shutil.which("python3") or "python3"
+    tool = container_step(
+        name="tool",
+        image="python:3.12",
+        command=[
+            python,
+            "-c",
+            "import sys; open(sys.argv[2], 'w').write(sys.argv[1])",
+            "--n={n}:{flag}:{{x}}",
+            "{outputs.text}",
+        ],
+        inputs={"n": int, "flag": bool},
+        outputs={"text": str},
+    )
+    assert tool(n=3, flag=True) == "--n=3:true:{x}"
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        container_step(name="t", image="i", command=["{missing}"])
+
+
+def test_a_failing_command_fails_the_task_locally(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pipeline.py").write_text(
+        textwrap.dedent(
+            """
+            from portaflow import container_step, pipeline
+            fail = container_step(name="fail", image="busybox", command=["false"])
+            @pipeline
+            def p():
+                fail()
+            """
+        )
+    )
+    result = run_pipeline(
+        compile_file(root / "pipeline.py", root=root), root=root, store=tmp_path / "s"
+    )
+    assert not result.ok and [e.task for e in result.failed] == ["fail"]
+
+
+def test_the_code_hash_covers_the_declaration(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    src = """
+from portaflow import container_step, pipeline
+t = container_step(name="t", image="busybox:IMG", command=["true"])
+@pipeline
+def p():
+    t()
+"""
+    (root / "pipeline.py").write_text(src.replace("IMG", "1"))
+    first = compile_file(root / "pipeline.py", root=root).steps[0].code_hash
+    (root / "pipeline.py").write_text(src.replace("IMG", "2"))
+    assert compile_file(root / "pipeline.py", root=root).steps[0].code_hash != first
