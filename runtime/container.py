@@ -112,7 +112,7 @@ class ContainerStep:
             inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=t)
             for n, t in self.inputs.items()
         ]
-        outs = [Annotated[t, n] for n, t in self.outputs.items()]  # type: ignore[valid-type]
+        outs = [Annotated[t, n] for n, t in self.outputs.items()]
         ret: Any = (
             None
             if not outs

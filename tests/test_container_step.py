@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from portaflow import container_step
+from portaflow.backends import BackendError, EmitOptions, load
 from portaflow.backends.local import run_pipeline
-from portaflow.compiler import compile_file
+from portaflow.compiler import compile_file, ir
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "container_step"
@@ -99,3 +102,76 @@ def p():
     first = compile_file(root / "pipeline.py", root=root).steps[0].code_hash
     (root / "pipeline.py").write_text(src.replace("IMG", "2"))
     assert compile_file(root / "pipeline.py", root=root).steps[0].code_hash != first
+
+
+def _emit(target: str, pipeline: ir.Pipeline, **extra: str) -> str:
+    (f,) = load(target)(pipeline, options=EmitOptions(extra=dict(extra))).files
+    return f.text
+
+
+def test_argo_and_kfp_run_the_image_and_command_with_their_placeholders() -> None:
+    p = compile_file(EXAMPLE / "pipeline.py", root=EXAMPLE)
+    argo = yaml.safe_load(_emit("argo", p))
+    (tpl,) = [t for t in argo["spec"]["templates"] if t["name"] == "count-words"]
+    assert tpl["container"]["image"] == "busybox:1.36"
+    assert tpl["container"]["command"][-2:] == [
+        "{{=jsonpath(inputs.parameters.text, '$')}}",
+        "/portaflow/out/words",
+    ]
+    assert tpl["outputs"]["parameters"] == [
+        {"name": "words", "valueFrom": {"path": "/portaflow/out/words"}}
+    ]
+    for flavour in ("python", "container"):
+        kfp = yaml.safe_load(_emit("kfp", p, kfp_executor=flavour))
+        exe = kfp["deploymentSpec"]["executors"]["exec-count-words"]["container"]
+        assert exe["image"] == "busybox:1.36"
+        assert exe["command"][-2:] == [
+            "{{$.inputs.parameters['text']}}",
+            "{{$.outputs.parameters['words'].output_file}}",
+        ]
+
+
+def _errors(target: str, src: str, tmp_path: Path, **extra: str) -> list[str]:
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(src))
+    p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    with pytest.raises(BackendError) as info:
+        load(target)(p, options=EmitOptions(extra=dict(extra)))
+    return [f"{m.code} {m.message} {m.hint}" for m in info.value.messages]
+
+
+def test_substrings_become_kfp_concat_and_literal_braces_are_refused(tmp_path: Path) -> None:
+    src = """
+    from portaflow import container_step, pipeline
+    t = container_step(name="t", image="i", command=["tool", "--n={n}"], inputs={"n": int})
+    @pipeline
+    def p():
+        t(n=3)
+    """
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(src))
+    kfp = yaml.safe_load(_emit("kfp", compile_file(tmp_path / "pipeline.py", root=tmp_path)))
+    cmd = kfp["deploymentSpec"]["executors"]["exec-t"]["container"]["command"]
+    assert json.loads(cmd[1]) == {"Concat": ["--n=", "{{$.inputs.parameters['n']}}"]}
+    braces = src.replace('"--n={n}"', '"{{{{x}}}}", "{n}"')
+    (argo,) = _errors("argo", braces, tmp_path)
+    (kfp_err,) = _errors("kfp", braces, tmp_path)
+    assert argo.startswith("PF531") and kfp_err.startswith("PF631")
+
+
+def test_argo_refuses_a_container_str_output_into_a_container_step(tmp_path: Path) -> None:
+    src = """
+    from portaflow import container_step, pipeline
+    a = container_step(name="a", image="i", command=["cp", "/x", "{outputs.s}"], outputs={"s": str})
+    b = container_step(name="b", image="i", command=["echo", "{s}"], inputs={"s": str})
+    @pipeline
+    def p():
+        b(s=a())
+    """
+    (msg,) = _errors("argo", src, tmp_path)
+    assert msg.startswith("PF531") and "raw text" in msg and "@step" in msg
+
+
+def test_airflow_runs_it_on_the_worker_and_refuses_the_pod_flavour(tmp_path: Path) -> None:
+    p = compile_file(EXAMPLE / "pipeline.py", root=EXAMPLE)
+    assert "step='pipeline:count_words'" in _emit("airflow", p, airflow_operator="local")
+    msgs = _errors("airflow", (EXAMPLE / "pipeline.py").read_text(), tmp_path)
+    assert msgs and all(m.startswith("PF731") and "local flavour" in m for m in msgs)

@@ -8,3 +8,5 @@ BAD_OPTION = "PF701"
 HOOK_INPUT = "PF702"
 #: An artifact input bound to a parameter or a literal.
 ARTIFACT_LITERAL = "PF703"
+#: A container_step in the kubernetes flavour, whose pod could not hand its output files to XCom.
+CONTAINER_STEP = "PF731"

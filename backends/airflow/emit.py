@@ -226,7 +226,19 @@ class _Emitter:
             kw.append(("execution_timeout", f"timedelta(seconds={cfg.timeout_seconds!r})"))
         if cfg.env:
             kw.append(("env", block(dict(cfg.env), 8)))
-        if self.flavour == "kubernetes":
+        if self.flavour == "kubernetes" and step.container is not None:
+            self.errors.append(
+                BackendMessage(
+                    code=codes.CONTAINER_STEP,
+                    message=f"container step {step.name!r} cannot run in the kubernetes flavour: "
+                    "KubernetesPodOperator hands a pod's results to XCom only through "
+                    "/airflow/xcom/return.json, which the command does not write",
+                    span=t.span,
+                    hint="use the local flavour (`--airflow-operator local`: the worker runs "
+                    "the command as a subprocess), or compile for Argo or KFP (the image runs it)",
+                )
+            )
+        elif self.flavour == "kubernetes":
             kw += self.pod_kwargs(cfg)
         if t.hook == "exit":
             kw.append(("trigger_rule", lit("all_done")))

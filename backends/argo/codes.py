@@ -28,3 +28,6 @@ DROPPED = "PF511"
 BIG_INT = "PF512"
 #: A volume mounted over the paths the task protocol reads and writes (/portaflow/...).
 VOLUME_PATH = "PF530"
+
+#: A container step whose command cannot be expressed on Argo (a literal `{{`).
+CONTAINER_STEP = "PF531"

@@ -13,7 +13,7 @@ import hashlib
 from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitResult, EmittedFile
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, loops, names, values, versions, yamlout
+from . import codes, commandsteps, conditions, containers, loops, names, values, versions, yamlout
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -170,6 +170,8 @@ class _Emitter:
         gkey = self.sc.task_group[t.id]
         g = self.sc.groups[gkey]
         step = self.p.step(t.step)
+        if step.container is not None:
+            self.errors += commandsteps.raw_text_inputs(self.p, t, step)
         params = [mf.parameter(name="portaflow-task", value=t.id.replace("{", "%7B"))]
         arts: list[Obj] = []
         for b in t.inputs:
@@ -376,6 +378,19 @@ class _Emitter:
         out = []
         for (ref, shape), key in self.variants.items():
             step = self.p.step(ref)
+            if step.container is not None:
+                out.append(
+                    commandsteps.command_template(
+                        name=self.tnames[key],
+                        step=step,
+                        shape=shape,
+                        extra=self.o.extra,
+                        errors=self.errors,
+                        warnings=self.warnings,
+                        backoff_cap=self.profile.backoff_cap,
+                    )
+                )
+                continue
             image = step.config.image or self.p.image or self.o.image
             out.append(
                 containers.container_template(

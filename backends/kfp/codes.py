@@ -24,3 +24,5 @@ SECRET = "PF609"
 UNSUPPORTED = "PF610"
 #: A pod setting kfp-kubernetes' schema cannot express (a read-only PVC mount).
 POD_SETTING = "PF630"
+#: A container step's command KFP cannot express (a literal `{{` in an argv item).
+CONTAINER_STEP = "PF631"

@@ -141,6 +141,19 @@ class _Emitter:
 
     def _container(self, t: ir.Task, step: ir.StepDef, iface: executors.Interface) -> Obj:
         func = step.ref.rpartition(":")[2] or "step"
+        if step.container is not None:
+            c, problems = executors.command_container(step)
+            for item in problems:
+                self._error(
+                    codes.CONTAINER_STEP,
+                    f"container step {step.name!r}: command item {item!r} holds a literal brace next to another, "
+                    "which KFP would read as a placeholder",
+                    step.span,
+                    "pass the text as an input instead, or compile for the local runner",
+                )
+            if step.config.resources is not None:
+                c["resources"] = executors.resources(step.config.resources)
+            return dict(sorted(c.items()))
         if self.flavour == "container":
             c = executors.plain_container(t, step, iface)
         else:

@@ -13,6 +13,7 @@ Either way the image needs portaflow and the step's code; `python` also needs kf
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,8 @@ def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
             out_params[output_key(o.name)] = {"parameterType": param_type(o.type.type)}
         else:
             out_arts[output_key(o.name)] = {"artifactType": artifact_type(o.type.type)}
-    out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
+    if step.container is None:  # a command writes no portaflow metrics
+        out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
     spec: Obj = {"executorLabel": executor}
     inputs = _io(in_arts, dict(sorted(in_params.items())))
     if inputs:
@@ -244,3 +246,43 @@ def pod_mounts(cfg: ir.StepConfig) -> Obj:
             for name, keys in by_secret.items()
         ]
     return out
+
+
+def command_container(step: ir.StepDef) -> tuple[Obj, list[str]]:
+    """A container step's executor, as kfp compiles a container component; and problems found.
+
+    A placeholder that is a whole argv item becomes the KFP placeholder itself
+    (`{{$.inputs.parameters['x']}}`, `{{$.outputs.parameters['y'].output_file}}`); one
+    inside an item becomes kfp's `{"Concat": [...]}` form of an f-string argument.
+    """
+    spec = step.container
+    assert spec is not None
+    problems: list[str] = []
+    command: list[str] = []
+    for item in spec.command:
+        if _braces_clash(item):
+            problems.append(item)
+        parts: list[str] = []
+        for text, fieldname, _spec, _conv in string.Formatter().parse(item):
+            if text:
+                parts.append(text)
+            if fieldname is None:
+                continue
+            if fieldname.startswith("outputs."):
+                key = output_key(fieldname[8:])
+                parts.append(f"{{{{$.outputs.parameters['{key}'].output_file}}}}")
+            else:
+                parts.append(f"{{{{$.inputs.parameters['{fieldname}']}}}}")
+        if len(parts) == 1:
+            command.append(parts[0])
+        else:
+            command.append(json.dumps({"Concat": parts}))
+    return {"command": command, "image": spec.image}, problems
+
+
+def _braces_clash(item: str) -> bool:
+    """Whether the literal text of an argv item would read as (or touch) a `{{...}}` tag."""
+    joined = "".join(
+        text + ("\0" if f is not None else "") for text, f, _s, _c in string.Formatter().parse(item)
+    )
+    return any(bad in joined for bad in ("{{", "}}", "{\0", "\0}"))

@@ -20,7 +20,14 @@ count_words = container_step(
 shout = container_step(
     name="shout",
     image="busybox:1.36",
-    command=["sh", "-c", 'printf "%s" "$1" | tr a-z A-Z > "$2"', "shout", "{text}", "{outputs.loud}"],
+    command=[
+        "sh",
+        "-c",
+        'printf "%s" "$1" | tr a-z A-Z > "$2"',
+        "shout",
+        "{text}",
+        "{outputs.loud}",
+    ],
     inputs={"text": str},
     outputs={"loud": str},
 )
