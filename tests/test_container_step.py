@@ -114,8 +114,10 @@ def test_argo_and_kfp_run_the_image_and_command_with_their_placeholders() -> Non
     argo = yaml.safe_load(_emit("argo", p))
     (tpl,) = [t for t in argo["spec"]["templates"] if t["name"] == "count-words"]
     assert tpl["container"]["image"] == "busybox:1.36"
+    text = "inputs.parameters.text"
     assert tpl["container"]["command"][-2:] == [
-        "{{=jsonpath(inputs.parameters.text, '$')}}",
+        # JSON text is decoded, a raw string (a loop item, a command's output) taken as is
+        f"{{{{=({text} startsWith '\"' ? jsonpath({text}, '$') : {text})}}}}",
         "/portaflow/out/words",
     ]
     assert tpl["outputs"]["parameters"] == [
@@ -155,19 +157,6 @@ def test_substrings_become_kfp_concat_and_literal_braces_are_refused(tmp_path: P
     (argo,) = _errors("argo", braces, tmp_path)
     (kfp_err,) = _errors("kfp", braces, tmp_path)
     assert argo.startswith("PF531") and kfp_err.startswith("PF631")
-
-
-def test_argo_refuses_a_container_str_output_into_a_container_step(tmp_path: Path) -> None:
-    src = """
-    from portaflow import container_step, pipeline
-    a = container_step(name="a", image="i", command=["cp", "/x", "{outputs.s}"], outputs={"s": str})
-    b = container_step(name="b", image="i", command=["echo", "{s}"], inputs={"s": str})
-    @pipeline
-    def p():
-        b(s=a())
-    """
-    (msg,) = _errors("argo", src, tmp_path)
-    assert msg.startswith("PF531") and "raw text" in msg and "@step" in msg
 
 
 def test_airflow_runs_it_on_the_worker_and_refuses_the_pod_flavour(tmp_path: Path) -> None:

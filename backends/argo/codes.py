@@ -29,5 +29,5 @@ BIG_INT = "PF512"
 #: A volume mounted over the paths the task protocol reads and writes (/portaflow/...).
 VOLUME_PATH = "PF530"
 
-#: A container step whose command cannot be expressed on Argo (a literal `{{`).
+#: A container step whose command Argo would misread (literal braces forming a `{{` tag).
 CONTAINER_STEP = "PF531"

@@ -1,11 +1,11 @@
 """The container template of a `container_step`: the user's image and argv, no task runtime.
 
-Every Argo parameter of this backend carries JSON text (docs/CONTRACTS.md), so an
-`{input}` placeholder becomes `{{=jsonpath(inputs.parameters.x, '$')}}`: the decoded
-value, one argv item (or part of one), never a shell string. `{outputs.name}` is a
+An Argo parameter of this backend carries JSON text, or a raw string for a loop item
+(docs/CONTRACTS.md), so an `{input}` placeholder becomes an expression that decodes a
+value starting with `"` and takes any other as is: the value, one argv item (or part of
+one), never a shell string. `{outputs.name}` is a
 file under /portaflow/out, an emptyDir the pod mounts, read back by Argo as the
-output parameter: raw text, which a downstream Python step decodes like any
-string and a number it parses (docs/backends/argo.md, "Container steps").
+output parameter: raw text, which a downstream step reads like a raw string (docs/backends/argo.md, "Container steps").
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def command_template(
             if field.startswith("outputs."):
                 parts.append(f"{OUT}/{names.param_name(field[8:])}")
             else:
-                parts.append(
-                    "{{=" + values.decode(f"inputs.parameters.{names.param_name(field)}") + "}}"
-                )
+                var = values.expr_var("inputs", "parameters", names.param_name(field))
+                # JSON text (parameters, literals, @step outputs) is decoded; a raw string
+                # (a loop item, a container step's output) is taken as is, as conditions do.
+                parts.append(f"{{{{=({var} startsWith '\"' ? {values.decode(var)} : {var})}}}}")
         argv.append("".join(parts))
     in_params = [mf.parameter(name="portaflow-task")]
     in_params += [mf.parameter(name=names.param_name(inp)) for _how, inp in shape.inputs]
@@ -102,31 +103,3 @@ def _braces_clash(item: str) -> bool:
         text + ("\0" if f is not None else "") for text, f, _s, _c in string.Formatter().parse(item)
     )
     return any(bad in joined for bad in ("{{", "}}", "{\0", "\0}"))
-
-
-def raw_text_inputs(pipeline: ir.Pipeline, task: ir.Task, step: ir.StepDef) -> list[Message]:
-    """PF531 for inputs of a container step taken from another one's `str` output.
-
-    A container step's `str` output is the raw text its command wrote, not JSON, so
-    the `jsonpath` decoding of the consumer's placeholder cannot read it.
-    """
-    out: list[Message] = []
-    for b in task.inputs:
-        bd = b.binding
-        if not isinstance(bd, ir.TaskOutput | ir.Gathered):
-            continue
-        producer = pipeline.step(pipeline.task(bd.task).step)
-        typ = next((o.type.type for o in producer.outputs if o.name == bd.output), "")
-        if producer.container is not None and typ == "str":
-            out.append(
-                (
-                    codes.CONTAINER_STEP,
-                    f"container step {step.name!r} takes input {b.name!r} from the str output "
-                    f"{bd.output!r} of container step {producer.name!r}, which Argo passes as "
-                    "raw text that the placeholder cannot decode",
-                    b.span,
-                    "pass it through a @step that returns it (a JSON string), or compile for "
-                    "the local runner, KFP or Airflow",
-                )
-            )
-    return out

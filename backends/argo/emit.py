@@ -170,8 +170,6 @@ class _Emitter:
         gkey = self.sc.task_group[t.id]
         g = self.sc.groups[gkey]
         step = self.p.step(t.step)
-        if step.container is not None:
-            self.errors += commandsteps.raw_text_inputs(self.p, t, step)
         params = [mf.parameter(name="portaflow-task", value=t.id.replace("{", "%7B"))]
         arts: list[Obj] = []
         for b in t.inputs:
