@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -141,21 +140,64 @@ def _errors(target: str, src: str, tmp_path: Path, **extra: str) -> list[str]:
     return [f"{m.code} {m.message} {m.hint}" for m in info.value.messages]
 
 
-def test_substrings_become_kfp_concat_and_literal_braces_are_refused(tmp_path: Path) -> None:
+KFP_TOOL = """
+from kfp import dsl
+
+
+@dsl.container_component
+def tool(n: int, text: str, words: dsl.OutputPath(int)):
+    return dsl.ContainerSpec(image="busybox:1.36", command=["tool", f"--n={n}", text, words])
+
+
+@dsl.pipeline
+def p(n: int = 3, text: str = "x"):
+    tool(n=n, text=text)
+"""
+
+
+def test_kfp_output_is_what_kfp_compiles_for_the_same_container_component(
+    tmp_path: Path,
+) -> None:
+    from kfp import compiler as kfp_compiler
+
+    # kfp reads real annotations: compiled apart from this module's `from __future__` import.
+    ns: dict[str, object] = {}
+    exec(compile(KFP_TOOL, "<kfp>", "exec", dont_inherit=True), ns)
+    kfp_compiler.Compiler().compile(ns["p"], str(tmp_path / "kfp.yaml"))
+    theirs = yaml.safe_load((tmp_path / "kfp.yaml").read_text())
     src = """
     from portaflow import container_step, pipeline
-    t = container_step(name="t", image="i", command=["tool", "--n={n}"], inputs={"n": int})
+    tool = container_step(name="tool", image="busybox:1.36",
+                          command=["tool", "--n={n}", "{text}", "{outputs.words}"],
+                          inputs={"n": int, "text": str}, outputs={"words": int})
+    @pipeline
+    def p(n: int = 3, text: str = "x"):
+        tool(n=n, text=text)
+    """
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(src))
+    ours = yaml.safe_load(_emit("kfp", compile_file(tmp_path / "pipeline.py", root=tmp_path)))
+    for spec in (ours, theirs):
+        assert (
+            spec["deploymentSpec"]["executors"]["exec-tool"]
+            == theirs["deploymentSpec"]["executors"]["exec-tool"]
+        )
+        comp = spec["components"]["comp-tool"]
+        assert {k: comp[k] for k in ("inputDefinitions", "outputDefinitions")} == {
+            k: theirs["components"]["comp-tool"][k]
+            for k in ("inputDefinitions", "outputDefinitions")
+        }
+
+
+def test_literal_braces_next_to_a_tag_are_refused_by_argo_and_kfp(tmp_path: Path) -> None:
+    src = """
+    from portaflow import container_step, pipeline
+    t = container_step(name="t", image="i", command=["tool", "{{{{x}}}}", "{n}"], inputs={"n": int})
     @pipeline
     def p():
         t(n=3)
     """
-    (tmp_path / "pipeline.py").write_text(textwrap.dedent(src))
-    kfp = yaml.safe_load(_emit("kfp", compile_file(tmp_path / "pipeline.py", root=tmp_path)))
-    cmd = kfp["deploymentSpec"]["executors"]["exec-t"]["container"]["command"]
-    assert json.loads(cmd[1]) == {"Concat": ["--n=", "{{$.inputs.parameters['n']}}"]}
-    braces = src.replace('"--n={n}"', '"{{{{x}}}}", "{n}"')
-    (argo,) = _errors("argo", braces, tmp_path)
-    (kfp_err,) = _errors("kfp", braces, tmp_path)
+    (argo,) = _errors("argo", src, tmp_path)
+    (kfp_err,) = _errors("kfp", src, tmp_path)
     assert argo.startswith("PF531") and kfp_err.startswith("PF631")
 
 

@@ -251,9 +251,9 @@ def pod_mounts(cfg: ir.StepConfig) -> Obj:
 def command_container(step: ir.StepDef) -> tuple[Obj, list[str]]:
     """A container step's executor, as kfp compiles a container component; and problems found.
 
-    A placeholder that is a whole argv item becomes the KFP placeholder itself
-    (`{{$.inputs.parameters['x']}}`, `{{$.outputs.parameters['y'].output_file}}`); one
-    inside an item becomes kfp's `{"Concat": [...]}` form of an f-string argument.
+    Each placeholder becomes the KFP placeholder (`{{$.inputs.parameters['x']}}`,
+    `{{$.outputs.parameters['y'].output_file}}`) in place, also inside an item, as kfp
+    compiles an f-string argument of a `@dsl.container_component`.
     """
     spec = step.container
     assert spec is not None
@@ -273,10 +273,7 @@ def command_container(step: ir.StepDef) -> tuple[Obj, list[str]]:
                 parts.append(f"{{{{$.outputs.parameters['{key}'].output_file}}}}")
             else:
                 parts.append(f"{{{{$.inputs.parameters['{fieldname}']}}}}")
-        if len(parts) == 1:
-            command.append(parts[0])
-        else:
-            command.append(json.dumps({"Concat": parts}))
+        command.append("".join(parts))
     return {"command": command, "image": spec.image}, problems
 
 
