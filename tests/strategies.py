@@ -654,3 +654,32 @@ def projects(
 def pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
     """A generated single-file project: `.source` is all of it."""
     return _Builder(draw, max_steps, multi_module=False, argo_valid=True).build()
+
+
+#: A command item of a `container_step` (issue 13, construct 4b): hostile text around
+#: placeholders of the inputs `a` (str) and `n` (int) and the output `out`.
+_CONTAINER_ITEMS = st.one_of(
+    st.sampled_from(["{a}", "{n}", "{outputs.out}", "--n={n}", "x{a}y{n}z"]),
+    st.sampled_from(HOSTILE_STRINGS).map(lambda h: h.replace("{", "{{").replace("}", "}}")),
+    st.tuples(st.sampled_from(HOSTILE_STRINGS), st.sampled_from(["{a}", "{n}"])).map(
+        lambda p: p[0].replace("{", "{{").replace("}", "}}") + p[1]
+    ),
+)
+
+
+@st.composite
+def container_step_sources(draw: st.DrawFn) -> tuple[str, str]:
+    """pipeline.py declaring one container_step with hostile command items, and the `a` value."""
+    items = draw(st.lists(_CONTAINER_ITEMS, min_size=0, max_size=4))
+    command = ["tool", *items, "{outputs.out}"]
+    a = draw(st.sampled_from(HOSTILE_STRINGS))
+    src = (
+        "from portaflow import container_step, pipeline\n\n"
+        f"tool = container_step(name={py_string(draw(st.sampled_from(HOSTILE_STRINGS)) or 'x', raw=False)}, "
+        f'image="busybox:1.36", command={command!r}, inputs={{"a": str, "n": int}}, '
+        'outputs={"out": str})\n\n\n'
+        "@pipeline\n"
+        f"def generated(a: str = {a!r}):\n"
+        f"    tool(a=a, n={draw(st.integers(-3, 3))})\n"
+    )
+    return src, a

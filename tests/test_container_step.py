@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from portaflow import container_step
 from portaflow.backends import BackendError, EmitOptions, load
 from portaflow.backends.local import run_pipeline
-from portaflow.compiler import compile_file, ir
+from portaflow.compiler import CompileError, compile_file, ir
+from strategies import container_step_sources
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "container_step"
@@ -206,3 +208,45 @@ def test_airflow_runs_it_on_the_worker_and_refuses_the_pod_flavour(tmp_path: Pat
     assert "step='pipeline:count_words'" in _emit("airflow", p, airflow_operator="local")
     msgs = _errors("airflow", (EXAMPLE / "pipeline.py").read_text(), tmp_path)
     assert msgs and all(m.startswith("PF731") and "local flavour" in m for m in msgs)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(container_step_sources())
+def test_hostile_commands_compile_to_one_argv_item_each_or_a_located_error(
+    tmp_path: Path, case: tuple[str, str]
+) -> None:
+    """Whatever the command items and values: a located diagnostic or, on every target, argv
+    items that stay items (never a shell string) and Argo documents that pass the checks."""
+    from argo.checks import check_result as argo_checks
+    from kfp_backend.checks import check_result as kfp_checks
+
+    src, a = case
+    (tmp_path / "pipeline.py").write_text(src, encoding="utf-8")
+    try:
+        p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    except CompileError as e:
+        assert all(d.code.startswith("PF2") and d.span is not None for d in e.diagnostics)
+        return
+    (step,) = p.steps
+    assert step.container is not None
+    for target, checks, code in (("argo", argo_checks, "PF531"), ("kfp", kfp_checks, "PF631")):
+        try:
+            result = load(target)(p, options=EmitOptions())
+        except BackendError as e:
+            assert {m.code for m in e.messages} == {code}
+            continue
+        assert load(target)(p, options=EmitOptions()) == result  # byte-deterministic
+        checks(result)
+    runtime = container_step(
+        name="t",
+        image="i",
+        command=step.container.command,
+        inputs={"a": str, "n": int},
+        outputs={"out": str},
+    )
+    argv = runtime.argv({"a": a, "n": 1}, tmp_path)
+    assert len(argv) == len(step.container.command)  # one argv item per command item
+    if any("{a}" in item.replace("{{", "") for item in step.container.command):
+        assert a in "".join(argv)
