@@ -16,6 +16,7 @@ from dataclasses import replace
 from portaflow.compiler import ir, runmode
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
 from portaflow.compiler.grouphooks import group_hooks
+from portaflow.compiler.containerstep import container_decl, read_container_step
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
@@ -45,6 +46,7 @@ class CallCompiler(ABC):
         self._branch_counter = 0
         self._loop_counter: dict[str, int] = {}
         self.bound: list[tuple[Module, ast.AST, str, Value]] = []
+        self._containers: dict[str, ir.StepDef | None] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -150,6 +152,19 @@ class CallCompiler(ABC):
                 f"{node.func.id!r} is a pipeline value, not a step; it cannot be called",
                 "only @step and @pipeline functions can be called in a pipeline body",
             )
+        if sym is not None and sym.kind == "external":  # a step of an installed package?
+            opened = self.project.open_installed(sym.qualname)
+            if (
+                opened is not None
+                and opened.module is not None
+                and isinstance(opened.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and decorator_kind(self.project, opened.module, opened.node)
+            ):
+                sym = opened
+        if sym is not None and sym.kind == "assign" and sym.module is not None:
+            made = container_decl(self.project, sym.module, sym.node)  # type: ignore[arg-type]
+            if made is not None:
+                return self.container_call(node, sym, made, ctx)
         fn = sym.node if sym is not None and sym.kind == "def" else None
         kind = None
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -180,13 +195,20 @@ class CallCompiler(ABC):
                     "check the import; steps are found by parsing project files under the root "
                     "(nearest pyproject.toml, or --root)",
                 )
+            opened = top in self.project.installed
             raise self.error(
                 ctx,
                 "PF204",
                 node.func,
                 f"`{name}` comes from {top!r}, outside the project; only @step and @pipeline "
                 "functions can be called in a pipeline body",
-                "wrap the call in a @step function and call that",
+                "wrap the call in a @step function and call that"
+                + (
+                    ""
+                    if opened
+                    else f"; a @step of an installed package is found when {top!r} is installed "
+                    "where portaflow runs (on its sys.path)"
+                ),
             )
         if sym is None and isinstance(node.func, ast.Name):
             import builtins
@@ -329,6 +351,24 @@ class CallCompiler(ABC):
         if step is None:
             raise Abort()
         self.used_step_nodes.add(id(fn))
+        return self.step_task(node, step, fn.name, ctx)
+
+    def container_call(self, node: ast.Call, sym: Symbol, made: ast.Call, ctx: Ctx) -> Value:
+        """A call of a module-level `container_step(...)`: a task like a step's."""
+        assert sym.module is not None
+        var = sym.qualname.rsplit(".", 1)[-1]
+        key = f"{sym.module.name}:{var}"
+        if key not in self._containers:
+            self._containers[key] = read_container_step(
+                self.project, sym.module, var, made, self.report_for(sym.module)
+            )
+        step = self._containers[key]
+        if step is None:
+            raise Abort()
+        return self.step_task(node, step, var, ctx)
+
+    def step_task(self, node: ast.Call, step: ir.StepDef, base: str, ctx: Ctx) -> Value:
+        """Bind a call's arguments to `step`'s inputs and add its task."""
         self.step_defs[step.ref] = step
         what = f"step {step.name!r}"
         names = [i.name for i in step.inputs]
@@ -354,7 +394,7 @@ class CallCompiler(ABC):
             raise Abort()
         if run != "succeeded":
             runmode.check_run_mode(self, node, run, inputs, after_exprs, ctx)
-        task_id = self.unique_id(ctx.prefix + fn.name)
+        task_id = self.unique_id(ctx.prefix + base)
         cond: ir.Condition | None = None
         if len(ctx.conds) == 1:
             cond = ctx.conds[0]

@@ -104,6 +104,36 @@ def _cron_field_ok(field: str, low: int, high: int, names: tuple[str, ...]) -> b
     return True
 
 
+_SUFFIX = {
+    "": 1.0,
+    "m": 1e-3,
+    "n": 1e-9,
+    "u": 1e-6,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    **{f"{p}i": 1024.0 ** (i + 1) for i, p in enumerate("KMGTPE")},
+}
+
+
+def quantity_value(value: Any) -> float | None:
+    """A Kubernetes quantity as a number ("500m" -> 0.5, "1Gi" -> 1073741824); None if not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = _QUANTITY.match(str(value))
+    if not m:
+        return None
+    suffix = m.group(3) or ""
+    if suffix[:1] in ("e", "E") and suffix not in _SUFFIX:
+        return float(str(value))
+    return float(m.group(1)) * _SUFFIX[suffix]
+
+
 def _quantity(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -212,7 +242,7 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
             'e.g. tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]',
         )
         tolerations = []
-    for field_name in ("cpu", "memory", "disk"):
+    for field_name in ("cpu", "memory", "disk", "cpu_limit", "memory_limit"):
         q = v.get(field_name)
         if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float, str))):
             report("PF302", node, f"Resources.{field_name} must be a number or quantity string", "")
@@ -225,6 +255,15 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
                 f"Resources.{field_name} {q!r} is not a Kubernetes quantity",
                 'e.g. cpu=2, cpu="500m", memory="4Gi", disk="10G"',
             )
+    for request, limit in (("cpu", "cpu_limit"), ("memory", "memory_limit")):
+        low, high = quantity_value(v.get(request)), quantity_value(v.get(limit))
+        if low is not None and high is not None and high < low:
+            report(
+                "PF302",
+                node,
+                f"Resources.{limit} {v[limit]!r} is below the request {v[request]!r}",
+                f"Kubernetes refuses a limit below its request; raise {limit} or lower {request}",
+            )
     return ir.ResourceSpec(
         cpu=_quantity(v.get("cpu")),
         memory=_quantity(v.get("memory")),
@@ -233,6 +272,8 @@ def resource_spec(val: Any, node: ast.expr, report: Report) -> ir.ResourceSpec |
         disk=_quantity(v.get("disk")),
         node_selector=tuple(sorted(node_selector.items())),
         tolerations=tuple(tuple(sorted(t.items())) for t in tolerations),
+        cpu_limit=_quantity(v.get("cpu_limit")),
+        memory_limit=_quantity(v.get("memory_limit")),
     )
 
 

@@ -247,6 +247,40 @@ class ResourceSpec:
     node_selector: tuple[tuple[str, str], ...] = ()
     #: Tolerations, each a sorted tuple of key/value pairs.
     tolerations: tuple[tuple[tuple[str, str], ...], ...] = ()
+    #: CPU limit quantity; None leaves the engine's default (KFP and Airflow: the request).
+    cpu_limit: str | None = None
+    #: Memory limit quantity; None leaves the engine's default (KFP and Airflow: the request).
+    memory_limit: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VolumeSpec:
+    """A volume mounted into a step's pod (`Volume.empty_dir` / `Volume.pvc`)."""
+
+    #: "empty_dir" (scratch space for the pod's life) or "pvc" (an existing claim).
+    kind: L["empty_dir", "pvc"]
+    #: Absolute mount path in the container.
+    mount_path: str
+    #: emptyDir medium: "" (node disk) or "Memory" (tmpfs).
+    medium: str = ""
+    #: emptyDir size limit quantity, if any.
+    size_limit: str | None = None
+    #: PersistentVolumeClaim name (kind "pvc").
+    claim: str | None = None
+    #: Mounted read-only.
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretKeyEnv:
+    """One key of a secret exposed as one environment variable (`SecretEnv`); never its value."""
+
+    #: Secret name.
+    secret: str
+    #: Key inside the secret.
+    key: str
+    #: Environment variable name.
+    env: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -267,6 +301,25 @@ class StepConfig:
     secrets: tuple[str, ...] = ()
     #: Whether results may be reused from an earlier identical execution.
     cache: bool = True
+    #: Single secret keys as environment variables, in declaration order.
+    secret_env: tuple[SecretKeyEnv, ...] = ()
+    #: Volumes mounted into the step's pod, in declaration order.
+    volumes: tuple[VolumeSpec, ...] = ()
+
+    def secret_refs(self) -> tuple[str, ...]:
+        """Every secret the step reads, whole ("name") or by key ("name:key=ENV"): cache identity."""
+        return self.secrets + tuple(f"{k.secret}:{k.key}={k.env}" for k in self.secret_env)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerSpec:
+    """The command a `container_step` runs instead of a Python function."""
+
+    #: Container image.
+    image: str
+    #: argv template: `{input}` is an input's value, `{outputs.name}` the path of the file
+    #: the command writes output `name` to, `{{`/`}}` literal braces (substring substitution).
+    command: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,8 +340,10 @@ class StepDef:
     code_hash: str
     #: First docstring line, "" when none.
     doc: str
-    #: The function definition.
+    #: The function definition (the `container_step(...)` call for a container step).
     span: Span
+    #: For a `container_step`: the image and command it runs; None for a Python step.
+    container: ContainerSpec | None = None
 
 
 # --------------------------------------------------------------------------- tasks

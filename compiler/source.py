@@ -10,6 +10,7 @@ that leave the project are reported as external with their qualified name.
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from portaflow.compiler.sourcetext import char_col, read_python
 
 #: The import name of the DSL; `portaflow.dsl` is an alias of it.
 DSL_MODULES = ("portaflow", "portaflow.dsl")
+#: Path prefix of modules read from an installed package (`Span.path`, `Module.rel`).
+INSTALLED = "<installed>"
 
 
 @dataclass(slots=True)
@@ -85,6 +88,9 @@ class Project:
         self.diagnostics: list[Diagnostic] = []
         #: Modules whose file exists but was refused (its diagnostic is in `diagnostics`).
         self.refused: set[str] = set()
+        #: Installed top-level packages opened because a pipeline calls a step in them:
+        #: name -> the sys.path folder holding it. Only these are read outside the root.
+        self.installed: dict[str, Path] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -118,8 +124,47 @@ class Project:
             if name and _is(candidate, "file"):
                 mod = self._parse(name, candidate)
                 break
+        entry = self.installed.get(name.split(".")[0])
+        if mod is None and entry is not None:
+            base = entry.joinpath(*name.split("."))
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if _is(candidate, "file"):
+                    rel = f"{INSTALLED}/{candidate.relative_to(entry).as_posix()}"
+                    mod = self._parse(name, candidate, rel)
+                    break
         self._modules[name] = mod
         return mod
+
+    def open_installed(self, dotted: str) -> Symbol | None:
+        """`pkg.mod.func` of a package installed on `sys.path`, read statically, never imported.
+
+        The package's top-level folder is found on the compiler's own `sys.path`
+        (site-packages, PYTHONPATH), after the project root; from then on its modules
+        resolve like project modules, so imports inside it and the code hash follow it.
+        """
+        parts = dotted.split(".")
+        top = parts[0]
+        if top in self.installed or self.find(top) is not None or top in DSL_MODULES:
+            pass
+        elif top in sys.stdlib_module_names or not top.isidentifier():
+            return None
+        else:
+            entry = _installed_entry(top, self.root)
+            if entry is None:
+                return None
+            self.installed[top] = entry
+            for known in [k for k, m in self._modules.items() if m is None]:
+                if known == top or known.startswith(top + "."):
+                    del self._modules[known]  # looked up before the package was opened
+        for i in range(len(parts) - 1, 0, -1):
+            mod = self.find(".".join(parts[:i]))
+            if mod is None:
+                continue
+            sym = self.resolve(mod, parts[i])
+            for attr in parts[i + 1 :]:
+                sym = self.resolve_attr(sym, attr)
+            return sym
+        return None
 
     def was_refused(self, dotted: str) -> bool:
         """Whether `dotted` lies in a project file that exists but could not be read or parsed."""
@@ -135,8 +180,8 @@ class Project:
         base = self.root.joinpath(*name.split("."))
         return _is(base, "dir") or _is(base.with_suffix(".py"), "file")
 
-    def _parse(self, name: str, path: Path) -> Module | None:
-        rel = path.relative_to(self.root).as_posix()
+    def _parse(self, name: str, path: Path, rel: str | None = None) -> Module | None:
+        rel = rel or path.relative_to(self.root).as_posix()
         source = read_python(path, rel)
         if isinstance(source, Diagnostic):
             self.diagnostics.append(source)
@@ -238,6 +283,8 @@ class Project:
             return Symbol("missing", sub)
         if base.kind == "external":
             return Symbol("external", f"{base.qualname}.{attr}")
+        if base.kind == "dsl":  # `Volume.empty_dir`
+            return Symbol("dsl", f"{base.qualname}.{attr}")
         return None
 
     def resolve_expr(self, mod: Module, expr: ast.expr) -> Symbol | None:
@@ -254,6 +301,19 @@ def dsl_name(project: Project, mod: Module, expr: ast.expr) -> str | None:
     sym = project.resolve_expr(mod, expr)
     if sym is not None and sym.kind == "dsl":
         return sym.qualname
+    return None
+
+
+def _installed_entry(top: str, root: Path) -> Path | None:
+    """The first `sys.path` folder (not the project root) holding package or module `top`."""
+    for entry in sys.path:
+        if not entry:
+            continue
+        folder = Path(entry)
+        if not _is(folder, "dir") or folder.resolve() == root:
+            continue
+        if _is(folder / top / "__init__.py", "file") or _is(folder / f"{top}.py", "file"):
+            return folder
     return None
 
 

@@ -50,6 +50,7 @@ KNOWN_KEYS: dict[str, str] = {
     "airflow_operator": "Airflow task flavour: kubernetes (pods) or local (the worker runs the step)",
     "dags_folder": "Airflow dags folder `portaflow submit --target airflow` writes into",
     "mlflow_tracking_uri": "MLflow tracking URI `portaflow run` logs runs to (env MLFLOW_TRACKING_URI wins)",
+    "env_file": "`.env` file (relative to the project root) holding SecretEnv values for `run`",
 }
 
 

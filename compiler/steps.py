@@ -25,6 +25,7 @@ from portaflow.compiler.configvalues import (
     resource_spec,
     retry_policy,
 )
+from portaflow.compiler.podconfig import check_pod_names, secret_list, volume_specs
 from portaflow.compiler.source import Module, Project, dsl_name
 from portaflow.compiler.sourcetext import as_text, encodable
 from portaflow.compiler.types import TypeReader
@@ -34,8 +35,24 @@ _CONFIG_TYPES: dict[str, type] = {
     "Resources": dsl.Resources,
     "Schedule": dsl.Schedule,
     "Model": dsl.Model,
+    "SecretEnv": dsl.SecretEnv,
 }
-_STEP_ARGS = ("name", "retries", "timeout", "resources", "image", "env", "secrets", "cache")
+#: `Volume.<constructor>` -> (its fields after the mount path, the required ones).
+_VOLUME_CALLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Volume.empty_dir": (("medium", "size_limit"), ()),
+    "Volume.pvc": (("claim", "read_only"), ("claim",)),
+}
+_STEP_ARGS = (
+    "name",
+    "retries",
+    "timeout",
+    "resources",
+    "image",
+    "env",
+    "secrets",
+    "cache",
+    "volumes",
+)
 _PIPELINE_ARGS = ("name", "schedule", "model", "image", "on_failure", "on_exit")
 
 _NOT_LITERAL = object()
@@ -133,6 +150,13 @@ class StaticEval:
             kind = dsl_name(self.project, self.module, node.func)
             if kind in _CONFIG_TYPES:
                 return self.config(kind, node)
+            if kind in _VOLUME_CALLS:
+                return self.volume(kind, node)
+        if isinstance(node, (ast.List, ast.Tuple)) and any(
+            isinstance(e, ast.Call) for e in node.elts
+        ):
+            # A list mixing literals and config calls: `secrets=["a", SecretEnv(...)]`.
+            return [self.value(e, what) for e in node.elts]
         self.report(
             "PF300",
             node,
@@ -141,6 +165,54 @@ class StaticEval:
             "decorator arguments are read without running the file",
         )
         return None
+
+    def volume(self, kind: str, node: ast.Call) -> ConfigCall | None:
+        """`Volume.empty_dir("/dev/shm", medium="Memory")` -> ConfigCall("Volume", {...})."""
+        fields, required = _VOLUME_CALLS[kind]
+        values: dict[str, Any] = {"kind": kind.split(".", 1)[1]}
+        ok = True
+        if len(node.args) != 1:
+            self.report(
+                "PF302",
+                node,
+                f"{kind}(...) takes the mount path as its one positional argument",
+                f'e.g. {kind}("/data", ...)',
+            )
+            ok = False
+        args = [("mount_path", a) for a in node.args[:1]] + [
+            (k.arg, k.value) for k in node.keywords
+        ]
+        for name, expr in args:
+            if name is None or (name != "mount_path" and name not in fields):
+                self.report(
+                    "PF301",
+                    expr,
+                    f"{kind} has no option {name!r}",
+                    f"options: {', '.join(fields)}",
+                )
+                ok = False
+                continue
+            lit = self.literal(expr)
+            if lit is _NOT_LITERAL:
+                self.report(
+                    "PF300",
+                    expr,
+                    f"{kind}: {name} must be a literal, not `{short(expr)}`",
+                    "decorator arguments are read without running the file; write the value itself",
+                )
+                ok = False
+                continue
+            values[name] = lit
+        missing = [f for f in required if f not in values]
+        if missing and ok:
+            self.report(
+                "PF302",
+                node,
+                f"{kind} needs {missing[0]}=",
+                f'e.g. {kind}("/data", claim="my-pvc")',
+            )
+            ok = False
+        return ConfigCall("Volume", values, node) if ok else None
 
     def config(self, type_name: str, node: ast.Call) -> ConfigCall | None:
         cls = _CONFIG_TYPES[type_name]
@@ -511,6 +583,8 @@ class StepReader:
         image = None
         env: tuple[tuple[str, str], ...] = ()
         secrets: tuple[str, ...] = ()
+        secret_env: tuple[ir.SecretKeyEnv, ...] = ()
+        volumes: tuple[ir.VolumeSpec, ...] = ()
         cache = True
         if "retries" in args:
             val, node = args["retries"]
@@ -550,22 +624,17 @@ class StepReader:
                 )
         if "secrets" in args:
             val, node = args["secrets"]
-            if isinstance(val, list) and all(isinstance(v, str) and v for v in val):
-                secrets = tuple(val)
-            elif val is not None:
-                report(
-                    "PF302",
-                    node,
-                    "secrets must be a list of secret names",
-                    'e.g. secrets=["aws-creds"]; values are never written into manifests',
-                )
+            secrets, secret_env = secret_list(val, node, report)
+        if "volumes" in args:
+            val, node = args["volumes"]
+            volumes = volume_specs(val, node, report)
         if "cache" in args:
             val, node = args["cache"]
             if isinstance(val, bool):
                 cache = val
             elif val is not None:
                 report("PF302", node, "cache must be True or False", "e.g. cache=False")
-        return ir.StepConfig(
+        config = ir.StepConfig(
             retry=retry,
             timeout_seconds=timeout,
             resources=resources,
@@ -573,7 +642,11 @@ class StepReader:
             env=env,
             secrets=secrets,
             cache=cache,
+            secret_env=secret_env,
+            volumes=volumes,
         )
+        check_pod_names(config, args, report)
+        return config
 
 
 def _first_doc_line(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from portaflow.container import container_step
     from portaflow.dsl import (
         Model,
         Pipeline,
         Resources,
         Retry,
         Schedule,
+        SecretEnv,
         Step,
+        Volume,
         parallel,
         pipeline,
         step,
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
     from portaflow.status import RunStatus
+    from portaflow.volumes import volume_path
 
 #: Public name -> module that defines it. Loaded on first use (PEP 562), so the
 #: command line and the task runtime pay only for what they use.
@@ -33,13 +37,17 @@ _LAZY = {
     "Retry": "portaflow.dsl",
     "RunStatus": "portaflow.status",
     "Schedule": "portaflow.dsl",
+    "SecretEnv": "portaflow.dsl",
     "Step": "portaflow.dsl",
     "parallel": "portaflow.dsl",
+    "Volume": "portaflow.dsl",
+    "container_step": "portaflow.container",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
     "log_metric": "portaflow.metadata",
     "materializer": "portaflow.registry",
+    "volume_path": "portaflow.volumes",
 }
 
 
@@ -67,12 +75,16 @@ __all__ = [
     "Retry",
     "RunStatus",
     "Schedule",
+    "SecretEnv",
     "Step",
+    "Volume",
     "__version__",
+    "container_step",
     "log_metadata",
     "log_metric",
     "materializer",
     "parallel",
     "pipeline",
     "step",
+    "volume_path",
 ]

@@ -54,8 +54,56 @@ class Resources:
     disk: str | None = None
     #: Kubernetes node selector labels.
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    #: CPU limit (a number or quantity); None: the request, where the engine sets one.
+    cpu_limit: float | int | str | None = None
+    #: Memory limit as a Kubernetes quantity; None: the request, where the engine sets one.
+    memory_limit: str | None = None
     #: Tolerations, each a mapping with Kubernetes toleration keys.
     tolerations: Sequence[Mapping[str, str]] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Volume:
+    """A volume mounted into a step's pod; build one with `Volume.empty_dir` or `Volume.pvc`.
+
+    Locally each volume is a temporary folder: `portaflow.volume_path(mount_path)`
+    gives the folder to use, on every target.
+    """
+
+    #: "empty_dir" (scratch space that lives as long as the pod) or "pvc" (a claim).
+    kind: Literal["empty_dir", "pvc"]
+    #: Absolute path the volume is mounted at in the container.
+    mount_path: str
+    #: emptyDir medium: "" (the node's disk) or "Memory" (tmpfs, e.g. for /dev/shm).
+    medium: str = ""
+    #: emptyDir size limit as a Kubernetes quantity.
+    size_limit: str | None = None
+    #: PersistentVolumeClaim name.
+    claim: str | None = None
+    #: Mount read-only.
+    read_only: bool = False
+
+    @staticmethod
+    def empty_dir(mount_path: str, *, medium: str = "", size_limit: str | None = None) -> Volume:
+        """Scratch space for one pod; medium="Memory" is a tmpfs (shared memory for /dev/shm)."""
+        return Volume(kind="empty_dir", mount_path=mount_path, medium=medium, size_limit=size_limit)
+
+    @staticmethod
+    def pvc(mount_path: str, *, claim: str, read_only: bool = False) -> Volume:
+        """An existing PersistentVolumeClaim named `claim`, mounted at `mount_path`."""
+        return Volume(kind="pvc", mount_path=mount_path, claim=claim, read_only=read_only)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretEnv:
+    """One key of a Kubernetes secret as one environment variable; the value never enters a manifest."""
+
+    #: Secret name.
+    secret: str
+    #: Key inside the secret.
+    key: str
+    #: Environment variable the step reads.
+    env: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,8 +144,9 @@ class StepOptions:
     resources: Resources | None = None
     image: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
-    secrets: Sequence[str] = ()
+    secrets: Sequence[str | SecretEnv] = ()
     cache: bool = True
+    volumes: Sequence[Volume] = ()
 
 
 class Step(Generic[P, R]):
@@ -157,8 +206,9 @@ def step(
     resources: Resources | None = None,
     image: str | None = None,
     env: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | SecretEnv] = (),
     cache: bool = True,
+    volumes: Sequence[Volume] = (),
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 def step(
     func: Callable[P, R] | None = None,
@@ -170,8 +220,9 @@ def step(
     resources: Resources | None = None,
     image: str | None = None,
     env: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | SecretEnv] = (),
     cache: bool = True,
+    volumes: Sequence[Volume] = (),
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Mark a function as a pipeline step; usable bare (`@step`) or with options."""
     options = StepOptions(
@@ -183,6 +234,7 @@ def step(
         env=dict(env or {}),
         secrets=tuple(secrets),
         cache=cache,
+        volumes=tuple(volumes),
     )
     if func is not None:
         return Step(func, options)

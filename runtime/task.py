@@ -66,6 +66,7 @@ from portaflow import _annotations as ann
 from portaflow import metadata as logged
 from portaflow._atomic import atomic_write_text
 from portaflow._record import git_info, now_iso, python_info
+from portaflow.container import ContainerStep
 from portaflow.dsl import Pipeline, Step
 from portaflow.materializers import (
     ArtifactInfo,
@@ -282,7 +283,8 @@ def _import_step(ref: str, root: Path) -> Callable[..., Any]:
         target = getattr(target, part)
     if isinstance(target, Pipeline):
         raise TaskError(f"{ref} is a @pipeline; run one of its steps, or `portaflow run` the file")
-    func = target.func if isinstance(target, Step) else target  # a Step wraps the plain function
+    # A Step wraps the plain function; a container_step a function that runs its command.
+    func = target.func if isinstance(target, (Step, ContainerStep)) else target
     if not callable(func):
         raise TaskError(f"{ref} is a {type(func).__name__}, not a function")
     return cast("Callable[..., Any]", func)

@@ -134,7 +134,7 @@ class _Builder:
                     "",
                     "",
                     "retries=Retry(max=2)",
-                    'resources=Resources(cpu=1, memory="1Gi")',
+                    _POD_FEATURES,  # in the place of plain resources: the same draws as before
                     "cache=False",
                     "env",
                     "name",
@@ -731,7 +731,7 @@ class _Builder:
             "",
             "from typing import Annotated",
             "",
-            "from portaflow import Resources, Retry, RunStatus, parallel, pipeline, step",
+            "from portaflow import Resources, Retry, RunStatus, SecretEnv, Volume, parallel, pipeline, step",
             *sorted(set(self.imports)),
             "",
             'REGISTRY = "ghcr.io/acme"',
@@ -764,7 +764,7 @@ class _Builder:
                     "from typing import Annotated",
                     "",
                     "import portaflow as pf",
-                    "from portaflow import Resources, Retry, step",
+                    "from portaflow import Resources, Retry, SecretEnv, Volume, step",
                     "from portaflow import step as s_",
                     "",
                     "from .common import Blob",
@@ -775,6 +775,14 @@ class _Builder:
                 g.files[module.replace(".", "/") + ".py"] = "\n".join(lines).rstrip() + "\n"
         g.edges = {(a, b) for a, b, _k in g.typed_edges}
         return g
+
+
+#: Kubernetes pod features (issue 13, construct 5): volumes, a secret key, requests and limits.
+_POD_FEATURES = (
+    'volumes=[Volume.empty_dir("/dev/shm", medium="Memory"), Volume.pvc("/data", claim="ds")], '
+    'secrets=["aws-creds", SecretEnv(secret="api", key="token", env="API_TOKEN")], '
+    'resources=Resources(cpu=1, memory="1Gi", cpu_limit=2, memory_limit="2Gi")'
+)
 
 
 @st.composite
@@ -795,3 +803,32 @@ def pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
 def taskflow_pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
     """A single-file project within what Airflow's TaskFlow API expresses (see `_Builder.taskflow`)."""
     return _Builder(draw, max_steps, multi_module=False, argo_valid=True, taskflow=True).build()
+
+
+#: A command item of a `container_step` (issue 13, construct 4b): hostile text around
+#: placeholders of the inputs `a` (str) and `n` (int) and the output `out`.
+_CONTAINER_ITEMS = st.one_of(
+    st.sampled_from(["{a}", "{n}", "{outputs.out}", "--n={n}", "x{a}y{n}z"]),
+    st.sampled_from(HOSTILE_STRINGS).map(lambda h: h.replace("{", "{{").replace("}", "}}")),
+    st.tuples(st.sampled_from(HOSTILE_STRINGS), st.sampled_from(["{a}", "{n}"])).map(
+        lambda p: p[0].replace("{", "{{").replace("}", "}}") + p[1]
+    ),
+)
+
+
+@st.composite
+def container_step_sources(draw: st.DrawFn) -> tuple[str, str]:
+    """pipeline.py declaring one container_step with hostile command items, and the `a` value."""
+    items = draw(st.lists(_CONTAINER_ITEMS, min_size=0, max_size=4))
+    command = ["tool", *items, "{outputs.out}"]
+    a = draw(st.sampled_from(HOSTILE_STRINGS))
+    src = (
+        "from portaflow import container_step, pipeline\n\n"
+        f"tool = container_step(name={py_string(draw(st.sampled_from(HOSTILE_STRINGS)) or 'x', raw=False)}, "
+        f'image="busybox:1.36", command={command!r}, inputs={{"a": str, "n": int}}, '
+        'outputs={"out": str})\n\n\n'
+        "@pipeline\n"
+        f"def generated(a: str = {a!r}):\n"
+        f"    tool(a=a, n={draw(st.integers(-3, 3))})\n"
+    )
+    return src, a

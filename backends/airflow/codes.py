@@ -11,3 +11,6 @@ ARTIFACT_LITERAL = "PF703"
 #: A bounded fan-out (`parallel(xs, limit=N)`) around another loop: Airflow bounds mapped
 #: instances per task, not iterations of an outer loop.
 BOUNDED_OUTER = "PF720"
+
+#: A container_step in the kubernetes flavour, whose pod could not hand its output files to XCom.
+CONTAINER_STEP = "PF731"

@@ -252,7 +252,19 @@ class _Emitter:
             env.update({k: v for k, v in self.store.env(self.p.name) if k not in env})
         if env:
             kw.append(("env", block(env, 8)))
-        if self.flavour == "kubernetes":
+        if self.flavour == "kubernetes" and step.container is not None:
+            self.errors.append(
+                BackendMessage(
+                    code=codes.CONTAINER_STEP,
+                    message=f"container step {step.name!r} cannot run in the kubernetes flavour: "
+                    "KubernetesPodOperator hands a pod's results to XCom only through "
+                    "/airflow/xcom/return.json, which the command does not write",
+                    span=t.span,
+                    hint="use the local flavour (`--airflow-operator local`: the worker runs "
+                    "the command as a subprocess), or compile for Argo or KFP (the image runs it)",
+                )
+            )
+        elif self.flavour == "kubernetes":
             kw += self.pod_kwargs(cfg)
         kw += self.bound_kwargs(t)
         if t.hook == "exit":
@@ -311,7 +323,7 @@ class _Emitter:
         res = cfg.resources
         if res is not None:
             spec: dict[str, Any] = {}
-            for key in ("cpu", "memory", "disk"):
+            for key in ("cpu", "memory", "disk", "cpu_limit", "memory_limit"):
                 if getattr(res, key) is not None:
                     spec[key] = getattr(res, key)
             if res.gpu:
@@ -322,6 +334,22 @@ class _Emitter:
                 kw.append(("node_selector", lit(dict(res.node_selector))))
             if res.tolerations:
                 kw.append(("tolerations", lit([dict(tl) for tl in res.tolerations])))
+        if cfg.secret_env:
+            keys = [{"secret": k.secret, "key": k.key, "env": k.env} for k in cfg.secret_env]
+            kw.append(("secret_env", lit(keys)))
+        if cfg.volumes:
+            vols = [
+                {
+                    "kind": v.kind,
+                    "mount_path": v.mount_path,
+                    **({"medium": v.medium} if v.medium else {}),
+                    **({"size_limit": v.size_limit} if v.size_limit else {}),
+                    **({"claim": v.claim} if v.claim else {}),
+                    **({"read_only": True} if v.read_only else {}),
+                }
+                for v in cfg.volumes
+            ]
+            kw.append(("volumes", lit(vols)))
         return kw
 
     # ------------------------------------------------------------------ the file

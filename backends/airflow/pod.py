@@ -29,6 +29,26 @@ from .operators import Source, _StepMixin, default_store
 XCOM_RETURN = "/airflow/xcom/return.json"
 
 
+def _volumes(specs: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """k8s.V1Volume / V1VolumeMount pairs for the step's volumes (named volume-0, volume-1...)."""
+    vols: list[Any] = []
+    mounts: list[Any] = []
+    for i, v in enumerate(specs):
+        name = f"volume-{i}"
+        if v["kind"] == "empty_dir":
+            src = k8s.V1EmptyDirVolumeSource(medium=v.get("medium"), size_limit=v.get("size_limit"))
+            vols.append(k8s.V1Volume(name=name, empty_dir=src))
+        else:
+            pvc = k8s.V1PersistentVolumeClaimVolumeSource(
+                claim_name=v["claim"], read_only=v.get("read_only")
+            )
+            vols.append(k8s.V1Volume(name=name, persistent_volume_claim=pvc))
+        mounts.append(
+            k8s.V1VolumeMount(name=name, mount_path=v["mount_path"], read_only=v.get("read_only"))
+        )
+    return vols, mounts
+
+
 class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
     """Runs one step in the step's image, with its resources, env and secrets."""
 
@@ -49,6 +69,8 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         resources: Mapping[str, Any] | None = None,
         node_selector: Mapping[str, str] | None = None,
         tolerations: Sequence[Mapping[str, str]] = (),
+        secret_env: Sequence[Mapping[str, str]] = (),
+        volumes: Sequence[Mapping[str, Any]] = (),
         artifact_store: str | None = None,
         project_root: str | None = None,
         **kwargs: Any,
@@ -59,13 +81,22 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
             requests["ephemeral-storage"] = str(res.pop("disk"))
         limits: dict[str, str] = {
             **requests,
+            **{
+                k.removesuffix("_limit"): str(res.pop(k))
+                for k in ("cpu_limit", "memory_limit")
+                if k in res
+            },
             **{k: str(v) for k, v in res.items()},
         }  # GPUs are limits only
+        pod_volumes, mounts = _volumes(volumes)
         super().__init__(
             image=image,
             cmds=["python", "-m", "portaflow.xcom"],
             env_vars=dict(env or {}),
-            secrets=[Secret("env", None, name) for name in secrets],
+            secrets=[Secret("env", None, name) for name in secrets]
+            + [Secret("env", k["env"], k["secret"], k["key"]) for k in secret_env],
+            volumes=pod_volumes,
+            volume_mounts=mounts,
             container_resources=k8s.V1ResourceRequirements(requests=requests, limits=limits)
             if requests or limits
             else None,

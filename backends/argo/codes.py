@@ -28,3 +28,9 @@ DROPPED = "PF511"
 BIG_INT = "PF512"
 #: A merged branch value whose arms' steps sit in different scopes (sub-pipelines, loops).
 MERGE_SCOPE = "PF520"
+
+#: A volume mounted over the paths the task protocol reads and writes (/portaflow/...).
+VOLUME_PATH = "PF530"
+
+#: A container step whose command Argo would misread (literal braces forming a `{{` tag).
+CONTAINER_STEP = "PF531"

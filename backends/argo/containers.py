@@ -10,7 +10,7 @@ tolerations, and the container's resources, env and envFrom
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,10 @@ def _resources(res: ir.ResourceSpec | None, extra: Mapping[str, Any]) -> Obj | N
         requests["cpu"] = res.cpu
     if res.memory is not None:
         requests["memory"] = res.memory
+    if res.cpu_limit is not None:
+        limits["cpu"] = res.cpu_limit
+    if res.memory_limit is not None:
+        limits["memory"] = res.memory_limit
     if res.disk is not None:
         requests["ephemeral-storage"] = res.disk
     if res.gpu:
@@ -143,6 +147,44 @@ def _resources(res: ir.ResourceSpec | None, extra: Mapping[str, Any]) -> Obj | N
     if not requests and not limits:
         return None
     return mf.resource_requirements(requests=requests or None, limits=limits or None)
+
+
+def volumes(cfg: ir.StepConfig) -> tuple[list[Obj] | None, list[Obj] | None]:
+    """The pod volumes and the container's mounts of a step (named volume-0, volume-1...)."""
+    vols: list[Obj] = []
+    mounts: list[Obj] = []
+    for i, v in enumerate(cfg.volumes):
+        name = f"volume-{i}"
+        if v.kind == "empty_dir":
+            src = mf.empty_dir_volume_source(medium=v.medium or None, size_limit=v.size_limit)
+            vols.append(mf.volume(name=name, empty_dir=src))
+        else:
+            assert v.claim is not None
+            pvc = mf.persistent_volume_claim_volume_source(
+                claim_name=v.claim, read_only=v.read_only or None
+            )
+            vols.append(mf.volume(name=name, persistent_volume_claim=pvc))
+        mounts.append(
+            mf.volume_mount(name=name, mount_path=v.mount_path, read_only=v.read_only or None)
+        )
+    return vols or None, mounts or None
+
+
+def env_vars(cfg: ir.StepConfig, extra: Sequence[tuple[str, str]] = ()) -> list[Obj] | None:
+    """Literal variables (the step's, then `extra`), then one `valueFrom.secretKeyRef` per
+    SecretEnv: never a secret's value."""
+    pairs = [*cfg.env, *extra]
+    out = [mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in pairs]
+    out += [
+        mf.env_var(
+            name=k.env,
+            value_from=mf.env_var_source(
+                secret_key_ref=mf.secret_key_selector(name=k.secret, key=k.key)
+            ),
+        )
+        for k in cfg.secret_env
+    ]
+    return out or None
 
 
 def _toleration(pairs: tuple[tuple[str, str], ...]) -> Obj:
@@ -234,7 +276,7 @@ def container_template(
                     "set the value through a secret, or pass it as a step parameter",
                 )
             )
-    for s in cfg.secrets:
+    for s in (*cfg.secrets, *(k.secret for k in cfg.secret_env)):
         if not names.DNS1123_SUBDOMAIN.fullmatch(s) or len(s) > 253:
             errors.append(
                 (
@@ -248,19 +290,32 @@ def container_template(
         errors.append(
             (codes.TEMPLATE_TAG, f"step {step.name!r}: image {image!r} holds '{{{{'", step.span, "")
         )
-    env_pairs = list(cfg.env)
+    for vol in cfg.volumes:
+        if f"{vol.mount_path}/".startswith("/portaflow/") or vol.mount_path == "/":
+            errors.append(
+                (
+                    codes.VOLUME_PATH,
+                    f"step {step.name!r}: a volume at {vol.mount_path!r} would hide the task "
+                    f"protocol's paths {IN} and {OUT} (Argo volumes)",
+                    step.span,
+                    'mount it elsewhere, e.g. "/data" or "/scratch"',
+                )
+            )
+    pod_volumes, mounts = volumes(cfg)
     secret_names = list(cfg.secrets)
+    store_env: list[tuple[str, str]] = []
     if store is not None:
-        env_pairs += [(k, v) for k, v in store.env(pipeline_name) if k not in dict(cfg.env)]
+        store_env = [(k, v) for k, v in store.env(pipeline_name) if k not in dict(cfg.env)]
         if store.secret and store.secret not in secret_names:
             secret_names.append(store.secret)
     container = mf.container(
         image=image,
         command=cmd,
-        env=[mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in env_pairs] or None,
+        env=env_vars(cfg, store_env),
         env_from=[mf.env_from_source(secret_ref=mf.secret_env_source(name=s)) for s in secret_names]
         or None,
         resources=_resources(cfg.resources, extra),
+        volume_mounts=mounts,
     )
     res = cfg.resources
     memoize = None
@@ -269,7 +324,7 @@ def container_template(
         # secret names: portaflow.protocol.step_identity, as the local cache) and inputs.
         # Exit and failure hooks are never memoized: they must run on every workflow.
         identity = step_identity(
-            code_hash=step.code_hash, image=image, env=cfg.env, secrets=cfg.secrets
+            code_hash=step.code_hash, image=image, env=cfg.env, secrets=cfg.secret_refs()
         )
         parts = [values.expr_string(identity)]
         parts += [values.expr_var("inputs", "parameters", p["name"]) for p in in_params[1:]]
@@ -293,6 +348,7 @@ def container_template(
         memoize=memoize,
         node_selector=dict(res.node_selector) if res and res.node_selector else None,
         tolerations=[_toleration(t) for t in res.tolerations] if res and res.tolerations else None,
+        volumes=pod_volumes,
     )
 
 

@@ -15,7 +15,19 @@ from portaflow.backends import BackendError, BackendMessage, EmitOptions, EmitRe
 from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
-from . import codes, conditions, containers, loops, merge, names, status, values, versions, yamlout
+from . import (
+    codes,
+    commandsteps,
+    conditions,
+    containers,
+    loops,
+    merge,
+    names,
+    status,
+    values,
+    versions,
+    yamlout,
+)
 from . import manifest as mf
 from .manifest import Obj
 from .scopes import ROOT, Group, Ref, Scopes, Source
@@ -462,6 +474,19 @@ class _Emitter:
         out = []
         for (ref, shape), key in self.variants.items():
             step = self.p.step(ref)
+            if step.container is not None:
+                out.append(
+                    commandsteps.command_template(
+                        name=self.tnames[key],
+                        step=step,
+                        shape=shape,
+                        extra=self.o.extra,
+                        errors=self.errors,
+                        warnings=self.warnings,
+                        backoff_cap=self.profile.backoff_cap,
+                    )
+                )
+                continue
             image = step.config.image or self.p.image or self.o.image
             out.append(
                 containers.container_template(

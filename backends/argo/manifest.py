@@ -64,6 +64,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("parallelism", "parallelism"),
         ("retry_strategy", "retryStrategy"),
         ("tolerations", "tolerations"),
+        ("volumes", "volumes"),
     ),
     "Container": (
         ("command", "command"),
@@ -71,8 +72,19 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("env_from", "envFrom"),
         ("image", "image"),
         ("resources", "resources"),
+        ("volume_mounts", "volumeMounts"),
     ),
-    "EnvVar": (("name", "name"), ("value", "value")),
+    "EnvVar": (("name", "name"), ("value", "value"), ("value_from", "valueFrom")),
+    "EnvVarSource": (("secret_key_ref", "secretKeyRef"),),
+    "SecretKeySelector": (("name", "name"), ("key", "key")),
+    "Volume": (
+        ("name", "name"),
+        ("empty_dir", "emptyDir"),
+        ("persistent_volume_claim", "persistentVolumeClaim"),
+    ),
+    "VolumeMount": (("name", "name"), ("mount_path", "mountPath"), ("read_only", "readOnly")),
+    "EmptyDirVolumeSource": (("medium", "medium"), ("size_limit", "sizeLimit")),
+    "PersistentVolumeClaimVolumeSource": (("claim_name", "claimName"), ("read_only", "readOnly")),
     "EnvFromSource": (("secret_ref", "secretRef"),),
     "SecretEnvSource": (("name", "name"),),
     "ResourceRequirements": (("limits", "limits"), ("requests", "requests")),
@@ -235,6 +247,7 @@ def template(
     parallelism: int | None = None,
     retry_strategy: Obj | None = None,
     tolerations: list[Obj] | None = None,
+    volumes: list[Obj] | None = None,
 ) -> Obj:
     if node_selector is not None:
         node_selector = free(node_selector)
@@ -248,12 +261,39 @@ def container(
     env_from: list[Obj] | None = None,
     image: str | None = None,
     resources: Obj | None = None,
+    volume_mounts: list[Obj] | None = None,
 ) -> Obj:
     return _make("Container", locals())
 
 
-def env_var(*, name: str, value: str | None = None) -> Obj:
+def env_var(*, name: str, value: str | None = None, value_from: Obj | None = None) -> Obj:
     return _make("EnvVar", locals())
+
+
+def env_var_source(*, secret_key_ref: Obj | None = None) -> Obj:
+    return _make("EnvVarSource", locals())
+
+
+def secret_key_selector(*, name: str, key: str) -> Obj:
+    return _make("SecretKeySelector", locals())
+
+
+def volume(
+    *, name: str, empty_dir: Obj | None = None, persistent_volume_claim: Obj | None = None
+) -> Obj:
+    return _make("Volume", locals())
+
+
+def volume_mount(*, name: str, mount_path: str, read_only: bool | None = None) -> Obj:
+    return _make("VolumeMount", locals())
+
+
+def empty_dir_volume_source(*, medium: str | None = None, size_limit: str | None = None) -> Obj:
+    return _make("EmptyDirVolumeSource", locals())
+
+
+def persistent_volume_claim_volume_source(*, claim_name: str, read_only: bool | None = None) -> Obj:
+    return _make("PersistentVolumeClaimVolumeSource", locals())
 
 
 def env_from_source(*, secret_ref: Obj | None = None) -> Obj:
@@ -381,6 +421,12 @@ BUILDERS = {
     "Template": template,
     "Container": container,
     "EnvVar": env_var,
+    "EnvVarSource": env_var_source,
+    "SecretKeySelector": secret_key_selector,
+    "Volume": volume,
+    "VolumeMount": volume_mount,
+    "EmptyDirVolumeSource": empty_dir_volume_source,
+    "PersistentVolumeClaimVolumeSource": persistent_volume_claim_volume_source,
     "EnvFromSource": env_from_source,
     "SecretEnvSource": secret_env_source,
     "ResourceRequirements": resource_requirements,

@@ -26,3 +26,7 @@ UNSUPPORTED = "PF610"
 RUN_FAILED = "PF625"
 #: A merged branch value whose arms' steps are not the branches of one dsl.If/Elif/Else.
 MERGE_SCOPE = "PF620"
+#: A pod setting kfp-kubernetes' schema cannot express (a read-only PVC mount).
+POD_SETTING = "PF630"
+#: A container step's command KFP cannot express (a literal `{{` in an argv item).
+CONTAINER_STEP = "PF631"

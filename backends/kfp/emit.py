@@ -180,6 +180,19 @@ class _Emitter:
 
     def _container(self, t: ir.Task, step: ir.StepDef, iface: executors.Interface) -> Obj:
         func = step.ref.rpartition(":")[2] or "step"
+        if step.container is not None:
+            c, problems = executors.command_container(step)
+            for item in problems:
+                self._error(
+                    codes.CONTAINER_STEP,
+                    f"container step {step.name!r}: command item {item!r} holds a literal brace next to another, "
+                    "which KFP would read as a placeholder",
+                    step.span,
+                    "pass the text as an input instead, or compile for the local runner",
+                )
+            if step.config.resources is not None:
+                c["resources"] = executors.resources(step.config.resources)
+            return dict(sorted(c.items()))
         if self.flavour == "container":
             c = executors.plain_container(t, step, iface)
         else:
@@ -223,7 +236,8 @@ class _Emitter:
                 f"step {step.name!r}: KFP maps only named secret keys to environment variables; "
                 "each secret is mounted as files under /etc/portaflow/secrets/NAME instead",
                 step.span,
-                "read the secret's keys from those files",
+                "read the secret's keys from those files, or name each key as a variable: "
+                'secrets=[SecretEnv(secret="creds", key="token", env="API_TOKEN")]',
             )
             out["secretAsVolume"] = [
                 {
@@ -236,6 +250,15 @@ class _Emitter:
             ]
         if res is not None and res.tolerations:
             out["tolerations"] = [dict(sorted(tol)) for tol in res.tolerations]
+        out.update(executors.pod_mounts(cfg))
+        if any(v.read_only for v in cfg.volumes):
+            self._error(
+                codes.POD_SETTING,
+                f"step {step.name!r}: kfp-kubernetes' pvcMount has no read-only mount "
+                "(Volume.pvc(read_only=True))",
+                step.span,
+                "drop read_only=True for KFP, or compile for Argo or Airflow, which mount it read-only",
+            )
         if out:
             self.platform[exe] = dict(sorted(out.items()))
 

@@ -13,6 +13,7 @@ Either way the image needs portaflow and the step's code; `python` also needs kf
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,8 @@ def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
             out_params[output_key(o.name)] = {"parameterType": param_type(o.type.type)}
         else:
             out_arts[output_key(o.name)] = {"artifactType": artifact_type(o.type.type)}
-    out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
+    if step.container is None:  # a command writes no portaflow metrics
+        out_arts[METRICS] = {"artifactType": _METRICS_TYPE}
     spec: Obj = {"executorLabel": executor}
     inputs = _io(in_arts, dict(sorted(in_params.items())))
     if inputs:
@@ -198,10 +200,95 @@ def resources(spec: ir.ResourceSpec) -> Obj:
     out: Obj = {}
     if spec.gpu:
         out["accelerator"] = {"resourceCount": str(spec.gpu), "resourceType": spec.gpu_vendor}
+    if spec.cpu_limit or spec.cpu:
+        out["resourceCpuLimit"] = spec.cpu_limit or spec.cpu
     if spec.cpu:
-        out["resourceCpuLimit"] = spec.cpu
         out["resourceCpuRequest"] = spec.cpu
+    if spec.memory_limit or spec.memory:
+        out["resourceMemoryLimit"] = spec.memory_limit or spec.memory
     if spec.memory:
-        out["resourceMemoryLimit"] = spec.memory
         out["resourceMemoryRequest"] = spec.memory
     return out
+
+
+def pod_mounts(cfg: ir.StepConfig) -> Obj:
+    """kfp-kubernetes' emptyDirMounts, pvcMount and secretAsEnv of a step, as kfp.kubernetes writes them.
+
+    Field names: kubernetes_platform/proto/kubernetes_executor_config.proto (EmptyDirMount,
+    PvcMount, SecretAsEnv); the PVC and secret names are constants, never values.
+    """
+    out: Obj = {}
+    empty = [
+        {
+            "mountPath": v.mount_path,
+            "volumeName": f"volume-{i}",
+            **({"medium": v.medium} if v.medium else {}),
+            **({"sizeLimit": v.size_limit} if v.size_limit else {}),
+        }
+        for i, v in enumerate(cfg.volumes)
+        if v.kind == "empty_dir"
+    ]
+    if empty:
+        out["emptyDirMounts"] = [dict(sorted(m.items())) for m in empty]
+    pvcs = [
+        {
+            "constant": v.claim,
+            "mountPath": v.mount_path,
+            "pvcNameParameter": {"runtimeValue": {"constant": v.claim}},
+        }
+        for v in cfg.volumes
+        if v.kind == "pvc"
+    ]
+    if pvcs:
+        out["pvcMount"] = pvcs
+    by_secret: dict[str, list[Obj]] = {}
+    for k in cfg.secret_env:
+        by_secret.setdefault(k.secret, []).append({"envVar": k.env, "secretKey": k.key})
+    if by_secret:
+        out["secretAsEnv"] = [
+            {
+                "keyToEnv": keys,
+                "optional": False,
+                "secretName": name,
+                "secretNameParameter": {"runtimeValue": {"constant": name}},
+            }
+            for name, keys in by_secret.items()
+        ]
+    return out
+
+
+def command_container(step: ir.StepDef) -> tuple[Obj, list[str]]:
+    """A container step's executor, as kfp compiles a container component; and problems found.
+
+    Each placeholder becomes the KFP placeholder (`{{$.inputs.parameters['x']}}`,
+    `{{$.outputs.parameters['y'].output_file}}`) in place, also inside an item, as kfp
+    compiles an f-string argument of a `@dsl.container_component`.
+    """
+    spec = step.container
+    assert spec is not None
+    problems: list[str] = []
+    command: list[str] = []
+    for item in spec.command:
+        if _braces_clash(item):
+            problems.append(item)
+        parts: list[str] = []
+        for text, fieldname, _spec, _conv in string.Formatter().parse(item):
+            if text:
+                parts.append(text)
+            if fieldname is None:
+                continue
+            if fieldname.startswith("outputs."):
+                key = output_key(fieldname[8:])
+                parts.append(f"{{{{$.outputs.parameters['{key}'].output_file}}}}")
+            else:
+                parts.append(f"{{{{$.inputs.parameters['{fieldname}']}}}}")
+        command.append("".join(parts))
+    return {"command": command, "image": spec.image}, problems
+
+
+def _braces_clash(item: str) -> bool:
+    """Whether the literal text of an argv item would read as (or touch) a `{{...}}` tag."""
+    joined = "".join(
+        text + ("\0" if f is not None else "") for text, f, _s, _c in string.Formatter().parse(item)
+    )
+    return any(bad in joined for bad in ("{{", "}}", "{\0", "\0}"))

@@ -53,7 +53,7 @@ def cache_key(step: ir.StepDef, image: str | None, inputs: Mapping[str, Value]) 
             code_hash=step.code_hash,
             image=image,
             env=step.config.env,
-            secrets=step.config.secrets,
+            secrets=step.config.secret_refs(),
         ),
         "outputs": [[o.name, o.type.kind, o.type.type] for o in step.outputs],
         "inputs": parts,

@@ -220,6 +220,7 @@ def run_cmd(
             reporter=reporter,
             isolation=isolation,
             mlflow_tracking_uri=mlflow_uri,
+            env_file=_env_file(project, stack),
         )
     except (RunError, StoreError) as exc:
         _fail(str(exc))
@@ -236,6 +237,11 @@ def _mlflow_uri(root: Path, stack: str | None) -> str | None:
     from portaflow.compiler.clikit import load_stack_or_exit
 
     value = load_stack_or_exit(root, stack).get("mlflow_tracking_uri")
+def _env_file(root: Path, stack: str | None) -> str | None:
+    """The stack's `env_file` (SecretEnv values for local runs), if it names one."""
+    from portaflow.compiler.clikit import load_stack_or_exit
+
+    value = load_stack_or_exit(root, stack).get("env_file")
     return str(value) if value else None
 
 

@@ -49,6 +49,7 @@ from .plan import (
     Unknown,
     value_to_json,
 )
+from .podenv import EnvFileError, env_file_values, pod_env
 from .progress import NullReporter, Reporter
 from .result import ExecutionResult, RunError, RunResult
 from .store import ArtifactInfo, Store, resolve_store
@@ -84,6 +85,7 @@ def run_pipeline(
     task_command: Sequence[str] | None = None,
     isolation: str | None = None,
     mlflow_tracking_uri: str | None = None,
+    env_file: str | None = None,
 ) -> RunResult:
     """Run a compiled pipeline locally; see docs/local.md.
 
@@ -95,6 +97,9 @@ def run_pipeline(
     "process" (each task a fresh `python -m portaflow.task`); default: env
     PORTAFLOW_ISOLATION, else "fork" where it is available. `mlflow_tracking_uri`
     (else env MLFLOW_TRACKING_URI) mirrors the finished run into MLflow (docs/mlflow.md).
+    `env_file` (the stack's
+    `env_file`, relative to `root`) holds `SecretEnv` variables not set in the
+    environment (see podenv.py).
     """
     if isolation is None:
         try:
@@ -104,6 +109,10 @@ def run_pipeline(
     elif isolation not in ISOLATIONS:
         raise RunError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
     root_path = Path(root).resolve()
+    try:
+        dotenv = env_file_values(root_path, env_file)
+    except EnvFileError as exc:
+        raise RunError(str(exc)) from None
     location, uri = resolve_store(root_path, store)  # a URL keeps its index under the root
     with Store(location, uri=uri) as st:
         runner = _Runner(
@@ -115,6 +124,7 @@ def run_pipeline(
             reporter=reporter or NullReporter(),
             task_command=list(task_command or [sys.executable, "-m", "portaflow.task"]),
             isolation=isolation,
+            dotenv=dotenv,
         )
         result = runner.run(pipeline, params or {}, resume)
         if not dry_run and tracking_uri(mlflow_tracking_uri) is not None:
@@ -139,8 +149,10 @@ class _Runner:
         reporter: Reporter,
         task_command: list[str],
         isolation: str = "process",
+        dotenv: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.dotenv = dict(dotenv or {})
         self.root = root
         self.workers = workers
         self.use_cache = use_cache
@@ -431,6 +443,15 @@ class _Runner:
         env = dict(os.environ)
         env.pop("PORTAFLOW_STORE_URI", None)  # the runner writes this task's record itself
         env.update(step.config.env)
+        env.update(
+            pod_env(
+                step.config,
+                environ=os.environ,
+                env_file=self.dotenv,
+                exec_dir=exec_dir,
+                store_dir=self.store.location,
+            )
+        )
         env.update(
             PORTAFLOW_ROOT=str(self.root),
             PORTAFLOW_RUN_ID=self.run_id,

@@ -26,6 +26,10 @@ def example_names() -> list[str]:
     return sorted(p.name for p in EXAMPLES.iterdir() if (p / "pipeline.py").is_file())
 
 
+#: Examples the kubernetes flavour refuses (PF731: a container_step); they run in the local one.
+LOCAL_FLAVOUR_ONLY = frozenset({"example-container_step"})
+
+
 def all_sources() -> dict[str, Path]:
     """Every example and every Airflow test case, by name."""
     got = {f"example-{n}": EXAMPLES / n for n in example_names()}

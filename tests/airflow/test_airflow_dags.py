@@ -33,6 +33,10 @@ def pod_dags(airflow: Airflow, tmp_path_factory: pytest.TempPathFactory) -> dict
     dags = tmp_path_factory.mktemp("k8s-dags")
     pipelines = {}
     for name, folder in dagkit.all_sources().items():
+        if (
+            name in dagkit.LOCAL_FLAVOUR_ONLY
+        ):  # PF731, asserted in tests/airflow/test_airflow_golden.py
+            continue
         p, _ = dagkit.compile_example(folder, dags, flavour="kubernetes")
         pipelines[name] = p
     return {
@@ -72,3 +76,30 @@ def test_pod_specs_carry_image_command_resources_env_and_secrets(pod_dags: dict[
     assert report["image"] == "python:3.11-slim"  # the default image
     info = pod_dags["import"]["dags"]["pods"]["tasks"]["train"]
     assert info["retries"] == 3 and info["execution_timeout"] == 3600
+
+
+def test_pod_specs_carry_volumes_secret_keys_and_limits(pod_dags: dict[str, Any]) -> None:
+    """examples/pod_features: V1Volumes with their mounts, a secretKeyRef, limits above requests."""
+    pods = pod_dags["pods"]["pod_features"]
+    shards = pods["write_shards"]["spec"]
+    (container,) = shards["containers"][:1]
+    assert container["resources"] == {
+        "limits": {"cpu": "1", "memory": "256Mi"},
+        "requests": {"cpu": "250m", "memory": "128Mi"},
+    }
+    ours = [v for v in shards["volumes"] if v["name"].startswith("volume-")]  # not the xcom one
+    assert ours == [{"name": "volume-0", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    assert {"name": "volume-0", "mountPath": "/scratch"} in container["volumeMounts"]
+    publish = pods["publish"]["spec"]
+    (container,) = publish["containers"][:1]
+    assert [v for v in publish["volumes"] if v["name"].startswith("volume-")] == [
+        {"name": "volume-0", "emptyDir": {"medium": "Memory"}},
+        {"name": "volume-1", "persistentVolumeClaim": {"claimName": "datasets"}},
+    ]
+    mounts = [(m["name"], m["mountPath"]) for m in container["volumeMounts"]]
+    assert ("volume-0", "/dev/shm") in mounts and ("volume-1", "/data") in mounts
+    token = [e for e in container["env"] if e["name"] == "API_TOKEN"]
+    assert token == [
+        {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"key": "token", "name": "api"}}}
+    ]
+    assert "local-placeholder" not in str(pods)  # the local env_file never reaches a pod

@@ -12,7 +12,7 @@ import pytest
 
 import dagkit
 from pfhelpers import Golden
-from portaflow.backends import EmitOptions
+from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.airflow.emit import emit
 from portaflow.compiler import compile_file
 
@@ -24,6 +24,11 @@ GOLDEN = Path(__file__).with_name("golden")
 def test_golden(name: str, flavour: str, golden: Golden) -> None:
     path = dagkit.EXAMPLES / name / "pipeline.py"
     options = EmitOptions(extra={"airflow_operator": flavour})
+    if flavour == "kubernetes" and f"example-{name}" in dagkit.LOCAL_FLAVOUR_ONLY:
+        with pytest.raises(BackendError) as e:
+            emit(compile_file(path, root=path.parent), options=options)
+        assert {m.code for m in e.value.messages} == {"PF731"}  # one per container task
+        return
     result = emit(compile_file(path, root=path.parent), options=options)
     assert emit(compile_file(path, root=path.parent), options=options) == result
     (f,) = result.files

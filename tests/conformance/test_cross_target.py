@@ -32,6 +32,8 @@ RUNS: dict[str, list[dict[str, Any]]] = {
     "ml": [{"n_estimators": 10}, {"n_estimators": 10, "drift_shift": 3.0}],
     "bounded_fanout": [{}],
     "branch_merge": [{}, {"seed": 1}, {"seed": 9}],
+    "pod_features": [{}, {"n": 1}],
+    "container_step": [{"text": "a b  c"}],
 }
 
 #: (example, target) pairs an engine here cannot run, and why; each is asserted to fail.
@@ -40,6 +42,12 @@ LIMITS: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
         {},
         "kfp.local resolves a ParallelFor's items only from a DAG input or a task's "
         "`Output`, so a loop over a field of the outer item (`config['rates']`) fails",
+    ),
+    ("container_step", "kfp-local"): (
+        {"text": "a b  c"},
+        "kfp.local's SubprocessRunner runs only lightweight Python components; it refuses a "
+        "container component ('The SubprocessRunner only supports running Lightweight Python "
+        "Components'); its DockerRunner would need Docker",
     ),
     ("dynamic_fanout", "kfp-local"): (
         {"n_parts": 0},
