@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from portaflow.compiler import ir, runmode
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
-from portaflow.compiler.grouphooks import group_hooks
 from portaflow.compiler.containerstep import container_decl, read_container_step
+from portaflow.compiler.grouphooks import group_hooks
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,

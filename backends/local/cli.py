@@ -237,6 +237,9 @@ def _mlflow_uri(root: Path, stack: str | None) -> str | None:
     from portaflow.compiler.clikit import load_stack_or_exit
 
     value = load_stack_or_exit(root, stack).get("mlflow_tracking_uri")
+    return str(value) if value else None
+
+
 def _env_file(root: Path, stack: str | None) -> str | None:
     """The stack's `env_file` (SecretEnv values for local runs), if it names one."""
     from portaflow.compiler.clikit import load_stack_or_exit
