@@ -56,6 +56,8 @@ def golden(request: pytest.FixtureRequest) -> Golden:
 #: Session fixtures that build or start something heavy (a venv, a server). The suite runs
 #: on every core (pytest-xdist, `--dist loadgroup`); every test that uses one of these is
 #: sent to the same worker, so each is built once per run instead of once per worker.
+#: (The conformance suite's Airflow cases are spread over the workers: each worker migrates
+#: one AIRFLOW_HOME of its own, which costs less than running them all one after another.)
 HEAVY_FIXTURES = ("airflow", "mlflow_server", "zenml_outcomes")
 
 
@@ -65,10 +67,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("xdist_group"):
             continue
         used = set(getattr(item, "fixturenames", ()))
-        # A conformance case parametrised with a target uses that engine too.
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and isinstance(callspec.params.get("target"), str):
-            used.add(callspec.params["target"])
         for name in HEAVY_FIXTURES:
             if name in used:
                 item.add_marker(pytest.mark.xdist_group(name))
