@@ -399,6 +399,7 @@ def _plans(
     for tid in chains:
         cond = p.task(tid).condition
         steps[tid] = _steps(cond) if cond is not None else []
+    _split_nested(steps)
     keys = {tid: [repr(s) for s in st] for tid, st in steps.items()}
     hoist: dict[str, int] = {}
     members: dict[str, list[str]] = {}
@@ -437,6 +438,37 @@ def _plans(
                 parent, prefix = nxt[0], ()
         plans[tid] = plan
     return plans
+
+
+def _split_nested(steps: dict[str, list[tuple[ir.Condition, tuple[ir.Condition, ...]]]]) -> None:
+    """Tell `if not a:` + a nested `if b:` from `elif b:`: both are `!(a) && b` in the IR.
+
+    The branches of one if/elif/else exclude each other, so when one task's branch is
+    `!(a)` and another's, at the same place, is `!(a) && ...`, the longer one is not a
+    sibling arm: it is nested inside the `!(a)` branch (as `dsl.If` in a `dsl.If`, or in
+    a `dsl.Else`), and its rest becomes the inner branches. Without this the reader of a
+    merged value after the inner if/else lands inside the condition-branches DAG whose
+    output it reads (a cycle).
+    """
+    changed = True
+    while changed:
+        changed = False
+        # (outer branches, head) -> the conjunct tuples of tasks at that place.
+        seen: dict[tuple[tuple[str, ...], str], list[tuple[ir.Condition, ...]]] = {}
+        for st in steps.values():
+            for i, (head, conj) in enumerate(st):
+                seen.setdefault((tuple(repr(s) for s in st[:i]), repr(head)), []).append(conj)
+        for tid, st in steps.items():
+            for i, (head, conj) in enumerate(st):
+                place = (tuple(repr(s) for s in st[:i]), repr(head))
+                outer = [c for c in seen[place] if len(c) < len(conj) and conj[: len(c)] == c]
+                if outer:
+                    c = max(outer, key=len)
+                    rest = conj[len(c) :]
+                    inner = _steps(rest[0] if len(rest) == 1 else ir.All(operands=rest))
+                    steps[tid] = [*st[:i], (head, c), *inner, *st[i + 1 :]]
+                    changed = True
+                    break
 
 
 def _items_read(cond: ir.Condition) -> set[str]:

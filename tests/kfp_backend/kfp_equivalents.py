@@ -273,3 +273,29 @@ def loop_in_branch(seed: int = 3, items: List[int] = [1, 2]) -> None:  # noqa: B
         with dsl.ParallelFor(items) as item:
             first = shard(index=item)
         celebrate(score=score.output).after(first)
+
+
+@dsl.component(base_image=IMAGE)
+def pick_a() -> int:
+    return 1
+
+
+@dsl.component(base_image=IMAGE)
+def pick_b() -> int:
+    return 2
+
+
+@dsl.component(base_image=IMAGE)
+def use_pick(value: int) -> int:
+    return value
+
+
+@dsl.pipeline(name="merge-in-branch")
+def merge_in_branch(seed: int = 3, flag: int = 0) -> None:
+    with dsl.If(seed != 0):
+        score = measure(seed=seed)
+        with dsl.If(flag == 1):
+            a = pick_a().after(score)
+        with dsl.Else():
+            b = pick_b().after(score)
+        use_pick(value=dsl.OneOf(a.output, b.output)).after(score)

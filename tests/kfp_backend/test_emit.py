@@ -390,3 +390,98 @@ def test_loops_inside_a_branch_with_after_across_them_make_no_cycle(tmp_path: Pa
             s7(a0=v6)
     """
     check_result(compile_source(tmp_path, body))
+
+
+def test_merged_value_of_an_if_else_inside_an_if_is_read_after_it(tmp_path: Path) -> None:
+    # `if not a:` + a nested if/else is `!(a) && b` / `!(a) && !(b)` in the IR, like an
+    # `elif`: the inner if/else's condition-branches DAG must nest in the outer branch,
+    # and the reader of the merged value sits beside it (as kfp compiles dsl.OneOf).
+    body = """
+    @step
+    def s1() -> int:
+        return 1
+
+    @step
+    def s2() -> int:
+        return 2
+
+    @step
+    def s3() -> int:
+        return 3
+
+    @step
+    def s4(a0: int) -> int:
+        return a0
+
+    @pipeline
+    def generated(p_int: int = 0, p_str: str = "a"):
+        if not (p_int == p_str):
+            v1 = s1()
+            if p_int:
+                v2 = s2(after=[v1])
+            else:
+                v2 = s3(after=[v1])
+            v3 = s4(v2, after=[v1])
+    """
+    spec = spec_of(compile_source(tmp_path, body))
+    assert list(spec["root"]["dag"]["tasks"]) == ["condition-1"]
+    outer = spec["components"]["comp-condition-1"]["dag"]["tasks"]
+    assert sorted(outer) == ["condition-branches-2", "s1", "s4"]
+    assert outer["condition-branches-2"]["dependentTasks"] == ["s1"]
+    assert outer["s4"]["dependentTasks"] == ["condition-branches-2", "s1"]
+    assert outer["s4"]["inputs"]["parameters"]["a0"]["taskOutputParameter"] == {
+        "outputParameterKey": "pipelinechannel--condition-branches-2-oneof-1",
+        "producerTask": "condition-branches-2",
+    }
+    branches = spec["components"]["comp-condition-branches-2"]["dag"]
+    assert sorted(branches["tasks"]) == ["condition-3", "condition-4"]
+    oneof = branches["outputs"]["parameters"]["pipelinechannel--condition-branches-2-oneof-1"]
+    assert [s["producerSubtask"] for s in oneof["valueFromOneof"]["parameterSelectors"]] == [
+        "condition-3",
+        "condition-4",
+    ]
+
+
+def test_merged_value_inside_an_if_with_a_failure_hook_makes_no_cycle(tmp_path: Path) -> None:
+    body = """
+    @step
+    def s1(a0: int, a1: str) -> int:
+        return a0
+
+    @step
+    def s2() -> int:
+        return 2
+
+    @step
+    def s3_ステップ() -> int:
+        return 3
+
+    @step
+    def s4_δx(a0: int) -> int:
+        return a0
+
+    @step
+    def h_failure(p_int: int) -> None:
+        pass
+
+    @pipeline(on_failure=h_failure)
+    def generated(p_int: int = 0, p_str: str = "a"):
+        if not (p_int == p_str):
+            v1 = s1(p_int, a1=p_str)
+            if p_int == p_str:
+                v2 = s2(after=[v1])
+            else:
+                v2 = s3_ステップ()
+            v3 = s4_δx(a0=v2)
+    """
+    spec = spec_of(compile_source(tmp_path, body))
+    handler = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
+    assert list(handler) == ["condition-2"]
+    outer = spec["components"]["comp-condition-2"]["dag"]["tasks"]
+    assert {name: task.get("dependentTasks") for name, task in outer.items()} == {
+        "condition-branches-3": ["s1"],
+        "s1": None,
+        "s4-x": ["condition-branches-3"],
+    }
+    branches = spec["components"]["comp-condition-branches-3"]["dag"]["tasks"]
+    assert sorted(branches) == ["condition-4", "condition-5"]

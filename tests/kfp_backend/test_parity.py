@@ -189,6 +189,43 @@ def loop_in_branch(seed: int = 3, items: list[int] = [1, 2]):
         celebrate(score, after=[first])
 """
 
+# A merged branch value of an if/else inside an `if`: the condition-branches DAG nests in
+# the outer condition's DAG and the reader sits beside it (kfp's dsl.OneOf).
+MERGE_IN_BRANCH = """
+from portaflow import pipeline, step
+
+
+@step
+def measure(seed: int) -> float:
+    return seed / 10
+
+
+@step
+def pick_a() -> int:
+    return 1
+
+
+@step
+def pick_b() -> int:
+    return 2
+
+
+@step
+def use_pick(value: int) -> int:
+    return value
+
+
+@pipeline(name="merge-in-branch")
+def merge_in_branch(seed: int = 3, flag: int = 0):
+    if not (seed == 0):
+        score = measure(seed)
+        if flag == 1:
+            v = pick_a(after=[score])
+        else:
+            v = pick_b(after=[score])
+        use_pick(v, after=[score])
+"""
+
 EXAMPLES = {
     "conditions": eq.conditions,
     "quickstart": eq.quickstart,
@@ -202,6 +239,7 @@ SOURCES = {
     "exit_and_after": (EXIT_AND_AFTER, eq.exit_and_after),
     "run_status": (RUN_STATUS, eq.run_status),
     "loop_in_branch": (LOOP_IN_BRANCH, eq.loop_in_branch),
+    "merge_in_branch": (MERGE_IN_BRANCH, eq.merge_in_branch),
 }
 
 
