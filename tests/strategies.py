@@ -58,6 +58,7 @@ class _Builder:
         multi_module: bool,
         argo_valid: bool = False,
         taskflow: bool = False,
+        round1: bool = False,
     ) -> None:
         self.draw = draw
         self.budget = draw(st.integers(min_value=1, max_value=max_steps))
@@ -68,6 +69,10 @@ class _Builder:
         #: Only what Airflow's TaskFlow API can say (`taskflow_pipelines()`): step calls, several
         #: outputs and comprehensions at the top level; no if, for, sub-pipelines or hooks.
         self.taskflow = taskflow
+        #: Only the language before issue 13's round 2 (no run= modes, merged branch values,
+        #: parallel(), pipeline outputs, decorator constants, pod features, sub-pipeline hooks
+        #: or after= on a sub-pipeline call): for renderers into other tools' syntax.
+        self.round1 = round1 or taskflow
         self.gen = GeneratedPipeline(source="")
         self.modules: dict[str, list[str]] = {"pipeline": []}  # module -> step definitions
         self.deco: dict[str, str] = {}  # module -> decorator spelling of `step`
@@ -134,11 +139,12 @@ class _Builder:
                     "",
                     "",
                     "retries=Retry(max=2)",
-                    _POD_FEATURES,  # in the place of plain resources: the same draws as before
+                    # pod features in the place of plain resources: the same draws as before
+                    'resources=Resources(cpu=1, memory="1Gi")' if self.round1 else _POD_FEATURES,
                     "cache=False",
                     "env",
                     "name",
-                    *(["constants"] if module == "pipeline" else []),
+                    *(["constants"] if module == "pipeline" and not self.round1 else []),
                 ]
             )
         )
@@ -234,11 +240,12 @@ class _Builder:
         if len(ctx.loops) < 2:
             kinds += ["for", "comp"]
         if self.budget >= 2:
-            kinds += ["if", "merge"]
+            kinds += ["if"] if self.round1 else ["if", "merge"]
         if self.budget >= 2:
             kinds += ["sub"]
         if (
-            not ctx.loops
+            not self.round1
+            and not ctx.loops
             and not ctx.conds
             and any(v.task and _visible(v, ctx) for v in self.values)
         ):
@@ -390,7 +397,7 @@ class _Builder:
     def maybe_parallel(self, text: str, lid: str) -> str:
         """`parallel(xs, limit=N)` around a loop's list (issue 13, item 6), for a loop that
         holds no other loop (Airflow bounds one mapped task, not an outer loop: PF720)."""
-        if not self.draw(st.booleans()):
+        if self.round1 or not self.draw(st.booleans()):
             return text
         limit = self.draw(st.integers(1, 3))
         self.gen.parallelism[lid] = limit
@@ -605,7 +612,7 @@ class _Builder:
             defs.append("    return r0, r1")
         # A hook on the sub-pipeline is scoped to each call of it: a status-aware task after
         # the call's group, reading the group's status.
-        hook = self.draw(st.sampled_from([None, "on_exit", "on_failure"]))
+        hook = None if self.round1 else self.draw(st.sampled_from([None, "on_exit", "on_failure"]))
         hook_fn = f"{sub_name}_{hook}"
         if hook is not None:
             self.modules["pipeline"] += [
@@ -639,7 +646,7 @@ class _Builder:
             # `after=` on the call orders the whole group: every task inside waits.
             group_after: list[str] = []
             done = [v for v in self.values if v.task is not None and _visible(v, ctx)]
-            if done and self.draw(st.integers(0, 3)) == 0:
+            if done and not self.round1 and self.draw(st.integers(0, 3)) == 0:
                 dep = self.draw(st.sampled_from(done))
                 args.append(f"after=[{dep.text}]")
                 group_after.append(str(dep.task))
@@ -711,7 +718,7 @@ class _Builder:
         self.body = self.block(ctx)
         while self.budget > 0:
             self.body += self.statement(ctx)
-        if not self.taskflow:
+        if not self.round1:
             self.body += self.returns(ctx)
         hook_args = [] if self.taskflow else self.hooks()
         if self.draw(st.booleans()):
@@ -794,9 +801,9 @@ def projects(
 
 
 @st.composite
-def pipelines(draw: st.DrawFn, max_steps: int = 10) -> GeneratedPipeline:
-    """A generated single-file project: `.source` is all of it."""
-    return _Builder(draw, max_steps, multi_module=False, argo_valid=True).build()
+def pipelines(draw: st.DrawFn, max_steps: int = 10, *, round1: bool = False) -> GeneratedPipeline:
+    """A generated single-file project: `.source` is all of it (`round1`: see `_Builder`)."""
+    return _Builder(draw, max_steps, multi_module=False, argo_valid=True, round1=round1).build()
 
 
 @st.composite

@@ -261,7 +261,8 @@ def _compile(text: str) -> ir.Pipeline:
 
 
 @SETTINGS
-@given(pipelines())
+# The round-1 language: the renderer writes what KFP v2 DSL pipelines said before issue 13.
+@given(pipelines(round1=True))
 def test_random_kfp_pipelines_migrate_to_the_same_graph(gen: GeneratedPipeline) -> None:
     try:
         kfp_source = render_kfp(gen.source)
