@@ -8,6 +8,7 @@ cross-target conformance suite (examples/bounded_fanout, examples/branch_merge).
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -190,29 +191,66 @@ def test_merged_value_on_argo_kfp_and_airflow(tmp_path: Path) -> None:
     assert "{'oneof': [{'task': 'a_2', 'output': 'output'}, {'task': 'b'" in _airflow(p)
 
 
-def test_merged_value_made_in_a_sub_pipeline_is_pf520_and_pf620(tmp_path: Path) -> None:
-    p = _compile(
-        tmp_path,
-        """
-        @pipeline
-        def inner(v: int):
-            return a(v)
+MERGE_FROM_SUB = """
+@pipeline
+def inner(v: int):
+    return a(v)
 
-        @pipeline
-        def flow(n: int = 1):
-            x = a(n)
-            if x > 2:
-                y = inner(x)
-            else:
-                y = b(x)
-            s(y)
-        """,
-    )
-    for emit, code in ((argo_emit, "PF520"), (kfp_emit, "PF620")):
-        with pytest.raises(BackendError) as err:
-            emit(p, options=EmitOptions())
-        assert [m.code for m in err.value.messages] == [code]
-        assert err.value.messages[0].span is not None
+@pipeline
+def flow(n: int = 1):
+    x = a(n)
+    if x > 2:
+        y = inner(x)
+    else:
+        y = b(x)
+    s(y)
+"""
+
+
+def test_merged_value_made_in_a_sub_pipeline_is_pf520_on_argo(tmp_path: Path) -> None:
+    p = _compile(tmp_path, MERGE_FROM_SUB)
+    with pytest.raises(BackendError) as err:
+        argo_emit(p, options=EmitOptions())
+    assert [m.code for m in err.value.messages] == ["PF520"]
+    assert err.value.messages[0].span is not None
+
+
+def test_merged_value_made_in_a_sub_pipeline_merges_on_kfp(tmp_path: Path) -> None:
+    """A sub-pipeline called in an arm is a DAG task inside that arm's condition DAG (as kfp
+    nests a pipeline task in a dsl.If), so its output is one option of the dsl.OneOf."""
+    from kfp_backend import checks
+
+    p = _compile(tmp_path, MERGE_FROM_SUB)
+    result = kfp_emit(p, options=EmitOptions())
+    (spec,) = checks.check_result(result)
+    selectors = [
+        sel
+        for comp in spec["components"].values()
+        for out in comp.get("dag", {}).get("outputs", {}).get("parameters", {}).values()
+        for sel in out.get("valueFromOneof", {}).get("parameterSelectors", [])
+    ]
+    assert {s["outputParameterKey"] for s in selectors} == {
+        "pipelinechannel--inner-a-Output",
+        "pipelinechannel--b-Output",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [5, 1])
+def test_merged_value_made_in_a_sub_pipeline_runs_alike_on_kfp_local(
+    n: int, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(Path(__file__).parent / "conformance"))
+    from targets import TARGETS, by_task
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pipeline.py").write_text(HEAD + textwrap.dedent(MERGE_FROM_SUB))
+    (project / "pyproject.toml").write_text('[project]\nname = "m"\nversion = "0"\n')
+    reference = TARGETS["local"](project, {"n": n}, tmp_path / "local")
+    other = TARGETS["kfp-local"](project, {"n": n}, tmp_path / "kfp")
+    assert reference.status == other.status == "succeeded"
+    assert by_task(other) == by_task(reference)
 
 
 def test_incomplete_if_or_mixed_types_do_not_merge(tmp_path: Path) -> None:
