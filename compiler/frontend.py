@@ -18,6 +18,7 @@ from portaflow.compiler.codehash import CodeHasher
 from portaflow.compiler.configvalues import model_spec, schedule_spec
 from portaflow.compiler.diagnostics import CODES, CompileError, Diagnostic
 from portaflow.compiler.graph import find_cycle, topological_order
+from portaflow.compiler.grouphooks import read_hook_step
 from portaflow.compiler.outputs import pipeline_outputs
 from portaflow.compiler.source import Module, Project
 from portaflow.compiler.sourcetext import as_text, deepest_node
@@ -435,26 +436,10 @@ class _Analyzer:
                 continue
             ref, node = args[key]
             assert isinstance(ref, Ref)
-            sym = self.project.resolve_expr(module, node)
-            fn = sym.node if sym is not None and sym.kind == "def" else None
-            if (
-                sym is None
-                or sym.module is None
-                or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
-                or (decorator_kind(self.project, sym.module, fn) or ("",))[0] != "step"
-            ):
-                report(
-                    "PF305",
-                    node,
-                    f"{key}= must name a @step function, not `{ast.unparse(node)}`",
-                    f"define `@step def cleanup(): ...` and write `{key}=cleanup`",
-                )
+            found = read_hook_step(body, module, key, node, report)
+            if found is None:
                 continue
-            step = body.steps.read(sym.module, fn)
-            if step is None:
-                continue
-            body.used_step_nodes.add(id(fn))
-            body.step_defs[step.ref] = step
+            step, fn_name = found
             inputs: list[ir.InputBinding] = []
             bad = False
             for inp in step.inputs:
@@ -487,7 +472,7 @@ class _Analyzer:
                 continue
             out.append(
                 ir.Task(
-                    id=body.unique_id(fn.name),
+                    id=body.unique_id(fn_name),
                     step=step.ref,
                     inputs=tuple(inputs),
                     hook=hook,  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from portaflow.compiler import ir
-from portaflow.compiler.bodyctx import Ctx
+from portaflow.compiler.bodyctx import Ctx, Report
 from portaflow.compiler.source import Module
 from portaflow.compiler.steps import _PIPELINE_ARGS, StaticEval, decorator_args, decorator_kind
 
@@ -25,6 +25,35 @@ if TYPE_CHECKING:
 
 #: Pipeline hook keyword -> the run mode of the task it becomes inside a caller.
 HOOK_RUN: dict[str, ir.RunMode] = {"on_exit": "done", "on_failure": "failed"}
+
+
+def read_hook_step(
+    cc: CallCompiler, module: Module, key: str, node: ast.expr, report: Report
+) -> tuple[ir.StepDef, str] | None:
+    """The @step that `key=node` of a @pipeline names, read and marked used, and its
+    function's name (the hook task's id); PF305 if it names something else. Shared by a
+    pipeline's own hooks and a sub-pipeline's."""
+    sym = cc.project.resolve_expr(module, node)
+    fn = sym.node if sym is not None and sym.kind == "def" else None
+    if (
+        sym is None
+        or sym.module is None
+        or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+        or (decorator_kind(cc.project, sym.module, fn) or ("",))[0] != "step"
+    ):
+        report(
+            "PF305",
+            node,
+            f"{key}= must name a @step function, not `{ast.unparse(node)}`",
+            f"define `@step def cleanup(): ...` and write `{key}=cleanup`",
+        )
+        return None
+    step = cc.steps.read(sym.module, fn)
+    if step is None:
+        return None
+    cc.used_step_nodes.add(id(fn))
+    cc.step_defs[step.ref] = step
+    return step, fn.name
 
 
 def group_hooks(
@@ -45,26 +74,10 @@ def group_hooks(
         if key not in args:
             continue
         node = args[key][1]
-        sym = cc.project.resolve_expr(module, node)
-        hook_fn = sym.node if sym is not None and sym.kind == "def" else None
-        if (
-            sym is None
-            or sym.module is None
-            or not isinstance(hook_fn, (ast.FunctionDef, ast.AsyncFunctionDef))
-            or (decorator_kind(cc.project, sym.module, hook_fn) or ("",))[0] != "step"
-        ):
-            report(
-                "PF305",
-                node,
-                f"{key}= must name a @step function, not `{ast.unparse(node)}`",
-                f"define `@step def cleanup(): ...` and write `{key}=cleanup`",
-            )
+        found = read_hook_step(cc, module, key, node, report)
+        if found is None:
             continue
-        step = cc.steps.read(sym.module, hook_fn)
-        if step is None:
-            continue
-        cc.used_step_nodes.add(id(hook_fn))
-        cc.step_defs[step.ref] = step
+        step, fn_name = found
         inputs = _inputs(step, sub, module, node, report)
         if inputs is None:
             continue
@@ -75,7 +88,7 @@ def group_hooks(
             cond = ir.All(operands=ctx.conds)
         cc.tasks.append(
             ir.Task(
-                id=cc.unique_id(ctx.prefix + hook_fn.name),
+                id=cc.unique_id(ctx.prefix + fn_name),
                 step=step.ref,
                 inputs=tuple(inputs),
                 after=group,
