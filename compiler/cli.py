@@ -20,6 +20,7 @@ from portaflow.compiler.clikit import (
     emit_or_exit,
     find_root,
     front,
+    image_mode_options,
     print_diagnostics,
     read_output,
     write_output,
@@ -40,6 +41,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": (
         "portaflow.compiler.migrate.cli:migrate_cmd",
         "Rewrite a ZenML, KFP or Airflow pipeline into portaflow.",
+    ),
+    "image": (
+        "portaflow.compiler.imagecli:image_cmd",
+        "Write the pipeline's image build context (Dockerfile) and print its tag.",
     ),
     "submit": (
         "portaflow.backends.airflow.cli:submit_cmd",
@@ -259,6 +264,8 @@ def compile_cmd(
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")
     pipeline = front(file, root, pipeline_name, fmt)
+    if image is None:  # an explicit --image wins over image mode's derived tag
+        options = image_mode_options(options, chosen, pipeline, project_root)
     files = _emit(pipeline, target, options)
     if output is None:
         write_stdout("---\n".join(text for _name, text in files))

@@ -31,6 +31,7 @@ import click
 if TYPE_CHECKING:
     from portaflow.compiler import ir
     from portaflow.compiler.frontend import Result
+    from portaflow.compiler.imagefile import ImageContext
     from portaflow.compiler.stacks import Stack
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "emit_or_exit",
     "find_root",
     "front",
+    "image_context_or_exit",
+    "image_mode_options",
     "load_stack_or_exit",
     "print_diagnostics",
     "read_output",
@@ -253,3 +256,40 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
             values["extra"][key] = str(value)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
+
+
+def image_context_or_exit(
+    pipeline: ir.Pipeline, root: Path, stack: Stack, *, command: str = "compile"
+) -> ImageContext:
+    """The image build context and tag for a pipeline and stack (docs/deploy-image.md).
+
+    Prints the stack's and pyproject.toml's diagnostics (PF440-PF445) and exits 1 on errors.
+    """
+    from portaflow.compiler import imagefile
+    from portaflow.compiler.codepkg import CodePackageError, code_package
+
+    settings, found = imagefile.image_settings(root, stack.name, stack.settings)
+    if settings is not None:
+        found += imagefile.require_repository(root, stack.name, settings)
+    if command == "image" and stack.get("code") != "image":
+        found.append(imagefile.not_image_mode(root, stack.name))
+    for d in found:
+        click.echo(d.render(), err=True)
+    if settings is None or any(d.severity == "error" for d in found):
+        sys.exit(1)
+    try:
+        package = code_package(pipeline, root)
+    except CodePackageError as exc:
+        _fail(str(exc))
+    return imagefile.image_context(settings, package)
+
+
+def image_mode_options(options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path) -> Any:
+    """In image mode (stack `code = "image"`) the derived tag is every backend's default step
+    image; a step's or the pipeline's own `image=` still wins. Other stacks: `options` as is."""
+    import dataclasses
+
+    if stack.get("code") != "image":
+        return options
+    context = image_context_or_exit(pipeline, root, stack)
+    return dataclasses.replace(options, image=context.tag)

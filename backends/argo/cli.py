@@ -36,7 +36,13 @@ def submit_cmd(
 ) -> None:
     """Compile FILE for Argo (token: ARGO_TOKEN) or KFP (token: KFP_TOKEN) and submit it."""
     from portaflow.backends.argo.submit import submit
-    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
+    from portaflow.compiler.clikit import (
+        emit_options,
+        emit_or_exit,
+        find_root,
+        front,
+        image_mode_options,
+    )
 
     root = find_root(file)
     options, chosen = emit_options(root, stack, {"namespace": namespace})
@@ -44,6 +50,7 @@ def submit_cmd(
     if not host:
         raise click.UsageError("--host is required (or set `host` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
+    options = image_mode_options(options, chosen, pipeline, root)  # docs/deploy-image.md
     result = emit_or_exit(pipeline, target, options)
     if target == "kfp":  # token from KFP_TOKEN; a schedule becomes a recurring run
         from portaflow.backends.kfp.submit import submit as submit_kfp
