@@ -39,9 +39,9 @@ GOLDEN = REPO / "tests" / "image_golden"
 #: Requirements that are valid PEP 508 and must stay data: quotes, backslashes, `$(...)`,
 #: backticks, `{{`, `#`, `<<` (a heredoc in shell form), JSON-looking text, non-ASCII in a marker.
 HOSTILE = (
-    'evil==1; python_version == "$(rm -rf /) \\\\ {{workflow.name}} \'q\'"',
+    "evil==1; python_version == \"$(rm -rf /) \\\\ {{workflow.name}} 'q'\"",
     "tick==2; os_name == '`id` && echo pwned'",
-    "brace==3; platform_release == '\"]}, \"x\": [\"RUN\"]'",
+    'brace==3; platform_release == \'"]}, "x": ["RUN"]\'',
     'heredoc==4; os_name == "<<EOF"',
     "uni==5; platform_version == 'ünïcødé ✓'",
     "extras[a,b]==6",
@@ -148,9 +148,9 @@ def test_deterministic_in_a_fresh_interpreter(tmp_path: Path) -> None:
     # No hash seed, dict order or clock reaches the text: another process writes the same bytes.
     code = (
         "from pathlib import Path; from portaflow.compiler.imagefile import image_settings, "
-        "render_dockerfile as r; s = image_settings(Path(%r), 'prod', {})[0]; "
+        "render_dockerfile as r; s = image_settings(Path({!r}), 'prod', {{}})[0]; "
         "print(r(base_image=s.base_image, requirements=s.requirements), end='')"
-    ) % str(EXAMPLES / "ml")
+    ).format(str(EXAMPLES / "ml"))
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
@@ -167,7 +167,9 @@ def test_tag_is_the_documented_hash() -> None:
     text = render_dockerfile(base_image=DEFAULT_BASE_IMAGE, requirements=["a==1"])
     want = hashlib.sha256(text.encode() + DIGEST.encode()).hexdigest()[:16]
     assert image_tag("ghcr.io/acme/p", text, DIGEST) == f"ghcr.io/acme/p:pf-{want}"
-    assert reference_problem(image_tag("ghcr.io/acme/p", text, DIGEST), repository_only=False) is None
+    assert (
+        reference_problem(image_tag("ghcr.io/acme/p", text, DIGEST), repository_only=False) is None
+    )
 
 
 def test_tag_changes_iff_code_or_dependencies_change(tmp_path: Path) -> None:
