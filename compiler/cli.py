@@ -20,9 +20,9 @@ from portaflow.compiler.clikit import (
     emit_or_exit,
     find_root,
     front,
-    image_mode_options,
     print_diagnostics,
     read_output,
+    with_code,
     write_output,
     write_stdout,
 )
@@ -45,6 +45,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "image": (
         "portaflow.compiler.imagecli:image_cmd",
         "Write the pipeline's image build context (Dockerfile) and print its tag.",
+    ),
+    "publish": (
+        "portaflow.compiler.publishcmd:publish_cmd",
+        "Write the pipeline's code package to the stack's store.",
     ),
     "submit": (
         "portaflow.backends.airflow.cli:submit_cmd",
@@ -264,8 +268,8 @@ def compile_cmd(
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")
     pipeline = front(file, root, pipeline_name, fmt)
-    if image is None:  # an explicit --image wins over image mode's derived tag
-        options = image_mode_options(options, chosen, pipeline, project_root)
+    if target != "ir":  # an explicit --image wins over image mode's derived tag
+        options = with_code(options, chosen, pipeline, project_root, image_flag=image)
     files = _emit(pipeline, target, options)
     if output is None:
         write_stdout("---\n".join(text for _name, text in files))

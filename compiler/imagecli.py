@@ -74,10 +74,12 @@ def image_cmd(
     if check:
         stale = [name for name, data in files if read_output(output / name) != data]
         if stale:
+            again = shlex.join(
+                ["portaflow", "image", str(file), *(["--stack", stack] if stack else []), "-o"]
+                + [str(output)]
+            )
             click.echo(
-                f"stale: {', '.join(stale)} in {output}; regenerate with "
-                f"`portaflow image {file} -o {output}`",
-                err=True,
+                f"stale: {', '.join(stale)} in {output}; regenerate with `{again}`", err=True
             )
             sys.exit(1)
         click.echo(f"up to date: {len(files)} file(s) in {output}", err=True)

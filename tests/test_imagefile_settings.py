@@ -89,7 +89,7 @@ def test_bad_references_are_pf441_at_their_key(tmp_path: Path, stack: str, line:
         '"--index-url=https://evil.example/simple",',
         '"pandas\\nRUN id",',
         '"portaflow[nope]",',
-        '"portaflow[ml]; python_version > \'3\'",',
+        "\"portaflow[ml]; python_version > '3'\",",
         '"not a requirement!",',
     ],
 )
