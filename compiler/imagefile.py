@@ -22,7 +22,7 @@ gives a new one (a stale image is never used silently). In image mode (stack
 Every user value that reaches the Dockerfile is checked or quoted: the base image must
 be an image reference (Docker would expand `$VAR` in FROM), each dependency must be a
 PEP 508 requirement without control characters, and it is written as a JSON string of an
-exec-form RUN (no shell ever reads it). Problems are diagnostics PF440-PF445 located in
+exec-form RUN (no shell ever reads it). Problems are diagnostics PF440-PF446 located in
 the TOML file.
 """
 
@@ -69,6 +69,8 @@ NO_DEPENDENCIES = "PF443"
 IMAGE_CONFLICT = "PF444"
 #: warning: `portaflow image` for a stack whose manifests do not use the image.
 NOT_IMAGE_MODE = "PF445"
+#: warning: the stack's store is a URL but the image would hold no fsspec to reach it.
+NO_FSSPEC = "PF446"
 
 # Image references, from the grammar of distribution/reference (docker/distribution's
 # reference.go): [domain[:port]/]path[:tag][@digest]; path components are lower case.
@@ -302,6 +304,19 @@ def image_settings(
         )
     reqs, more = project_requirements(root, settings)
     found += more
+    store = str(settings.get("store", ""))
+    if "://" in store and not any(_name(r) == "fsspec" for r in reqs):
+        found.append(
+            where.diag(
+                NO_FSSPEC,
+                "store",
+                f"the stack's store {store!r} is a URL, but the image installs no fsspec: "
+                "the tasks could not write to it",
+                'add "portaflow[store]" (fsspec and s3fs) to [project].dependencies, or fsspec '
+                "and the filesystem package of your URL",
+                severity="warning",
+            )
+        )
     if any(d.severity == "error" for d in found):
         return None, found
     return (
@@ -420,6 +435,13 @@ def project_requirements(
             continue
         out += [r for r in expanded if r not in out]
     return out, found
+
+
+def _name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(Requirement(requirement).name)
 
 
 _EXTRAS_HINT = "name an extra portaflow has, or list the libraries themselves"

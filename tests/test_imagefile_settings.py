@@ -49,7 +49,7 @@ def _write(tmp_path: Path, dep: str = '"numpy==2.1.0",', stack: str = "") -> Pat
 
 def test_the_keys_are_known_stack_keys() -> None:
     assert {"code", "base_image", "image_repository"} <= set(KNOWN_KEYS)
-    for code in ("PF440", "PF441", "PF442", "PF443", "PF444", "PF445"):
+    for code in ("PF440", "PF441", "PF442", "PF443", "PF444", "PF445", "PF446"):
         assert code in CODES
 
 
@@ -159,3 +159,11 @@ def test_portaflow_toml_stack_is_located(tmp_path: Path) -> None:
     assert [(d.path, d.code, d.line) for d in diags if d.severity == "error"] == [
         ("portaflow.toml", "PF441", 3)
     ]
+
+
+def test_a_store_url_without_fsspec_is_a_warning(tmp_path: Path) -> None:
+    stack = 'image_repository = "r/p"\nstore = "s3://bucket/team"'
+    root = _write(tmp_path, stack=stack)
+    assert _codes(root) == [("PF446", "warning", 12)]
+    root = _write(tmp_path, dep='"portaflow[store]",', stack=stack)
+    assert _codes(root) == []
