@@ -472,19 +472,29 @@ def _expand_portaflow(text: str) -> tuple[list[str], str | None]:
 
 
 def portaflow_extras() -> dict[str, list[str]]:
-    """Each extra of the installed portaflow -> its requirements, markers other than the
-    extra's kept for pip to evaluate in the image."""
+    """Each extra of the installed portaflow -> its requirements (empty when portaflow's
+    metadata cannot be read, e.g. run from a source tree that was never installed)."""
+    try:
+        requires = importlib.metadata.requires("portaflow") or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    return extras_of(requires)
+
+
+def extras_of(requires: Iterable[str]) -> dict[str, list[str]]:
+    """`Requires-Dist` lines -> each extra's requirements, markers other than the extra's kept
+    for pip to evaluate in the image (`a; python_version < "3.11" and extra == "x"` ->
+    `a; python_version < "3.11"` under "x")."""
     from packaging.requirements import Requirement
 
     out: dict[str, list[str]] = {}
-    for text in importlib.metadata.requires("portaflow") or []:
+    for text in requires:
         req = Requirement(text)
         if req.marker is None:
             continue  # the compiler's own dependencies: the runtime needs none of them
         marker = str(req.marker)
-        m = re.fullmatch(r'(?:\((?P<rest>.*)\) and )?extra == "(?P<extra>[^"]+)"', marker)
-        if m is None:
-            m = re.fullmatch(r'(?:(?P<rest>.*) and )?extra == "(?P<extra>[^"]+)"', marker)
+        # With the extra set, `REST and extra == "x"` is REST (`and` binds tighter than `or`).
+        m = re.fullmatch(r'(?:(?P<rest>.*) and )?extra == "(?P<extra>[^"]+)"', marker)
         if m is None:
             continue
         base = text.split(";", 1)[0].strip()

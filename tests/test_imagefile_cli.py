@@ -18,8 +18,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from click.testing import CliRunner, Result
@@ -283,3 +285,44 @@ def test_the_images_layout_runs_the_manifests_command(tmp_path: Path) -> None:
     assert (numbers, squares, total) == ([1, 2, 3], [1, 4, 9], 14)
     report = task("report", result=json.dumps(total), label='"sum of squares"')
     assert report == "sum of squares: 14"
+
+
+class _Argo(BaseHTTPRequestHandler):
+    """A stand-in Argo Server that records the Workflow it is sent."""
+
+    sent: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.sent.append(body["workflow"])
+        wf = body["workflow"]
+        wf["metadata"]["name"] = wf["metadata"]["generateName"] + "abcde"
+        data = json.dumps(wf).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_submit_in_image_mode_sends_the_tag(tmp_path: Path, monkeypatch: Any) -> None:
+    root = _project(tmp_path)
+    tag = _tag(_run("image", "pipeline.py", "--stack", "img", "-o", "build", cwd=root))
+    _Argo.sent = []
+    httpd = HTTPServer(("127.0.0.1", 0), _Argo)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("ARGO_TOKEN", "t")
+        host = f"http://127.0.0.1:{httpd.server_address[1]}"
+        result = _run("submit", "pipeline.py", "--stack", "img", "--host", host, cwd=root)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.exit_code == 0, result.output
+    (wf,) = _Argo.sent
+    images = {t["container"]["image"] for t in wf["spec"]["templates"] if "container" in t}
+    assert images == {tag}

@@ -16,6 +16,7 @@ from portaflow.compiler.imagefile import (
     not_image_mode,
     project_requirements,
     require_repository,
+    requirement_problem,
 )
 from portaflow.compiler.stacks import KNOWN_KEYS, load_stack
 
@@ -167,3 +168,25 @@ def test_a_store_url_without_fsspec_is_a_warning(tmp_path: Path) -> None:
     assert _codes(root) == [("PF446", "warning", 12)]
     root = _write(tmp_path, dep='"portaflow[store]",', stack=stack)
     assert _codes(root) == []
+
+
+def test_extras_keep_markers_other_than_the_extra() -> None:
+    from portaflow.compiler.imagefile import extras_of
+
+    requires = [
+        "click>=8.1",
+        'tomli>=2; python_version < "3.11"',
+        'pandas>=2.0; extra == "ml"',
+        'numpy>=1; python_version < "3.12" and extra == "ml"',
+        'torch==2; (sys_platform == "linux" or sys_platform == "darwin") and extra == "gpu"',
+        'jax==1; (os_name == "posix") and (python_version >= "3.10") and extra == "gpu"',
+    ]
+    assert extras_of(requires) == {
+        "ml": ["pandas>=2.0", 'numpy>=1; python_version < "3.12"'],
+        "gpu": [
+            'torch==2; (sys_platform == "linux" or sys_platform == "darwin")',
+            'jax==1; os_name == "posix" and python_version >= "3.10"',
+        ],
+    }
+    for reqs in extras_of(requires).values():
+        assert all(requirement_problem(r) is None for r in reqs)
