@@ -23,7 +23,12 @@ from portaflow.bootstrap import BOOTSTRAP_SOURCE
 from portaflow.compiler import compile_file
 from portaflow.compiler.cli import main
 
+from . import test_submit
 from .checks import check_result
+from .test_submit import _Recorder
+
+#: The recording Argo server of test_submit.py, as the fixture `server`.
+recording_server = test_submit.server
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
@@ -155,3 +160,28 @@ def test_compile_with_a_store_stack_is_package_mode_by_default(tmp_path: Path) -
     assert out.exit_code == 0, out.output
     cmd = _containers(yaml.safe_load(out.stdout))[0]["container"]["command"]
     assert cmd[:3] == ["python", "-m", "portaflow.task"]
+
+
+def test_submit_publishes_first(tmp_path: Path, recording_server: str) -> None:
+    # `portaflow publish --help`: "`portaflow submit` publishes first by itself".
+    from portaflow.backends.argo.cli import submit_cmd
+    from portaflow.compiler.codepkg import code_package
+
+    store = tmp_path / "store"
+    (tmp_path / "pipeline.py").write_text(
+        (REPO / "examples" / "quickstart" / "pipeline.py").read_text()
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "q"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
+        f'store = "file://{store}"\n'
+    )
+    out = CliRunner().invoke(
+        submit_cmd, [str(tmp_path / "pipeline.py"), "--stack", "prod", "--host", recording_server]
+    )
+    assert out.exit_code == 0, out.output
+    digest = code_package(compile_file(tmp_path / "pipeline.py", root=tmp_path), tmp_path).digest
+    assert [p.name for p in (store / "code").iterdir()] == [f"{digest}.tar"]
+    assert f"published: file://{store}/code/{digest}.tar" in out.output
+    (req,) = _Recorder.requests
+    cmd = _containers(req["body"]["workflow"])[0]["container"]["command"]
+    assert cmd[cmd.index("--code-sha256") + 1] == digest
