@@ -30,8 +30,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+
+def _compact(text: str) -> str:
+    """The program without its docstring line, comment lines and blank lines: it is
+    repeated in every container of a manifest, and none of those change what it does."""
+    lines = text.splitlines()[1:]  # the first line is the one-line docstring
+    kept = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return "\n".join(kept) + "\n"
+
+
 #: The bootstrap program, run with `python -c`.
-BOOTSTRAP_SOURCE: str = (Path(__file__).parent / "_boot.py").read_text(encoding="utf-8")
+BOOTSTRAP_SOURCE: str = _compact((Path(__file__).parent / "_boot.py").read_text(encoding="utf-8"))
 
 
 def bootstrap_command(

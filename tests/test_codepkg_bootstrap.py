@@ -84,6 +84,26 @@ def test_the_command_is_an_argv_list_with_the_source_inline() -> None:
     assert len(BOOTSTRAP_SOURCE) < 8000  # it travels in every container of the manifest
 
 
+def test_the_inline_source_is_the_boot_module_without_comments() -> None:
+    import ast
+
+    import portaflow._boot as boot
+
+    text = Path(boot.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    tree.body = tree.body[1:]  # the docstring
+    assert ast.dump(ast.parse(BOOTSTRAP_SOURCE)) == ast.dump(tree)
+    # Nothing an engine would substitute: Argo/KFP template tags, Kubernetes $(VAR) expansion.
+    for marker in ("{{", "}}", "$(", "{%"):
+        assert marker not in BOOTSTRAP_SOURCE
+    imported = {
+        n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+    } | {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+    }
+    assert imported - {"fsspec", "portaflow"} <= set(sys.stdlib_module_names)
+
+
 def test_a_delivered_archive_runs_the_task_with_no_portaflow_installed(
     tmp_path: Path, pkg: CodePackage
 ) -> None:
