@@ -139,9 +139,9 @@ class ImageSettings:
 def render_dockerfile(*, base_image: str, requirements: Iterable[str]) -> str:
     """The Dockerfile: deterministic, every user value checked or JSON-quoted.
 
-    `base_image` must pass `check_reference`; each requirement must pass
-    `check_requirement` (ValueError otherwise: these are the last line of defence,
-    the diagnostics come first).
+    `base_image` must be a pinned reference (`reference_problem`) and each requirement a
+    PEP 508 string (`requirement_problem`); ValueError otherwise: this is the last line
+    of defence, the diagnostics (`image_settings`) come first.
     """
     if reference_problem(base_image, repository_only=False):
         raise ValueError(f"not an image reference: {base_image!r}")
@@ -223,7 +223,7 @@ def image_context(settings: ImageSettings, package: CodePackageLike) -> ImageCon
 
 def reference_problem(text: str, *, repository_only: bool) -> str | None:
     """Why `text` is not a pinned image reference (or, `repository_only`, a bare repository)."""
-    m = _REFERENCE.fullmatch(text)
+    m = _REFERENCE.fullmatch(text) if len(text) <= 2 * _MAX_NAME else None
     if m is None or len(m["name"]) > _MAX_NAME:
         return "is not an image reference"
     if repository_only:
