@@ -542,17 +542,21 @@ class _TomlText:
     def at(
         self, code: str, line: int, message: str, hint: str, *, severity: Severity = "error"
     ) -> Diagnostic:
-        source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        col = len(source) - len(source.lstrip()) + 1 if source else 0
+        # A message about the whole file (or a file that does not exist) points at 1:1,
+        # so every diagnostic has a file:line:col.
+        whole = not 0 < line <= len(self.lines)
+        line = 1 if whole else line
+        source = "" if whole else self.lines[line - 1]
+        col = len(source) - len(source.lstrip()) + 1
         return Diagnostic(
             code=code,
             severity=severity,
             message=message,
             path=self.shown,
-            line=line if source else 0,
+            line=line,
             col=col,
-            end_line=line if source else 0,
-            end_col=len(source) + 1 if source else 0,
+            end_line=line,
+            end_col=max(len(source) + 1, col + 1),
             hint=hint,
             source_line=source,
         )

@@ -326,3 +326,19 @@ def test_submit_in_image_mode_sends_the_tag(tmp_path: Path, monkeypatch: Any) ->
     (wf,) = _Argo.sent
     images = {t["container"]["image"] for t in wf["spec"]["templates"] if "container" in t}
     assert images == {tag}
+
+
+def test_every_image_diagnostic_is_located_even_without_a_pyproject(tmp_path: Path) -> None:
+    # portaflow.toml only: no [project] (PF443), and image mode without a repository (PF440).
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(EXAMPLES / "quickstart" / "pipeline.py", root)
+    (root / "portaflow.toml").write_text('[stacks.img]\ncode = "image"\n')
+    result = _run("image", "pipeline.py", "--stack", "img", "-o", "build", cwd=root)
+    assert result.exit_code == 1
+    assert "pyproject.toml:1:1: warning PF443: " in result.stderr
+    assert "portaflow.toml:1:1: error PF440: " in result.stderr
+    (root / "portaflow.toml").write_text('[stacks.img]\ncode = "image"\nimage_repository = "r/q"\n')
+    result = _run("image", "pipeline.py", "--stack", "img", "-o", "build", cwd=root)
+    assert result.exit_code == 0 and "PF443" in result.stderr
+    assert "RUN" not in (root / "build" / "Dockerfile").read_text()
