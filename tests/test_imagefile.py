@@ -356,3 +356,38 @@ def test_dockerfile_parse_reads_the_stage(case: str) -> None:
 def test_dockerignore_admits_only_the_context_files(tmp_path: Path) -> None:
     lines = [ln for ln in render_dockerignore().splitlines() if not ln.startswith("#")]
     assert lines == ["*", "!Dockerfile", "!code.tar"]
+
+
+_names = st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,15}[A-Za-z0-9]", fullmatch=True)
+_requirements = st.builds(
+    lambda name, extras, version, marker: (
+        name
+        + (f"[{','.join(extras)}]" if extras else "")
+        + f"=={version}"
+        + (f"; os_name == '{marker}'" if marker is not None else "")
+    ),
+    _names,
+    st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True), max_size=2),
+    st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}", fullmatch=True),
+    st.none() | st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="'")),
+)
+
+
+@given(reqs=st.lists(_requirements, min_size=1, max_size=5))
+def test_any_requirement_list_reads_back_as_the_same_argv(reqs: list[str]) -> None:
+    # dockerfile-parse reads the Dockerfile as Docker does: the instructions stay the same
+    # seven whatever the strings hold, and the RUN decodes to exactly pip + the requirements
+    # that pass the check (the others are refused before rendering).
+    import tempfile
+
+    good = [r for r in reqs if requirement_problem(r) is None]
+    if not good:
+        return
+    text = render_dockerfile(base_image=DEFAULT_BASE_IMAGE, requirements=good)
+    with tempfile.TemporaryDirectory() as folder:
+        instructions = _parse(text, Path(folder))
+    assert [i["instruction"] for i in instructions][:3] == ["FROM", "ENV", "RUN"]
+    assert len(instructions) == 7
+    run = instructions[2]["value"]
+    assert isinstance(run, str)
+    assert json.loads(run) == ["python", "-m", "pip", "install", "--no-cache-dir", *good]
