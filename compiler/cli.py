@@ -269,7 +269,9 @@ def compile_cmd(
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")
     pipeline = front(file, root, pipeline_name, fmt)
     if target != "ir":  # an explicit --image wins over image mode's derived tag
-        options = with_code(options, chosen, pipeline, project_root, image_flag=image)
+        options = with_code(
+            options, chosen, pipeline, project_root, image_flag=image, target=target
+        )
     files = _emit(pipeline, target, options)
     if output is None:
         write_stdout("---\n".join(text for _name, text in files))

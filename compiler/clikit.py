@@ -276,6 +276,7 @@ def with_code(
     root: Path,
     *,
     image_flag: str | None = None,
+    target: str | None = None,
 ) -> Any:
     """`options` with `code` set when the stack's code travels as a package (docs/deploy.md):
     the archive's digest and its URL in the store, so the manifest can fetch and check it.
@@ -288,7 +289,7 @@ def with_code(
     from portaflow.compiler.stacks import code_mode
 
     if code_mode(stack) == "image" and image_flag is None:
-        return image_mode_options(options, stack, pipeline, root)
+        return image_mode_options(options, stack, pipeline, root, target=target)
     if code_mode(stack) != "package":
         return options
     package = _package_or_exit(pipeline, root)
@@ -339,16 +340,23 @@ def image_context_or_exit(
     return imagefile.image_context(settings, _package_or_exit(pipeline, root))
 
 
-def image_mode_options(options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path) -> Any:
+def image_mode_options(
+    options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path, *, target: str | None = None
+) -> Any:
     """In image mode (stack `code = "image"`) the derived tag is every backend's default step
     image (and `options.code` says so); a step's or the pipeline's own `image=` still wins.
-    Other stacks: `options` as is."""
+    Other stacks: `options` as is. `target` (when known) lets it warn (PF447) that KFP's
+    python executor needs kfp in an image the stack describes without it."""
     import dataclasses
 
     from portaflow.backends import CodeRef
+    from portaflow.compiler import imagefile
 
     if stack.get("code") != "image":
         return options
     context = image_context_or_exit(pipeline, root, stack)
+    executor = str(options.extra.get("kfp_executor") or "python")
+    if target == "kfp" and executor == "python" and not imagefile.installs_kfp(stack.settings):
+        click.echo(imagefile.kfp_missing(root, stack.name).render(), err=True)
     ref = CodeRef(mode="image", digest=context.digest, image=context.tag)
     return dataclasses.replace(options, image=context.tag, code=ref)

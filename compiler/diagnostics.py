@@ -100,6 +100,8 @@ CODES: dict[str, str] = {
     "PF444": 'stack: `image` set together with `code = "image"` (image mode derives the image)',
     "PF445": "warning: `portaflow image` for a stack whose manifests do not use the image",
     "PF446": "warning: image mode with a store URL but no fsspec among the image's dependencies",
+    "PF447": "warning: image mode compiling for KFP's python executor with an image the stack "
+    "describes without kfp",
     "PF800": "migrate (kfp): a KFP construct with no portaflow equivalent (container components, "
     "dsl.ExitHandler of a task with arguments, other `with dsl.*` blocks)",
     "PF801": "migrate (kfp), warning: `packages_to_install` is not carried over; install the "

@@ -22,7 +22,7 @@ gives a new one (a stale image is never used silently). In image mode (stack
 Every user value that reaches the Dockerfile is checked or quoted: the base image must
 be an image reference (Docker would expand `$VAR` in FROM), each dependency must be a
 PEP 508 requirement without control characters, and it is written as a JSON string of an
-exec-form RUN (no shell ever reads it). Problems are diagnostics PF440-PF446 located in
+exec-form RUN (no shell ever reads it). Problems are diagnostics PF440-PF447 located in
 the TOML file.
 """
 
@@ -71,6 +71,8 @@ IMAGE_CONFLICT = "PF444"
 NOT_IMAGE_MODE = "PF445"
 #: warning: the stack's store is a URL but the image would hold no fsspec to reach it.
 NO_FSSPEC = "PF446"
+#: warning: compiling for KFP's python executor with an image the stack describes without kfp.
+NO_KFP = "PF447"
 
 # Image references, from the grammar of distribution/reference (docker/distribution's
 # reference.go): [domain[:port]/]path[:tag][@digest]; path components are lower case.
@@ -410,7 +412,7 @@ def project_requirements(
             )
         )
         raw = []
-    if settings is not None and _kfp_python(settings):
+    if settings is not None and installs_kfp(settings):
         raw = [*raw, "portaflow[kfp]"]
     out: list[str] = []
     for req in raw:
@@ -447,8 +449,22 @@ def _name(requirement: str) -> str:
 _EXTRAS_HINT = "name an extra portaflow has, or list the libraries themselves"
 
 
-def _kfp_python(settings: Mapping[str, Any]) -> bool:
+def installs_kfp(settings: Mapping[str, Any]) -> bool:
+    """Whether the stack's image installs kfp: its target is kfp with the python executor."""
     return settings.get("target") == "kfp" and settings.get("kfp_executor", "python") == "python"
+
+
+def kfp_missing(root: Path, stack_name: str) -> Diagnostic:
+    """PF447: KFP's python executor runs through kfp, which this stack's image does not hold."""
+    return _StackFile(root, stack_name).diag(
+        NO_KFP,
+        "target",
+        f"stack {stack_name!r} describes an image without kfp, but KFP's python executor "
+        "runs each step through kfp",
+        'set target = "kfp" in the stack (`portaflow image` then installs kfp), or compile '
+        "with --kfp-executor container",
+        severity="warning",
+    )
 
 
 def _expand_portaflow(text: str) -> tuple[list[str], str | None]:

@@ -61,9 +61,9 @@ def test_every_code_is_documented_and_tested() -> None:
     # PF400-PF403 are about a stack's store settings, not a pipeline file: each has a case
     # in tests/argo/test_store_pods.py.
     stack_codes = {"PF400", "PF401", "PF402", "PF403"}
-    # PF440-PF446 are about image mode's stack keys and pyproject.toml's dependencies: each
+    # PF440-PF447 are about image mode's stack keys and pyproject.toml's dependencies: each
     # has a case in tests/test_imagefile_settings.py or tests/test_imagefile_cli.py.
-    stack_codes |= {"PF440", "PF441", "PF442", "PF443", "PF444", "PF445", "PF446"}
+    stack_codes |= {"PF440", "PF441", "PF442", "PF443", "PF444", "PF445", "PF446", "PF447"}
     untested = set(CODES) - used - {"PF001", "PF101", "PF102", "PF110", "PF112"} - stack_codes
     # `portaflow migrate` codes (PF800-PF899) come from rewriting another tool's file, not
     # from compiling: each dialect's tests under tests/migrate/ produce every one of them.

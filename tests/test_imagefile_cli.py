@@ -342,3 +342,28 @@ def test_every_image_diagnostic_is_located_even_without_a_pyproject(tmp_path: Pa
     result = _run("image", "pipeline.py", "--stack", "img", "-o", "build", cwd=root)
     assert result.exit_code == 0 and "PF443" in result.stderr
     assert "RUN" not in (root / "build" / "Dockerfile").read_text()
+
+
+def test_kfp_python_executor_with_an_image_without_kfp_warns_pf447(tmp_path: Path) -> None:
+    root = _project(tmp_path)  # the stack's target is argo: its image holds no kfp
+    python = _run("compile", "pipeline.py", "--stack", "img", "-t", "kfp", cwd=root)
+    assert python.exit_code == 0
+    assert re.search(r"^pyproject\.toml:\d+:1: warning PF447: ", python.stderr, re.M)
+    container = _run(
+        "compile",
+        "pipeline.py",
+        "--stack",
+        "img",
+        "-t",
+        "kfp",
+        "--kfp-executor",
+        "container",
+        cwd=root,
+    )
+    assert container.exit_code == 0 and "PF447" not in container.stderr
+    kfp_root = _project(tmp_path / "k", STACK.replace('target = "argo"', 'target = "kfp"'))
+    kfp = _run("compile", "pipeline.py", "--stack", "img", cwd=kfp_root)
+    assert kfp.exit_code == 0 and "PF447" not in kfp.stderr
+    dockerfile = _run("image", "pipeline.py", "--stack", "img", "-o", "b", cwd=kfp_root)
+    assert dockerfile.exit_code == 0
+    assert '"kfp==' in (kfp_root / "b" / "Dockerfile").read_text()
