@@ -127,6 +127,10 @@ def test_the_tag_changes_iff_reached_code_or_dependencies_change(tmp_path: Path)
     (root / "notes.md").write_text("not code the pipeline reaches\n")
     (root / "unused.py").write_text("def helper():\n    return 1\n")
     assert tag() == base
+    with tarfile.open(root / "build" / "code.tar") as tar:
+        names = tar.getnames()
+    assert "pipeline.py" in names and "notes.md" not in names and "unused.py" not in names
+    assert all(n.endswith(".py") for n in names if "." in n.rsplit("/", 1)[-1])
     pipeline = root / "pipeline.py"
     pipeline.write_text(
         pipeline.read_text().replace("return sum(values)", "return sum(values) + 0")
