@@ -44,7 +44,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "image": (
         "portaflow.compiler.imagecli:image_cmd",
-        "Write the pipeline's image build context (Dockerfile) and print its tag.",
+        "Write the pipeline's image build context and print its tag.",
     ),
     "publish": (
         "portaflow.compiler.publishcmd:publish_cmd",
