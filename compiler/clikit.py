@@ -324,7 +324,7 @@ def image_context_or_exit(
 ) -> ImageContext:
     """The image build context and tag for a pipeline and stack (docs/deploy-image.md).
 
-    Prints the stack's and pyproject.toml's diagnostics (PF440-PF445) and exits 1 on errors.
+    Prints the stack's and pyproject.toml's diagnostics (PF440-PF446) and exits 1 on errors.
     """
     from portaflow.compiler import imagefile
 
