@@ -52,6 +52,7 @@ def _project(tmp_path: Path, stack: str = STACK, example: str = "quickstart") ->
 
 
 def _run(*args: str, cwd: Path, stale: bool = False) -> Result:
+    """Invoke the CLI in `cwd`; `stale`: the exit is not about the input (stale files, -o)."""
     old = Path.cwd()
     os.chdir(cwd)
     try:
@@ -371,3 +372,13 @@ def test_kfp_python_executor_with_an_image_without_kfp_warns_pf447(tmp_path: Pat
     dockerfile = _run("image", "pipeline.py", "--stack", "img", "-o", "b", cwd=kfp_root)
     assert dockerfile.exit_code == 0
     assert '"kfp==' in (kfp_root / "b" / "Dockerfile").read_text()
+
+
+def test_image_never_overwrites_a_dockerfile_it_did_not_write(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "Dockerfile").write_text("FROM mine:1\n")
+    result = _run("image", "pipeline.py", "--stack", "img", "-o", ".", cwd=root, stale=True)
+    assert result.exit_code == 2 and "Traceback" not in result.output  # a usage error, one line
+    assert "was not written by `portaflow image`" in result.stderr
+    assert (root / "Dockerfile").read_text() == "FROM mine:1\n"
+    assert not (root / "code.tar").exists() and not (root / ".dockerignore").exists()
