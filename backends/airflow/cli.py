@@ -69,7 +69,13 @@ def submit_cmd(
         ctx.invoke(argo_submit, **kwargs, pipeline_name=pipeline_name, insecure=insecure)
         return
     from portaflow.backends.local import ParamError, parse_assignments
-    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
+    from portaflow.compiler.clikit import (
+        emit_options,
+        emit_or_exit,
+        find_root,
+        front,
+        image_mode_options,
+    )
 
     from .names import dag_id
     from .submit import SubmitError, fetch_token, submit
@@ -83,6 +89,7 @@ def submit_cmd(
     if not folder:
         raise click.UsageError("--dags-folder is required (or set `dags_folder` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
+    options = image_mode_options(options, chosen, pipeline, root)  # docs/deploy-image.md
     try:
         values = parse_assignments(pipeline, params)
     except ParamError as exc:
