@@ -452,6 +452,8 @@ class _Runner:
                 store_dir=self.store.location,
             )
         )
+        if step.ref == ir.MODEL_VERSION_STEP:  # model_version(...) reads the store's registry
+            env["PORTAFLOW_REGISTRY_URI"] = self.store.records.uri
         env.update(
             PORTAFLOW_ROOT=str(self.root),
             PORTAFLOW_RUN_ID=self.run_id,
