@@ -40,6 +40,7 @@ _HINTS = {
 
 def _step(kind: str, span: ir.Span) -> ir.StepDef:
     """The runtime-provided step of an import task (the same for every call)."""
+    inputs: tuple[ir.StepInput, ...]
     if kind == "importer":
         inputs = (
             ir.StepInput(name="uri", type=_STR, has_default=False),
@@ -81,7 +82,10 @@ def import_call(cc: CallCompiler, node: ast.Call, kind: str, ctx: Ctx) -> Value:
     for i, arg in enumerate(node.args):
         if isinstance(arg, ast.Starred) or i >= len(names):
             raise cc.error(
-                ctx, "PF270", arg, f"{kind}() takes at most {len(names)} positional argument(s)",
+                ctx,
+                "PF270",
+                arg,
+                f"{kind}() takes at most {len(names)} positional argument(s)",
                 _HINTS[kind],
             )
         given[names[i]] = arg
@@ -95,7 +99,8 @@ def import_call(cc: CallCompiler, node: ast.Call, kind: str, ctx: Ctx) -> Value:
                 ctx,
                 "PF270",
                 kw,
-                f"{kind}() has no argument {what}" if kw.arg not in keywords
+                f"{kind}() has no argument {what}"
+                if kw.arg not in keywords
                 else f"{kind}() gets {kw.arg!r} twice",
                 f"its arguments: {', '.join(keywords)}; e.g. {_HINTS[kind]}",
             )
@@ -157,7 +162,7 @@ def _string_source(cc: CallCompiler, node: ast.expr, what: str, kind: str, ctx: 
         "the "
         + ("URI" if what == "uri" else "model name")
         + " is fixed when the run starts: write it in the call, or pass a parameter "
-        "(`def p(data_uri: str = \"s3://...\")`); to compute it, read the data inside a step",
+        '(`def p(data_uri: str = "s3://...")`); to compute it, read the data inside a step',
     )
 
 
@@ -185,13 +190,14 @@ def _artifact_type(cc: CallCompiler, node: ast.expr, ctx: Ctx) -> str:
     return info.type
 
 
-def _model_selector(
-    cc: CallCompiler, given: dict[str, ast.expr], ev: StaticEval, ctx: Ctx
-) -> None:
+def _model_selector(cc: CallCompiler, given: dict[str, ast.expr], ev: StaticEval, ctx: Ctx) -> None:
     hint = 'model_version("name", stage="production") or model_version("name", version=3)'
     if "stage" in given and "version" in given:
         raise cc.error(
-            ctx, "PF274", given["version"], "model_version() takes stage= or version=, not both",
+            ctx,
+            "PF274",
+            given["version"],
+            "model_version() takes stage= or version=, not both",
             hint,
         )
     if "stage" in given:

@@ -166,7 +166,7 @@ def _fetch(uri: str, dest: Path) -> Path:
         return dest
     if scheme in ("http", "https"):
         try:
-            with urllib.request.urlopen(uri, timeout=60) as resp, dest.open("wb") as out:  # noqa: S310
+            with urllib.request.urlopen(uri, timeout=60) as resp, dest.open("wb") as out:
                 shutil.copyfileobj(resp, out)
         except OSError as exc:
             raise ImportFailed(f"cannot download {uri}: {exc}") from None
@@ -212,7 +212,9 @@ def resolve_model_version(
     try:
         versions = read_model_versions(store, name)
     except Exception as exc:  # an unreachable store: its own message
-        raise ImportFailed(f"cannot read the registry of model {name!r} in {store}: {exc}") from None
+        raise ImportFailed(
+            f"cannot read the registry of model {name!r} in {store}: {exc}"
+        ) from None
     if not versions:
         raise ImportFailed(f"no model {name!r} in the store {store} (see `portaflow models list`)")
     if version is not None:
@@ -233,7 +235,9 @@ def resolve_model_version(
     arts = [a for a in chosen["artifacts"] if isinstance(a, dict)]
     if artifact is not None:
         picked = [a for a in arts if a.get("name") == artifact]
-        picked = picked or [a for a in arts if str(a.get("name", "")).rsplit(".", 1)[-1] == artifact]
+        picked = picked or [
+            a for a in arts if str(a.get("name", "")).rsplit(".", 1)[-1] == artifact
+        ]
     else:
         picked = [a for a in arts if str(a.get("name", "")).rsplit(".", 1)[-1] == "model"]
         picked = picked or (arts if len(arts) == 1 else [])
