@@ -60,7 +60,7 @@ def _step(kind: str, span: ir.Span) -> ir.StepDef:
         ref=ref,
         name=kind,
         inputs=inputs,
-        outputs=(ir.StepOutput(name="artifact", type=ANY),),
+        outputs=(ir.StepOutput(name="artifact" if kind == "importer" else "model", type=ANY),),
         # Never reused: the task fetches on every run; consumers' keys cover what it fetched.
         config=ir.StepConfig(cache=False),
         code_hash=hashlib.sha256(f"{ref}/1".encode()).hexdigest(),

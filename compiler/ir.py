@@ -32,7 +32,7 @@ RUN_STATUS = "portaflow.RunStatus"
 #: optional `metadata`; one artifact output, `artifact`, the existing file/folder/artifact at `uri`.
 IMPORTER_STEP = "portaflow.imports:importer"
 #: `StepDef.ref` of a `model_version(name, ...)` task: literal inputs `name`, `stage`, `version`,
-#: `artifact`; one artifact output, `artifact`, resolved from the store's registry at run time.
+#: `artifact`; one artifact output, `model`, resolved from the store's registry at run time.
 MODEL_VERSION_STEP = "portaflow.imports:model_version"
 
 

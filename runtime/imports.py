@@ -3,7 +3,7 @@
 In a `@pipeline` body both are compiled into a task of their own (the compiler
 never runs them): its step is `portaflow.imports:importer` or
 `portaflow.imports:model_version`, run by `python -m portaflow.task` like any
-step, with one output, `artifact`. The task does not call a user function: it
+step, with one output (`artifact`, or `model` for a model version). The task does not call a user function: it
 fetches the file, folder or artifact directory at the URI into an artifact
 directory laid out for the materializer of `T` (so the consumer loads a
 `pd.DataFrame` from a Parquet file, a `Path` as a plain file or folder...),
@@ -275,7 +275,7 @@ def _model_version_task(
     stage: str | None = None,
     version: int | None = None,
     artifact: str | None = None,
-) -> Annotated[Any, "artifact"]:
+) -> Annotated[Any, "model"]:
     """The task a `model_version(...)` call becomes: the model artifact of that version."""
     store = _model_store()
     chosen, art = resolve_model_version(

@@ -6,18 +6,19 @@ run made: `uri` is a string or a `str` parameter (a path, `s3://`, `gs://`,
 and the bytes of another). Every run fetches it again, and its sha256 is part of
 the cache key of each step that reads it, so a changed file is never a stale
 cache hit. `model_version(name, stage="production")` is the model artifact of a
-registered version, read from the store's registry when the run starts that task.
+registered version, read from the store's registry when the run starts that
+task: `score.py` beside this file scores new notes with the production vocabulary.
 
     portaflow run examples/importer/pipeline.py                   # registers version 1
     portaflow models promote vocabulary 1 --stage production --root examples/importer
-    portaflow run examples/importer/pipeline.py --param compare_production=true
+    portaflow run examples/importer/score.py
 """
 
 import json
 from pathlib import Path
 from typing import Annotated
 
-from portaflow import Model, importer, model_version, pipeline, step
+from portaflow import Model, importer, pipeline, step
 
 
 @step
@@ -43,14 +44,11 @@ def coverage(model: bytes, notes: Path) -> float:
 
 
 @pipeline(model=Model(name="vocabulary"))
-def importer_demo(notes_uri: str = "data/notes.txt", compare_production: bool = False):
-    """Import notes and stopwords, fit a vocabulary; optionally score the production one."""
+def importer_demo(notes_uri: str = "data/notes.txt"):
+    """Import notes and stopwords, fit a vocabulary and score it on the notes."""
     notes = importer(notes_uri, type=Path, metadata={"owner": "docs", "license": "CC0"})
     stopwords = importer("data/stopwords.txt", type=bytes)
     words = count_words(notes)
     model = fit(notes, stopwords)
     score = coverage(model, notes)
-    if compare_production:
-        production = model_version("vocabulary", stage="production", artifact="fit.model")
-        coverage(production, notes)
     return words, score
