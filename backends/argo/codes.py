@@ -34,3 +34,5 @@ VOLUME_PATH = "PF530"
 
 #: A container step whose command Argo would misread (literal braces forming a `{{` tag).
 CONTAINER_STEP = "PF531"
+#: `model_version(...)` without a stack store URL for the pod to read the registry from.
+MODEL_VERSION = "PF532"
