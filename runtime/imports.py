@@ -36,6 +36,7 @@ from portaflow.materializers import (
     SCHEMA,
     SIDECAR,
     ArtifactInfo,
+    NotAnArtifactError,
     _data_files,
     _digest,
     load_artifact,
@@ -86,7 +87,10 @@ class Imported:
             with atomic_dir(Path(target)) as tmp:
                 if (local / SIDECAR).is_file() if local.is_dir() else False:
                     shutil.copytree(local, tmp, dirs_exist_ok=True)
-                    found = verify_artifact(tmp)  # a changed or damaged artifact is refused
+                    try:  # a changed or damaged artifact is refused
+                        found = verify_artifact(tmp)
+                    except NotAnArtifactError as exc:
+                        raise ImportFailed(f"{self.uri}: {exc}") from None
                     if self.expect_sha256 and found.sha256 != self.expect_sha256:
                         raise ImportFailed(
                             f"{self.uri} holds sha256 {found.sha256[:12]}..., the registry "
@@ -222,9 +226,9 @@ def resolve_model_version(
         what = f"version {version}"
     elif stage is not None:
         found = [v for v in versions if v["stage"] == stage][-1:]
-        what = f"a {stage} version"
+        what = f"version in stage {stage!r}"
     else:
-        found, what = versions[-1:], "a version"
+        found, what = versions[-1:], "version"
     if not found:
         known = ", ".join(f"{v['version']} ({v['stage'] or 'no stage'})" for v in versions)
         raise ImportFailed(

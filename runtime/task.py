@@ -627,8 +627,8 @@ def _run(argv: Sequence[str] | None, record: _Record) -> None:
             raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
         plan = _plan_outputs(args.step, specs, args.outputs, matched, value)
         _write_outputs(args.step, plan, record)
-    except ImportFailed as exc:  # importer/model_version: a clear reason, no traceback
-        raise TaskError(str(exc), code=EXIT_STEP_FAILED) from None
+    except ImportFailed as exc:  # importer/model_version: a bad input, said in one line
+        raise TaskError(str(exc)) from None
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

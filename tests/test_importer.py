@@ -1,0 +1,390 @@
+"""`importer(uri, type=T)` and `model_version(name, ...)`: existing artifacts as pipeline values."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from portaflow import importer, model_version
+from portaflow.backends import BackendError, EmitOptions, load
+from portaflow.backends.local import run_pipeline
+from portaflow.backends.local.store import Store
+from portaflow.compiler import CompileError, compile_file, ir
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "importer"
+STORE = {"store": "s3://ml-store/importer-example"}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the example, so runs may change its data files."""
+    dest = tmp_path / "importer"
+    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".portaflow", "__pycache__"))
+    return dest
+
+
+def _run(project: Path, file: str = "pipeline.py", **params: Any) -> Any:
+    p = compile_file(project / file, root=project)
+    return run_pipeline(p, root=project, store=project / ".portaflow", params=params, workers=2)
+
+
+def _by_task(result: Any) -> dict[str, Any]:
+    return {e.task: e for e in result.executions}
+
+
+# --------------------------------------------------------------------------- compiler
+
+
+def test_the_example_compiles_to_runtime_steps_that_are_never_cached() -> None:
+    p = compile_file(EXAMPLE / "pipeline.py", root=EXAMPLE)
+    imp = p.step(ir.IMPORTER_STEP)
+    assert imp.config.cache is False and [o.name for o in imp.outputs] == ["artifact"]
+    tasks = {t.id: t for t in p.tasks}
+    uri = {b.name: b.binding for b in tasks["importer"].inputs}
+    assert uri["uri"] == ir.ParamRef(param="notes_uri")
+    assert uri["type"] == ir.Literal(value="pathlib.Path")
+    assert uri["metadata"] == ir.Literal(value={"owner": "docs", "license": "CC0"})
+    assert {b.name: b.binding for b in tasks["importer_2"].inputs}["uri"] == ir.Literal(
+        value="data/stopwords.txt"
+    )
+    score = compile_file(EXAMPLE / "score.py", root=EXAMPLE)
+    mv = score.step(ir.MODEL_VERSION_STEP)
+    assert mv.config.cache is False and [o.name for o in mv.outputs] == ["model"]
+    (task,) = [t for t in score.tasks if t.step == ir.MODEL_VERSION_STEP]
+    assert {b.name: b.binding for b in task.inputs} == {
+        "name": ir.Literal(value="vocabulary"),
+        "stage": ir.Literal(value="production"),
+        "artifact": ir.Literal(value="fit.model"),
+    }
+
+
+BAD = {
+    "PF270": [
+        'importer("a.txt", type=Path, mode="r")',
+        'importer("a.txt")',
+        'importer("a.txt", Path, {}, 4)',
+        "model_version()",
+    ],
+    "PF271": [
+        "importer(make(), type=Path)",
+        "importer(n, type=Path)",
+        'importer("", type=Path)',
+        "model_version(make())",
+    ],
+    "PF272": [
+        'importer("a.txt", type=int)',
+        'importer("a.txt", type=Nope)',
+        'importer("a.txt", type="Path")',
+    ],
+    "PF273": [
+        'importer("a.txt", type=Path, metadata=[1])',
+        'importer("a.txt", type=Path, metadata=meta)',
+    ],
+    "PF274": [
+        'model_version("m", stage="production", version=2)',
+        'model_version("m", stage="prod")',
+        'model_version("m", version=0)',
+        'model_version("m", version=True)',
+        'model_version("m", artifact=3)',
+    ],
+}
+
+
+def _source(expr: str, use: str = "take(x)") -> str:
+    return textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from portaflow import importer, model_version, pipeline, step
+
+        @step
+        def make() -> str:
+            return "a.txt"
+
+        @step
+        def take(x: Path) -> int:
+            return 1
+
+        @step
+        def count(n: int) -> int:
+            return n
+
+        @pipeline
+        def p(n: int = 1, meta: str = "x"):
+            x = {expr}
+            {use.replace(chr(10), chr(10) + " " * 12)}
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "expr"), [(code, expr) for code, exprs in BAD.items() for expr in exprs]
+)
+def test_a_bad_call_is_a_located_diagnostic(code: str, expr: str, tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text(_source(expr))
+    with pytest.raises(CompileError) as info:
+        compile_file(tmp_path / "p.py", root=tmp_path)
+    found = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert [d.code for d in found][:1] == [code], [str(d) for d in found]
+    assert found[0].line == 19 and found[0].col > 0 and found[0].hint
+
+
+@pytest.mark.parametrize(
+    ("use", "code"),
+    [
+        ("count(x)", "PF220"),  # an artifact where a parameter is declared
+        ("if x:\n    take(x)", "PF222"),  # a condition on an artifact
+        ("for y in x:\n    take(y)", "PF230"),  # a loop over an artifact
+    ],
+)
+def test_an_import_where_no_artifact_is_allowed(use: str, code: str, tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text(_source('importer("a.txt", type=Path)', use))
+    with pytest.raises(CompileError) as info:
+        compile_file(tmp_path / "p.py", root=tmp_path)
+    assert code in [d.code for d in info.value.diagnostics]
+
+
+def test_a_str_parameter_and_a_module_constant_are_uris(tmp_path: Path) -> None:
+    src = _source("importer(meta, type=Path)") + 'DATA = "s3://b/k"\n'
+    (tmp_path / "p.py").write_text(
+        src.replace("x = importer(meta", "y = importer(DATA, type=bytes)\n    x = importer(meta")
+    )
+    p = compile_file(tmp_path / "p.py", root=tmp_path)
+    uris = [
+        {b.name: b.binding for b in t.inputs}["uri"] for t in p.tasks if t.step == ir.IMPORTER_STEP
+    ]
+    assert uris == [ir.ParamRef(param="meta"), ir.Literal(value="s3://b/k")] or uris == [
+        ir.Literal(value="s3://b/k"),
+        ir.ParamRef(param="meta"),
+    ]
+
+
+# --------------------------------------------------------------------------- local runner
+
+
+def test_the_example_runs_and_its_imports_are_recorded_with_uri_and_sha256(project: Path) -> None:
+    result = _run(project)
+    assert result.ok, result.failed
+    tasks = _by_task(result)
+    assert tasks["count_words"].outputs["output"]["param"] == 16
+    assert result.outputs["score"]["param"] == 0.625
+    store = Store(project / ".portaflow")
+    try:
+        execs = {e["key"]: e for e in store.executions(result.run_id)}
+    finally:
+        store.close()
+    src = execs["importer"]["outputs"]["artifact"]["source"]
+    assert src == {"uri": "data/notes.txt", "metadata": {"owner": "docs", "license": "CC0"}}
+    from portaflow.compiler.cli import main
+
+    shown = CliRunner().invoke(main, ["runs", "show", result.run_id, "--root", str(project)])
+    assert shown.exit_code == 0, shown.output
+    sha = execs["importer"]["outputs"]["artifact"]["sha256"]
+    lines = shown.output.splitlines()
+    (line,) = [ln for ln in lines if ln.startswith("importer.artifact ") and "data/notes" in ln]
+    assert sha in line
+
+
+def test_a_changed_file_at_the_same_uri_is_never_a_stale_cache_hit(project: Path) -> None:
+    first = _by_task(_run(project))
+    again = _by_task(_run(project))
+    # Unchanged bytes: the importers fetch again, every consumer is a cache hit.
+    assert again["importer"].state == "succeeded" and not again["importer"].cache_hit
+    assert all(again[t].cache_hit for t in ("count_words", "fit", "coverage"))
+    (project / "data" / "notes.txt").write_text("one two three\n", encoding="utf-8")
+    changed = _by_task(_run(project))
+    assert (
+        changed["importer"].outputs["artifact"]["sha256"]
+        != first["importer"].outputs["artifact"]["sha256"]
+    )
+    for t in ("count_words", "fit", "coverage"):
+        assert not changed[t].cache_hit, t  # the same uri, new bytes: every reader runs again
+    assert changed["count_words"].outputs["output"]["param"] == 3
+
+
+def test_model_version_resolves_the_production_version_at_run_time(project: Path) -> None:
+    failed = _run(project, "score.py")
+    assert not failed.ok
+    (bad,) = failed.failed
+    assert "no model 'vocabulary'" in bad.message and "Traceback" not in bad.message
+    assert "Traceback" not in Path(bad.log_path or "").read_text()
+    assert _run(project).model_version == ("vocabulary", 1)
+    no_stage = _run(project, "score.py")
+    assert not no_stage.ok
+    assert "has no version in stage 'production'" in no_stage.failed[0].message
+    assert "portaflow models promote vocabulary" in no_stage.failed[0].message
+    store = Store(project / ".portaflow")
+    try:
+        store.promote("vocabulary", 1, "production")
+    finally:
+        store.close()
+    scored = _run(project, "score.py")
+    assert scored.ok, scored.failed
+    assert scored.outputs["score"]["param"] == 0.625
+    store = Store(project / ".portaflow")
+    try:
+        (execution,) = [e for e in store.executions(scored.run_id) if e["key"] == "model_version"]
+    finally:
+        store.close()
+    model = execution["outputs"]["model"]
+    assert model["source"]["metadata"]["version"] == 1
+    assert model["source"]["metadata"]["stage"] == "production"
+
+
+def test_model_version_by_number_and_a_missing_one(project: Path) -> None:
+    assert _run(project).ok
+    src = (project / "score.py").read_text()
+    (project / "v.py").write_text(src.replace('stage="production"', "version=1"))
+    assert _run(project, "v.py").ok
+    (project / "v9.py").write_text(src.replace('stage="production"', "version=9"))
+    missing = _run(project, "v9.py")
+    assert not missing.ok and "has no version 9" in missing.failed[0].message
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+def test_outside_a_pipeline_importer_loads_the_value(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1, 2]})
+    frame.to_parquet(tmp_path / "f.parquet")
+    assert importer(str(tmp_path / "f.parquet"), type=pd.DataFrame).equals(frame)
+    assert (
+        importer(f"file://{tmp_path / 'f.parquet'}", type=bytes)
+        == (tmp_path / "f.parquet").read_bytes()
+    )
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "x.txt").write_text("x")
+    folder = importer(str(tmp_path / "folder"), type=Path)
+    assert (folder / "x.txt").read_text() == "x"
+    from portaflow.imports import ImportFailed
+
+    with pytest.raises(ImportFailed, match="no such file"):
+        importer(str(tmp_path / "nope"), type=bytes)
+    with pytest.raises(ImportFailed, match="is a folder"):
+        importer(str(tmp_path / "folder"), type=bytes)
+
+
+def test_an_artifact_folder_is_imported_as_is_and_checked(tmp_path: Path) -> None:
+    from portaflow.imports import ImportFailed
+    from portaflow.materializers import save_artifact
+
+    save_artifact(b"payload", tmp_path / "art")
+    assert importer(str(tmp_path / "art"), type=bytes) == b"payload"
+    (tmp_path / "art" / "data.bin").write_bytes(b"changed")
+    with pytest.raises((ImportFailed, ValueError, OSError)):
+        importer(str(tmp_path / "art"), type=bytes)
+
+
+def test_model_version_outside_a_pipeline_needs_a_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portaflow.imports import ImportFailed
+
+    monkeypatch.delenv("PORTAFLOW_STORE_URI", raising=False)
+    monkeypatch.delenv("PORTAFLOW_REGISTRY_URI", raising=False)
+    with pytest.raises(ImportFailed, match="no store is set"):
+        model_version("m", stage="production")
+
+
+# --------------------------------------------------------------------------- backends
+
+
+def _emit(target: str, file: str, extra: dict[str, Any] | None = None) -> Any:
+    p = compile_file(EXAMPLE / file, root=EXAMPLE)
+    return load(target)(p, options=EmitOptions(extra=extra or {}))
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "extra"),
+    [
+        ("argo", "PF532", {}),
+        ("kfp", "PF632", {}),
+        ("airflow", "PF732", {}),
+    ],
+)
+def test_model_version_needs_a_store_on_a_cluster(
+    target: str, code: str, extra: dict[str, Any]
+) -> None:
+    with pytest.raises(BackendError) as info:
+        _emit(target, "score.py", extra)
+    msgs = [m for m in info.value.messages if m.code == code]
+    assert msgs and "model_version" in msgs[0].message and msgs[0].hint
+    assert msgs[0].span is not None and msgs[0].span.path == "score.py"
+    assert _emit(target, "score.py", STORE).files  # with a store URL it compiles
+
+
+def test_airflow_local_flavour_leaves_the_store_to_the_worker() -> None:
+    assert _emit("airflow", "score.py", {"airflow_operator": "local"}).files
+
+
+def test_argo_runs_the_import_in_the_pod_and_passes_every_check() -> None:
+    from argo.checks import check_result
+
+    for file, extra in (("pipeline.py", {}), ("score.py", STORE)):
+        result = _emit("argo", file, extra)
+        docs = check_result(result)
+        templates = {t["name"]: t for t in docs[0]["spec"]["templates"]}
+        ref = ir.IMPORTER_STEP
+        cmd = templates["importer"]["container"]["command"]
+        assert cmd[:5] == ["python", "-m", "portaflow.task", "--step", ref]
+    text = _emit("argo", "score.py", STORE).files[0].text
+    assert "PORTAFLOW_STORE_URI" in text and "portaflow.imports:model_version" in text
+
+
+def _kfp_compile(uri: str | None, **kwargs: Any) -> dict[str, Any]:
+    """kfp's own compile of a pipeline holding one dsl.importer (of the parameter when uri=None)."""
+    import tempfile
+
+    from kfp import compiler
+
+    from kfp_backend.kfp_equivalents import importer_pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "p.yaml")
+        compiler.Compiler().compile(importer_pipeline(uri, **kwargs), str(out))
+        return dict(yaml.safe_load(out.read_text()))
+
+
+@pytest.mark.parametrize(
+    ("ours_name", "uri", "kwargs"),
+    [
+        ("importer", None, {"metadata": {"owner": "docs", "license": "CC0"}}),
+        ("importer-2", "data/stopwords.txt", {}),
+    ],
+)
+def test_kfp_importer_is_what_kfp_compiles_for_dsl_importer(
+    ours_name: str, uri: str | None, kwargs: dict[str, Any]
+) -> None:
+    pytest.importorskip("kfp")
+    ours = yaml.safe_load(_emit("kfp", "pipeline.py").files[0].text)
+    want = _kfp_compile(uri, reimport=True, **kwargs)
+    comp = dict(ours["components"][f"comp-{ours_name}"], executorLabel="exec-importer")
+    assert comp == want["components"]["comp-importer"]
+    assert (
+        ours["deploymentSpec"]["executors"][f"exec-{ours_name}"]
+        == want["deploymentSpec"]["executors"]["exec-importer"]
+    )
+    our_task = ours["root"]["dag"]["tasks"][ours_name]
+    kfp_task = want["root"]["dag"]["tasks"]["importer"]
+    assert our_task["inputs"] == kfp_task["inputs"]
+    assert our_task["componentRef"] == {"name": f"comp-{ours_name}"}
+    # kfp caches an importer by default; ours never is: a changed file is imported again.
+    assert our_task["cachingOptions"] == {}
+
+
+def test_kfp_output_loads_in_the_kfp_sdk() -> None:
+    pytest.importorskip("kfp")
+    from kfp.components import load_component_from_text
+
+    for file, extra in (("pipeline.py", {}), ("score.py", STORE)):
+        text = _emit("kfp", file, extra).files[0].text
+        assert load_component_from_text(text) is not None
+        assert '"imports": {"notes": "pathlib.Path"' in yaml.safe_load(text)["deploymentSpec"][
+            "executors"
+        ]["exec-coverage"]["container"]["command"][-1].replace('\\"', '"')
