@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -342,7 +341,6 @@ def _kfp_compile(uri: str | None, **kwargs: Any) -> dict[str, Any]:
     import tempfile
 
     from kfp import compiler
-
     from kfp_backend.kfp_equivalents import importer_pipeline
 
     with tempfile.TemporaryDirectory() as tmp:

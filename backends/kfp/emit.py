@@ -196,9 +196,7 @@ class _Emitter:
             "executorLabel": exe,
             "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
             "outputDefinitions": {
-                "artifacts": {
-                    "artifact": {"artifactType": artifact_type(self._imported_type(t))}
-                }
+                "artifacts": {"artifact": {"artifactType": artifact_type(self._imported_type(t))}}
             },
         }
         self.executors[exe] = {"importer": importer}

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from outcome import RunOutcome
+from targets import INDEXED, TARGETS, by_key, by_task
 
 from portaflow.compiler import compile_file
 from portaflow.compiler.ir import IMPORTER_STEP
-from targets import INDEXED, TARGETS, by_key, by_task
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
