@@ -386,3 +386,35 @@ def test_kfp_output_loads_in_the_kfp_sdk() -> None:
         assert '"imports": {"notes": "pathlib.Path"' in yaml.safe_load(text)["deploymentSpec"][
             "executors"
         ]["exec-coverage"]["container"]["command"][-1].replace('\\"', '"')
+
+
+@pytest.mark.parametrize(
+    ("target", "golden_file"),
+    [
+        ("ir", "examples/importer/expected/score.ir.json"),
+        ("argo", "tests/argo/golden/example-importer-score.yaml"),
+        ("kfp", "tests/kfp_backend/golden/example-importer-score.yaml"),
+        ("airflow", "tests/airflow/golden/example-importer-score.py"),
+    ],
+)
+def test_score_golden_with_the_cluster_stack(target: str, golden_file: str, golden: Any) -> None:
+    """score.py (model_version) compiled with the example's `cluster` stack: a store URL."""
+    from portaflow.compiler import irjson
+
+    p = compile_file(EXAMPLE / "score.py", root=EXAMPLE)
+    if target == "ir":
+        text = irjson.dumps(p)
+    else:
+        result = load(target)(p, options=EmitOptions(extra=STORE))
+        assert (
+            load(target)(
+                compile_file(EXAMPLE / "score.py", root=EXAMPLE), options=EmitOptions(extra=STORE)
+            )
+            == result
+        )
+        if target == "argo":
+            from argo.checks import check_result
+
+            check_result(result)
+        text = "".join(f"# file: {f.path}\n{f.text}" for f in result.files)
+    golden.check(REPO / golden_file, text)
