@@ -391,7 +391,7 @@ def test_kfp_output_loads_in_the_kfp_sdk() -> None:
 @pytest.mark.parametrize(
     ("target", "golden_file"),
     [
-        ("ir", "examples/importer/expected/score.ir.json"),
+        ("ir", "tests/golden_ir/example-importer-score.json"),
         ("argo", "tests/argo/golden/example-importer-score.yaml"),
         ("kfp", "tests/kfp_backend/golden/example-importer-score.yaml"),
         ("airflow", "tests/airflow/golden/example-importer-score.py"),
