@@ -332,6 +332,7 @@ def test_argo_runs_the_import_in_the_pod_and_passes_every_check() -> None:
         ref = ir.IMPORTER_STEP
         cmd = templates["importer"]["container"]["command"]
         assert cmd[:5] == ["python", "-m", "portaflow.task", "--step", ref]
+        assert "memoize" not in templates["importer"]  # fetched again on every run
     text = _emit("argo", "score.py", STORE).files[0].text
     assert "PORTAFLOW_STORE_URI" in text and "portaflow.imports:model_version" in text
 
@@ -418,3 +419,55 @@ def test_score_golden_with_the_cluster_stack(target: str, golden_file: str, gold
             check_result(result)
         text = "".join(f"# file: {f.path}\n{f.text}" for f in result.files)
     golden.check(REPO / golden_file, text)
+
+
+def test_an_https_uri_is_downloaded(tmp_path: Path) -> None:
+    """A URL with no fsspec package behind it: `http(s)://` is read with the standard library."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "notes.txt").write_text("served words\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/notes.txt"
+        assert importer(url, type=bytes) == b"served words\n"
+        path = importer(url, type=Path)
+        assert path.name == "notes.txt" and path.read_text() == "served words\n"
+        from portaflow.imports import ImportFailed
+
+        with pytest.raises(ImportFailed, match="cannot download"):
+            importer(url + ".missing", type=bytes)
+    finally:
+        server.shutdown()
+
+
+def test_model_version_picks_the_model_output_or_the_named_one(tmp_path: Path) -> None:
+    from portaflow.imports import ImportFailed, resolve_model_version
+
+    def registry(*artifacts: str) -> Path:
+        store = tmp_path / f"s{len(artifacts)}"
+        body = {"model": "m", "run_id": "r1", "created": 1.0, "tags": []}
+        body["artifacts"] = [{"name": a, "uri": f"/x/{a}", "sha256": "0"} for a in artifacts]
+        from portaflow.storage import encode_record
+
+        folder = store / "registry" / "m"
+        folder.mkdir(parents=True)
+        (folder / "version-r1.json").write_bytes(encode_record("version", body))
+        return store
+
+    one = registry("train.weights")
+    assert resolve_model_version(str(one), "m")[1]["name"] == "train.weights"
+    several = registry("ingest.output", "train.model", "eval.report")
+    assert resolve_model_version(str(several), "m")[1]["name"] == "train.model"
+    assert resolve_model_version(str(several), "m", artifact="report")[1]["name"] == "eval.report"
+    assert (
+        resolve_model_version(str(several), "m", version=1, artifact="ingest.output")[1]["name"]
+        == "ingest.output"
+    )
+    two = registry("a.x", "b.y")
+    with pytest.raises(ImportFailed, match=r'artifact="task\.output"'):
+        resolve_model_version(str(two), "m")
