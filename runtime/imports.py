@@ -79,11 +79,15 @@ class Imported:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     #: The sha256 the registry recorded, which the fetched artifact must match (model versions).
     expect_sha256: str | None = None
+    #: Where the engine already fetched `uri` to (Argo's input artifact), if it did.
+    fetched: str | None = None
 
     def write(self, target: Path) -> ArtifactInfo:
         """Fetch the source into the artifact directory `target`, atomically; its sidecar."""
         with tempfile.TemporaryDirectory(prefix="portaflow-import-") as scratch:
-            local = _fetch(self.uri, Path(scratch) / "source")
+            local = (
+                Path(self.fetched) if self.fetched else _fetch(self.uri, Path(scratch) / "source")
+            )
             with atomic_dir(Path(target)) as tmp:
                 if (local / SIDECAR).is_file() if local.is_dir() else False:
                     shutil.copytree(local, tmp, dirs_exist_ok=True)
@@ -268,10 +272,16 @@ def _model_store() -> str:
 
 
 def _import_task(
-    uri: str, type: str = "any", metadata: dict[str, Any] | None = None
+    uri: str,
+    type: str = "any",
+    metadata: dict[str, Any] | None = None,
+    fetched: str | None = None,
 ) -> Annotated[Any, "artifact"]:
-    """The task an `importer(...)` call becomes: its output is the artifact at `uri`."""
-    return Imported(uri=uri, type=type, metadata=metadata or {})
+    """The task an `importer(...)` call becomes: its output is the artifact at `uri`.
+
+    `fetched` is where the engine already put it (Argo's input artifact of an https/gs URI).
+    """
+    return Imported(uri=uri, type=type, metadata=metadata or {}, fetched=fetched)
 
 
 def _model_version_task(

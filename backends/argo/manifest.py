@@ -27,9 +27,13 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("name", "name"),
         ("from_", "from"),
         ("from_expression", "fromExpression"),
+        ("gcs", "gcs"),
+        ("http", "http"),
         ("path", "path"),
         ("raw", "raw"),
     ),
+    "GCSArtifact": (("bucket", "bucket"), ("key", "key")),
+    "HTTPArtifact": (("url", "url"),),
     "RawArtifact": (("data", "data"),),
     "ValueFrom": (
         ("default", "default"),
@@ -180,10 +184,20 @@ def artifact(
     name: str,
     from_: str | None = None,
     from_expression: str | None = None,
+    gcs: Obj | None = None,
+    http: Obj | None = None,
     path: str | None = None,
     raw: Obj | None = None,
 ) -> Obj:
     return _make("Artifact", locals())
+
+
+def gcs_artifact(*, bucket: str | None = None, key: str) -> Obj:
+    return _make("GCSArtifact", locals())
+
+
+def http_artifact(*, url: str) -> Obj:
+    return _make("HTTPArtifact", locals())
 
 
 def raw_artifact(*, data: str) -> Obj:
@@ -411,6 +425,8 @@ BUILDERS = {
     "Parameter": parameter,
     "Artifact": artifact,
     "RawArtifact": raw_artifact,
+    "GCSArtifact": gcs_artifact,
+    "HTTPArtifact": http_artifact,
     "ValueFrom": value_from,
     "Arguments": arguments,
     "Inputs": inputs,
