@@ -539,3 +539,23 @@ def test_an_engine_fetched_source_is_laid_out_under_its_uri_name(tmp_path: Path)
     assert load_artifact(tmp_path / "artifact").read_text() == "a,b\n"
     sidecar = json.loads((tmp_path / "artifact" / "portaflow-artifact.json").read_text())
     assert sidecar["source"]["uri"] == "https://example.com/data.csv"
+
+
+def test_resume_keeps_what_the_run_already_imported(project: Path) -> None:
+    failed = _run(project, "score.py")  # no model yet: model_version fails, the import is done
+    assert not failed.ok
+    imported = _by_task(failed)["importer"].outputs["artifact"]["sha256"]
+    (project / "data" / "notes.txt").write_text("changed after the failure\n")
+    assert _run(project).model_version == ("vocabulary", 1)
+    store = Store(project / ".portaflow")
+    try:
+        store.promote("vocabulary", 1, "production")
+    finally:
+        store.close()
+    resumed = run_pipeline(
+        None, root=project, store=project / ".portaflow", resume=failed.run_id, workers=2
+    )
+    assert resumed.ok, resumed.failed
+    tasks = _by_task(resumed)
+    assert tasks["importer"].reused and tasks["importer"].outputs["artifact"]["sha256"] == imported
+    assert not tasks["model_version"].reused
