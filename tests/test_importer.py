@@ -314,7 +314,9 @@ def test_model_version_needs_a_store_on_a_cluster(
     with pytest.raises(BackendError) as info:
         _emit(target, "score.py", extra)
     msgs = [m for m in info.value.messages if m.code == code]
-    assert msgs and "model_version" in msgs[0].message and msgs[0].hint
+    target_name = {"argo": "Argo", "kfp": "KFP", "airflow": "Airflow"}[target]
+    assert msgs and "model_version" in msgs[0].message and target_name in msgs[0].message
+    assert "importer(" in msgs[0].hint or "local flavour" in msgs[0].hint
     assert msgs[0].span is not None and msgs[0].span.path == "score.py"
     assert _emit(target, "score.py", STORE).files  # with a store URL it compiles
 

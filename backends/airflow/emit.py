@@ -256,8 +256,9 @@ class _Emitter:
             self.errors.append(
                 BackendMessage(
                     code=codes.MODEL_VERSION,
-                    message=f"task {t.id!r}: model_version(...) reads the model registry of the "
-                    "stack's store in the pod, and the stack has no `store` URL",
+                    message=f"task {t.id!r}: model_version(...) in Airflow's kubernetes flavour "
+                    "reads the model registry of the stack's store in the pod, and the stack has "
+                    "no `store` URL",
                     span=t.span,
                     hint='set `store = "s3://bucket/prefix"` in the stack, use the local flavour '
                     "(the worker's PORTAFLOW_STORE_URI), or import the model's artifact with "

@@ -478,8 +478,8 @@ class _Emitter:
                 self.errors.append(
                     (
                         codes.MODEL_VERSION,
-                        "model_version(...) reads the model registry of the stack's store in the "
-                        "pod, and the stack has no `store` URL",
+                        "model_version(...) on Argo reads the model registry of the stack's store "
+                        "in the pod, and the stack has no `store` URL",
                         step.span,
                         'set `store = "s3://bucket/prefix"` in the stack (or --stack NAME), or '
                         "import the model's artifact with importer(uri, type=T)",

@@ -19,6 +19,7 @@ from portaflow.backends import (
     EmittedFile,
     yamlout,
 )
+from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
 from . import cel, codes, executors
@@ -54,11 +55,11 @@ class _Emitter:
         if step.ref == ir.IMPORTER_STEP:
             self._importer(t, gkey, name)
             return
-        if step.ref == ir.MODEL_VERSION_STEP and not self.o.extra.get("store"):
+        if step.ref == ir.MODEL_VERSION_STEP and store_settings(self.o.extra)[0] is None:
             self._error(
                 codes.IMPORT,
-                f"task {t.id!r}: model_version(...) reads the model registry of the stack's store "
-                "in the pod, and the stack has no `store` URL",
+                f"task {t.id!r}: model_version(...) on KFP reads the model registry of the "
+                "stack's store in the pod, and the stack has no `store` URL",
                 t.span,
                 'set `store = "s3://bucket/prefix"` in the stack, or pass the model as '
                 "importer(uri, type=T) of its artifact",
