@@ -561,3 +561,17 @@ def test_resume_keeps_what_the_run_already_imported(project: Path) -> None:
     tasks = _by_task(resumed)
     assert tasks["importer"].reused and tasks["importer"].outputs["artifact"]["sha256"] == imported
     assert not tasks["model_version"].reused
+
+
+def test_kfp_refuses_placeholder_text_in_an_importer(tmp_path: Path) -> None:
+    src = ENGINE_IMPORTS.replace(
+        'importer("s3://bucket/y", type=Path)',
+        'importer("s3://bucket/y", type=Path, metadata={"k": "{{$.inputs.parameters[\'uri\']}}"})',
+    )
+    (tmp_path / "pipeline.py").write_text(src)
+    p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    with pytest.raises(BackendError) as info:
+        load("kfp")(p, options=EmitOptions())
+    (msg,) = info.value.messages
+    assert msg.code == "PF633" and "KFP" in msg.message and "Argo" in msg.hint
+    assert load("argo")(p, options=EmitOptions()).files  # data on Argo

@@ -32,3 +32,5 @@ POD_SETTING = "PF630"
 CONTAINER_STEP = "PF631"
 #: `model_version(...)` on KFP without a stack store URL for the pod to read the registry from.
 IMPORT = "PF632"
+#: An importer URI or metadata string holding `{{`, which KFP's driver reads as a placeholder.
+IMPORT_PLACEHOLDER = "PF633"

@@ -190,6 +190,17 @@ class _Emitter:
             params["uri"] = self.g.resolve(gkey, src, "parameter")
         if isinstance(meta, ir.Literal) and isinstance(meta.value, dict) and meta.value:
             importer["metadata"] = dict(sorted(meta.value.items()))
+        # KFP resolves `{{$...}}` placeholders in an importer's metadata (and a URI is one
+        # string away): user text there would stop being data.
+        if "{{" in json.dumps([uri.value if isinstance(uri, ir.Literal) else None, importer]):
+            self._error(
+                codes.IMPORT_PLACEHOLDER,
+                f"task {t.id!r}: importer(...) on KFP has a URI or metadata holding '{{{{', "
+                "which KFP reads as a placeholder",
+                t.span,
+                "drop the braces from the metadata (or pass the URI as a `str` parameter), or "
+                "compile for Argo or Airflow, where they stay data",
+            )
         importer["reimport"] = True
         importer["typeSchema"] = artifact_type(self._imported_type(t))
         comp, exe = f"comp-{name}", f"exec-{name}"
