@@ -618,16 +618,19 @@ def _run(argv: Sequence[str] | None, record: _Record) -> None:
     matched = _match_outputs(args.step, specs, args.outputs)
     positional, keywords = _bind_inputs(func, hints, args, record)
     logged.reset()
+    # importer/model_version tasks (portaflow.imports): a URI or version that cannot be
+    # imported is a bad input, said in one line; in a user's step it is the step's failure.
+    imports = ImportFailed if getattr(func, "__module__", "") == "portaflow.imports" else ()
     try:
         try:
             value = func(*positional, **keywords)
-        except ImportFailed:
+        except imports:
             raise
         except Exception as exc:
             raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
         plan = _plan_outputs(args.step, specs, args.outputs, matched, value)
         _write_outputs(args.step, plan, record)
-    except ImportFailed as exc:  # importer/model_version: a bad input, said in one line
+    except imports as exc:
         raise TaskError(str(exc)) from None
 
 

@@ -575,3 +575,26 @@ def test_kfp_refuses_placeholder_text_in_an_importer(tmp_path: Path) -> None:
     (msg,) = info.value.messages
     assert msg.code == "PF633" and "KFP" in msg.message and "Argo" in msg.hint
     assert load("argo")(p, options=EmitOptions()).files  # data on Argo
+
+
+def test_importer_called_inside_a_step_fails_that_step_like_any_error(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.py").write_text(
+        textwrap.dedent(
+            """
+            from portaflow import importer, pipeline, step
+
+            @step
+            def load() -> int:
+                return len(importer("missing.bin", type=bytes))
+
+            @pipeline
+            def p():
+                load()
+            """
+        )
+    )
+    p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    result = run_pipeline(p, root=tmp_path, store=tmp_path / ".portaflow")
+    (failed,) = result.failed
+    assert "exit code 1" in failed.message  # the step raised: retried like any step failure
+    assert "Traceback" in Path(failed.log_path or "").read_text()
