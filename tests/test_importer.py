@@ -598,3 +598,10 @@ def test_importer_called_inside_a_step_fails_that_step_like_any_error(tmp_path: 
     (failed,) = result.failed
     assert "exit code 1" in failed.message  # the step raised: retried like any step failure
     assert "Traceback" in Path(failed.log_path or "").read_text()
+
+
+def test_dry_run_says_imports_are_fetched_on_every_run(project: Path) -> None:
+    p = compile_file(project / "pipeline.py", root=project)
+    plan = run_pipeline(p, root=project, store=project / ".portaflow", dry_run=True)
+    notes = {e.task: e.message for e in plan.executions}
+    assert notes["importer"] == notes["importer_2"] == "fetched again on every run"

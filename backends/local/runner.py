@@ -368,6 +368,8 @@ class _Runner:
             self._cache_hit(node, hit)
         elif self.dry_run:
             why = "cache off" if not (self.use_cache and step.config.cache) else "no earlier result"
+            if step.ref in (ir.IMPORTER_STEP, ir.MODEL_VERSION_STEP):
+                why = "fetched again on every run"
             if key is None:
                 why = "inputs known only at run time"
             why = self.notes.get(node.key, why)
