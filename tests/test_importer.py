@@ -605,3 +605,57 @@ def test_dry_run_says_imports_are_fetched_on_every_run(project: Path) -> None:
     plan = run_pipeline(p, root=project, store=project / ".portaflow", dry_run=True)
     notes = {e.task: e.message for e in plan.executions}
     assert notes["importer"] == notes["importer_2"] == "fetched again on every run"
+
+
+@pytest.mark.slow
+def test_model_version_runs_under_kfp_local_as_it_runs_locally(project: Path) -> None:
+    """score.py's KFP output, run by kfp.local: the model_version task reads the registry the
+    pod would read from PORTAFLOW_STORE_URI (here the local store, PORTAFLOW_REGISTRY_URI)."""
+    kfp_local = pytest.importorskip("kfp.local")
+    from kfp.components import load_component_from_file
+
+    assert _run(project).model_version == ("vocabulary", 1)
+    store = Store(project / ".portaflow")
+    try:
+        store.promote("vocabulary", 1, "production")
+    finally:
+        store.close()
+    local = _run(project, "score.py")
+    assert local.ok, local.failed
+    spec = project / "score.yaml"
+    spec.write_text(_emit_file(project / "score.py", "kfp", STORE))
+    records = project / "kfp-records"
+    env = {
+        "PORTAFLOW_ROOT": str(project),
+        "PORTAFLOW_KFP_RECORDS": str(records),
+        "PORTAFLOW_REGISTRY_URI": str(project / ".portaflow"),
+    }
+    import builtins
+    import os
+
+    saved = {k: os.environ.get(k) for k in env}
+    original_print = builtins.print
+    os.environ.update(env)
+    try:
+        kfp_local.init(
+            runner=kfp_local.SubprocessRunner(use_venv=False),
+            pipeline_root=str(project / "kfp-root"),
+        )
+        load_component_from_file(str(spec))()
+    finally:
+        builtins.print = original_print
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    ran = {
+        r["task"]: r for r in map(json.loads, (records / "records.jsonl").read_text().splitlines())
+    }
+    assert ran["model_version"]["state"] == "succeeded"
+    assert ran["coverage"]["outputs"] == {"output": local.outputs["score"]["param"]}
+
+
+def _emit_file(path: Path, target: str, extra: dict[str, Any]) -> str:
+    p = compile_file(path, root=path.parent)
+    return str(load(target)(p, options=EmitOptions(extra=extra)).files[0].text)
