@@ -17,8 +17,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from portaflow.compiler import ir
-from portaflow.compiler.bodyctx import Abort, Ctx, Value
-from portaflow.compiler.steps import _NOT_LITERAL, StaticEval, short
+from portaflow.compiler.bodyctx import Ctx, Value
+from portaflow.compiler.steps import StaticEval, short
 from portaflow.compiler.types import ANY, TypeReader
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def _model_selector(cc: CallCompiler, given: dict[str, ast.expr], ev: StaticEval
             )
     if "artifact" in given:
         art = ev.literal(given["artifact"])
-        if not isinstance(art, str) or not art or art is _NOT_LITERAL:
+        if not isinstance(art, str) or not art:
             raise cc.error(
                 ctx,
                 "PF274",
@@ -234,4 +234,4 @@ def _model_selector(cc: CallCompiler, given: dict[str, ast.expr], ev: StaticEval
             )
 
 
-__all__ = ["KINDS", "Abort", "import_call"]
+__all__ = ["KINDS", "STAGES", "import_call"]
