@@ -659,3 +659,42 @@ def test_model_version_runs_under_kfp_local_as_it_runs_locally(project: Path) ->
 def _emit_file(path: Path, target: str, extra: dict[str, Any]) -> str:
     p = compile_file(path, root=path.parent)
     return str(load(target)(p, options=EmitOptions(extra=extra)).files[0].text)
+
+
+@pytest.mark.slow
+def test_model_version_runs_in_a_real_airflow_as_it_runs_locally(project: Path) -> None:
+    """score.py as an Airflow DAG (local flavour) run by a real Airflow: the worker's
+    model_version task reads the registry and coverage equals portaflow run's."""
+    import importlib
+
+    # target_airflow puts the Airflow test helpers (tests/airflow) on sys.path.
+    target_airflow = importlib.import_module("conformance.target_airflow")
+    dagkit = importlib.import_module("dagkit")
+    airflow_outcome = importlib.import_module("af_outcomes").airflow_outcome
+
+    assert _run(project).model_version == ("vocabulary", 1)
+    store = Store(project / ".portaflow")
+    try:
+        store.promote("vocabulary", 1, "production")
+    finally:
+        store.close()
+    local = _run(project, "score.py")
+    assert local.ok, local.failed
+    # dagkit compiles folder/pipeline.py: score.py becomes it, the training file `vocab.py`.
+    (project / "vocab.py").write_text((project / "pipeline.py").read_text())
+    score = (project / "score.py").read_text().replace("from pipeline import", "from vocab import")
+    (project / "pipeline.py").write_text(score)
+    venv, home, env = target_airflow._airflow()
+    p, file = dagkit.compile_example(project, home / "dags")
+    env = {
+        **env,
+        "PORTAFLOW_ARTIFACT_STORE": str(project / "airflow-artifacts"),
+        "PORTAFLOW_REGISTRY_URI": str(project / ".portaflow"),
+    }
+    (result,) = dagkit.run_jobs(
+        venv.python, env, home / "dags", [{"dag_id": file[:-3], "conf": {}}]
+    )
+    outcome = airflow_outcome(p, result)
+    assert outcome.status == "succeeded", result
+    assert outcome.tasks["model_version"].state == "succeeded"
+    assert outcome.tasks["coverage"].outputs == {"output": local.outputs["score"]["param"]}
