@@ -17,6 +17,8 @@ from portaflow.compiler import ir, runmode
 from portaflow.compiler.bodyctx import Abort, Ctx, Report, Value, is_prefix
 from portaflow.compiler.containerstep import container_decl, read_container_step
 from portaflow.compiler.grouphooks import group_hooks
+from portaflow.compiler.importcall import KINDS as IMPORT_KINDS
+from portaflow.compiler.importcall import import_call
 from portaflow.compiler.source import Module, Project, Symbol
 from portaflow.compiler.steps import (
     _NOT_LITERAL,
@@ -152,6 +154,8 @@ class CallCompiler(ABC):
                 f"{node.func.id!r} is a pipeline value, not a step; it cannot be called",
                 "only @step and @pipeline functions can be called in a pipeline body",
             )
+        if sym is not None and sym.kind == "dsl" and sym.qualname in IMPORT_KINDS:
+            return import_call(self, node, sym.qualname, ctx)
         if sym is not None and sym.kind == "external":  # a step of an installed package?
             opened = self.project.open_installed(sym.qualname)
             if (

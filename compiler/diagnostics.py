@@ -80,6 +80,13 @@ CODES: dict[str, str] = {
     "PF266": "a malformed placeholder in a container_step command item",
     "PF267": "a container_step command placeholder that names no declared input or output",
     "PF268": "a container_step output with no {outputs.name} path in its command",
+    "PF270": "importer(...)/model_version(...) called with an unknown, repeated or missing argument",
+    "PF271": "an importer uri (or model_version name) that is not a string literal or a `str` "
+    "pipeline parameter",
+    "PF272": "an importer type= that is not a known artifact type (unresolved, or a JSON type)",
+    "PF273": "importer metadata= that is not a dict literal of string keys to JSON values",
+    "PF274": "model_version(...) with both stage= and version=, an unknown stage, a version "
+    "that is not an int >= 1, or a non-literal artifact=",
     "PF300": "a decorator argument that is not a literal or a DSL config type",
     "PF301": "an unknown decorator argument or config field",
     "PF302": "an invalid config value",

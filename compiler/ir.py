@@ -31,6 +31,12 @@ RUN_MODES: tuple[RunMode, ...] = ("succeeded", "done", "failed")
 #: backend passes the final status (of the run for a hook, of the `after=` upstreams for a
 #: `run="done"`/`"failed"` task) as a JSON parameter `{"status": ..., "failed_tasks": [...]}`.
 RUN_STATUS = "portaflow.RunStatus"
+#: `StepDef.ref` of an `importer(uri, type=T)` task: inputs `uri` (str), `type` (the normalised T),
+#: optional `metadata`; one artifact output, `artifact`, the existing file/folder/artifact at `uri`.
+IMPORTER_STEP = "portaflow.imports:importer"
+#: `StepDef.ref` of a `model_version(name, ...)` task: literal inputs `name`, `stage`, `version`,
+#: `artifact`; one artifact output, `model`, resolved from the store's registry at run time.
+MODEL_VERSION_STEP = "portaflow.imports:model_version"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         pipeline,
         step,
     )
+    from portaflow.imports import importer, model_version
     from portaflow.metadata import log_metadata, log_metric
     from portaflow.registry import materializer
     from portaflow.status import RunStatus
@@ -42,6 +43,8 @@ _LAZY = {
     "parallel": "portaflow.dsl",
     "Volume": "portaflow.dsl",
     "container_step": "portaflow.container",
+    "importer": "portaflow.imports",
+    "model_version": "portaflow.imports",
     "pipeline": "portaflow.dsl",
     "step": "portaflow.dsl",
     "log_metadata": "portaflow.metadata",
@@ -80,9 +83,11 @@ __all__ = [
     "Volume",
     "__version__",
     "container_step",
+    "importer",
     "log_metadata",
     "log_metric",
     "materializer",
+    "model_version",
     "parallel",
     "pipeline",
     "step",

@@ -98,9 +98,16 @@ def execute(
         value = _flatten(value, int(flatten.get(name, 0)))
         value = coerce(types.get(name, "any"), value)
         argv += ["--param", f"{name}={json.dumps(value)}"]
-    for name, path in sorted(inputs.items()):
-        argv += ["--input", f"{name}={path}"]
+    imports: Mapping[str, str] = spec.get("imports", {})
     with tempfile.TemporaryDirectory(prefix="portaflow-kfp-") as tmp:
+        for name, path in sorted(inputs.items()):
+            if name in imports:  # a KFP importer's plain file or folder: an artifact first
+                try:
+                    path = _imported(path, imports[name], Path(tmp, f"in-{name}"))
+                except Exception as exc:  # ImportFailed, OSError: one line, no traceback
+                    print(f"portaflow.kfp_task: error: input {name!r}: {exc}", file=sys.stderr)
+                    return 1
+            argv += ["--input", f"{name}={path}"]
         for name, paths in sorted(input_lists.items()):
             manifest = Path(tmp, f"in-{name}.json")
             manifest.write_text(json.dumps(list(paths)), encoding="utf-8")
@@ -179,6 +186,17 @@ def _run_status(spec: Mapping[str, Any], state: Any, params: dict[str, Any]) -> 
         "status": "succeeded" if ok else "failed",
         "failed_tasks": [] if ok or not task else [task],
     }
+
+
+def _imported(path: str, type_name: str, target: Path) -> str:
+    """The artifact directory of what a KFP importer gave at `path` (laid out for `type_name`)."""
+    from portaflow.imports import Imported
+    from portaflow.materializers import is_artifact
+
+    if is_artifact(Path(path)):
+        return path
+    Imported(uri=path, type=type_name).write(target)
+    return str(target)
 
 
 def run(spec: Mapping[str, Any], values: Mapping[str, Any]) -> None:

@@ -68,6 +68,7 @@ from portaflow._atomic import atomic_write_text
 from portaflow._record import git_info, now_iso, python_info
 from portaflow.container import ContainerStep
 from portaflow.dsl import Pipeline, Step
+from portaflow.imports import Imported, ImportFailed, ImportStep
 from portaflow.materializers import (
     ArtifactInfo,
     MaterializerError,
@@ -283,8 +284,9 @@ def _import_step(ref: str, root: Path) -> Callable[..., Any]:
         target = getattr(target, part)
     if isinstance(target, Pipeline):
         raise TaskError(f"{ref} is a @pipeline; run one of its steps, or `portaflow run` the file")
-    # A Step wraps the plain function; a container_step a function that runs its command.
-    func = target.func if isinstance(target, (Step, ContainerStep)) else target
+    # A Step wraps the plain function; a container_step a function that runs its command;
+    # importer/model_version a function that says what to fetch (portaflow.imports).
+    func = target.func if isinstance(target, (Step, ContainerStep, ImportStep)) else target
     if not callable(func):
         raise TaskError(f"{ref} is a {type(func).__name__}, not a function")
     return cast("Callable[..., Any]", func)
@@ -580,6 +582,15 @@ def _write_outputs(ref: str, plan: list[tuple[str, str, str, Any, Any]], record:
                 "size": len(text.encode("utf-8")),
             }
             continue
+        if isinstance(value, Imported):  # fetched, not saved: the sidecar says where from
+            try:
+                info = value.write(path)
+            except (MaterializerError, OSError) as exc:
+                raise ImportFailed(f"importing {value.uri}: {exc}") from None
+            record.outputs[name] = _artifact_record(info) | {
+                "source": {"uri": value.uri, "metadata": dict(value.metadata)}
+            }
+            continue
         try:
             info = save_artifact(value, path)
         except MaterializerError as exc:
@@ -607,12 +618,20 @@ def _run(argv: Sequence[str] | None, record: _Record) -> None:
     matched = _match_outputs(args.step, specs, args.outputs)
     positional, keywords = _bind_inputs(func, hints, args, record)
     logged.reset()
+    # importer/model_version tasks (portaflow.imports): a URI or version that cannot be
+    # imported is a bad input, said in one line; in a user's step it is the step's failure.
+    imports = ImportFailed if getattr(func, "__module__", "") == "portaflow.imports" else ()
     try:
-        value = func(*positional, **keywords)
-    except Exception as exc:
-        raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
-    plan = _plan_outputs(args.step, specs, args.outputs, matched, value)
-    _write_outputs(args.step, plan, record)
+        try:
+            value = func(*positional, **keywords)
+        except imports:
+            raise
+        except Exception as exc:
+            raise _StepRaised(f"step {args.step} raised {type(exc).__name__}: {exc}", exc) from exc
+        plan = _plan_outputs(args.step, specs, args.outputs, matched, value)
+        _write_outputs(args.step, plan, record)
+    except imports as exc:
+        raise TaskError(str(exc)) from None
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -250,6 +250,8 @@ class _Builder:
             and any(v.task and _visible(v, ctx) for v in self.values)
         ):
             kinds += ["status"]
+        if not self.round1:
+            kinds += ["import"]  # importer(...) / model_version(...) (issue 13, construct 1)
         if self.taskflow:
             kinds = ["call", "call", "call", "multi", "comp"]
         kind = self.draw(st.sampled_from(kinds))
@@ -324,6 +326,49 @@ class _Builder:
                 _Val(nm, ir.TaskOutput(task=tid, output=o), t, tid, ctx.loops, ctx.branch)
             )
         return ["    " * ctx.indent + f"{', '.join(names)} = {call}"]
+
+    def st_import(self, ctx: _Ctx) -> list[str]:
+        """`v = importer(uri, type=Blob, metadata={...})` of a `str` parameter or a literal, or
+        `v = model_version(name, stage=|version=)`: an artifact no step made, as a task."""
+        self.budget -= 1
+        pad = "    " * ctx.indent
+        name = self.fresh()
+        # A model version needs the stack's store on Argo/KFP/Airflow: `pipelines()` (emitted
+        # with no store by the KFP and Airflow properties) draws importers only.
+        if not self.argo_valid and self.draw(st.booleans()):
+            self.gen.argo_errors.add("PF533")
+            tid = self.unique_id("model_version")
+            self.refs[tid] = ir.MODEL_VERSION_STEP
+            pick = self.draw(st.sampled_from(['stage="production"', "version=2", ""]))
+            text = f"model_version({self.hostile_nonblank()}{', ' + pick if pick else ''})"
+            self.record(tid, [], [], ctx)
+            self.values.append(
+                _Val(
+                    name,
+                    ir.TaskOutput(task=tid, output="model"),
+                    "Blob",
+                    tid,
+                    ctx.loops,
+                    ctx.branch,
+                )
+            )
+            return [f"{pad}{name} = {text}"]
+        tid = self.unique_id("importer")
+        self.refs[tid] = ir.IMPORTER_STEP
+        uri = self.draw(st.sampled_from(["p_str", self.hostile_nonblank()]))
+        meta = f", metadata={{'k': {self.hostile()}}}" if self.draw(st.booleans()) else ""
+        self.record(tid, [], [], ctx)
+        self.values.append(
+            _Val(
+                name, ir.TaskOutput(task=tid, output="artifact"), "Blob", tid, ctx.loops, ctx.branch
+            )
+        )
+        return [f"{pad}{name} = importer({uri}, type=Blob{meta})"]
+
+    def hostile_nonblank(self) -> str:
+        """A hostile string literal that is not blank (an importer uri, a model name)."""
+        text = self.draw(st.sampled_from([h for h in HOSTILE_STRINGS if h.strip()]))
+        return py_string(text, raw=self.draw(st.booleans()))
 
     def st_status(self, ctx: _Ctx) -> list[str]:
         """A status-aware call: `run="done"` after one or two results, `run="failed"` after
@@ -739,6 +784,7 @@ class _Builder:
             "from typing import Annotated",
             "",
             "from portaflow import Resources, Retry, RunStatus, SecretEnv, Volume, parallel, pipeline, step",
+            *([] if self.round1 else ["from portaflow import importer, model_version"]),
             *sorted(set(self.imports)),
             "",
             'REGISTRY = "ghcr.io/acme"',

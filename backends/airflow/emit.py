@@ -252,6 +252,19 @@ class _Emitter:
             env.update({k: v for k, v in self.store.env(self.p.name) if k not in env})
         if env:
             kw.append(("env", block(env, 8)))
+        if self.flavour == "kubernetes" and step.ref == ir.MODEL_VERSION_STEP and not self.store:
+            self.errors.append(
+                BackendMessage(
+                    code=codes.MODEL_VERSION,
+                    message=f"task {t.id!r}: model_version(...) in Airflow's kubernetes flavour "
+                    "reads the model registry of the stack's store in the pod, and the stack has "
+                    "no `store` URL",
+                    span=t.span,
+                    hint='set `store = "s3://bucket/prefix"` in the stack, use the local flavour '
+                    "(the worker's PORTAFLOW_STORE_URI), or import the model's artifact with "
+                    "importer(uri, type=T)",
+                )
+            )
         if self.flavour == "kubernetes" and step.container is not None:
             self.errors.append(
                 BackendMessage(

@@ -37,3 +37,6 @@ CONTAINER_STEP = "PF531"
 
 #: A step's `packages=` without a code package to install them with (warning; docs/deploy.md).
 PACKAGES_IGNORED = "PF532"
+
+#: `model_version(...)` without a stack store URL for the pod to read the registry from.
+MODEL_VERSION = "PF533"

@@ -44,6 +44,9 @@ class Shape:
     inputs: tuple[tuple[str, str], ...]
     #: Runs as an exit or failure hook: never memoized, it must run on every workflow.
     hook: bool = False
+    #: For an importer of a literal `https://`/`http://`/`gs://` URI: that URI, which Argo
+    #: fetches as an input artifact (`http` / `gcs` location) before the task runs.
+    source: str | None = None
 
 
 def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
@@ -74,7 +77,38 @@ def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline
         for i in pipeline.step(task.step).inputs
         if i.type.type == ir.RUN_STATUS and (task.hook is not None or task.run != "succeeded")
     ]
-    return Shape(tuple(out), hook=task.hook is not None)
+    return Shape(tuple(out), hook=task.hook is not None, source=engine_import(task))
+
+
+#: URI schemes Argo fetches itself as an input artifact of an importer (no credentials in the
+#: workflow: HTTP as is, GCS by the pod's service account). Others (s3://, a parameter) are
+#: fetched by the task runtime with the stack store's credentials.
+ENGINE_SCHEMES = ("http://", "https://", "gs://")
+#: Where Argo puts an importer's source, passed to the task as `fetched`.
+SOURCE = f"{IN}/portaflow-import-source"
+
+
+def engine_import(task: ir.Task) -> str | None:
+    """The literal URI of an importer task that Argo fetches itself, if it is one."""
+    if task.step != ir.IMPORTER_STEP:
+        return None
+    for b in task.inputs:
+        if b.name == "uri" and isinstance(b.binding, ir.Literal):
+            uri = b.binding.value
+            if isinstance(uri, str) and uri.startswith(ENGINE_SCHEMES) and "{{" not in uri:
+                if not uri.startswith("gs://") or uri[5:].partition("/")[2]:
+                    return uri
+    return None
+
+
+def source_artifact(uri: str) -> Obj:
+    """The input artifact Argo fills from `uri` (HTTPArtifact / GCSArtifact, Argo's schema)."""
+    if uri.startswith("gs://"):
+        bucket, _, key = uri[5:].partition("/")
+        return mf.artifact(
+            name="portaflow-import-source", gcs=mf.gcs_artifact(bucket=bucket, key=key), path=SOURCE
+        )
+    return mf.artifact(name="portaflow-import-source", http=mf.http_artifact(url=uri), path=SOURCE)
 
 
 def _retry(
@@ -247,6 +281,9 @@ def container_template(
                 )
             )
             cmd += ["--input-list", f"{inp}={manifest}"]
+    if shape.source is not None:  # an importer whose URI Argo fetched: the task lays it out
+        in_arts.append(source_artifact(shape.source))
+        cmd += ["--param", f"fetched={json.dumps(SOURCE)}"]
     out_params: list[Obj] = []
     out_arts: list[Obj] = []
     for o in step.outputs:

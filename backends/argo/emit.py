@@ -474,6 +474,17 @@ class _Emitter:
         out = []
         for (ref, shape), key in self.variants.items():
             step = self.p.step(ref)
+            if ref == ir.MODEL_VERSION_STEP and self.store is None:
+                self.errors.append(
+                    (
+                        codes.MODEL_VERSION,
+                        "model_version(...) on Argo reads the model registry of the stack's store "
+                        "in the pod, and the stack has no `store` URL",
+                        step.span,
+                        'set `store = "s3://bucket/prefix"` in the stack (or --stack NAME), or '
+                        "import the model's artifact with importer(uri, type=T)",
+                    )
+                )
             if step.container is not None:
                 out.append(
                     commandsteps.command_template(

@@ -27,10 +27,14 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("name", "name"),
         ("from_", "from"),
         ("from_expression", "fromExpression"),
+        ("gcs", "gcs"),
+        ("http", "http"),
         ("path", "path"),
         ("raw", "raw"),
         ("s3", "s3"),
     ),
+    "GCSArtifact": (("bucket", "bucket"), ("key", "key")),
+    "HTTPArtifact": (("url", "url"),),
     "RawArtifact": (("data", "data"),),
     "S3Artifact": (
         ("access_key_secret", "accessKeySecret"),
@@ -191,11 +195,21 @@ def artifact(
     name: str,
     from_: str | None = None,
     from_expression: str | None = None,
+    gcs: Obj | None = None,
+    http: Obj | None = None,
     path: str | None = None,
     raw: Obj | None = None,
     s3: Obj | None = None,
 ) -> Obj:
     return _make("Artifact", locals())
+
+
+def gcs_artifact(*, bucket: str | None = None, key: str) -> Obj:
+    return _make("GCSArtifact", locals())
+
+
+def http_artifact(*, url: str) -> Obj:
+    return _make("HTTPArtifact", locals())
 
 
 def raw_artifact(*, data: str) -> Obj:
@@ -438,6 +452,8 @@ BUILDERS = {
     "Artifact": artifact,
     "RawArtifact": raw_artifact,
     "S3Artifact": s3_artifact,
+    "GCSArtifact": gcs_artifact,
+    "HTTPArtifact": http_artifact,
     "ValueFrom": value_from,
     "Arguments": arguments,
     "Inputs": inputs,

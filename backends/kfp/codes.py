@@ -30,3 +30,7 @@ MERGE_SCOPE = "PF620"
 POD_SETTING = "PF630"
 #: A container step's command KFP cannot express (a literal `{{` in an argv item).
 CONTAINER_STEP = "PF631"
+#: `model_version(...)` on KFP without a stack store URL for the pod to read the registry from.
+IMPORT = "PF634"
+#: An importer URI or metadata string holding `{{`, which KFP's driver reads as a placeholder.
+IMPORT_PLACEHOLDER = "PF635"

@@ -19,11 +19,12 @@ from portaflow.backends import (
     EmittedFile,
     yamlout,
 )
+from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
 from . import cel, codes, executors
 from .groups import HANDLER, ROOT, Group, Groups, Obj
-from .kfptypes import dns, file_stem, output_key, param_type
+from .kfptypes import artifact_type, dns, file_stem, output_key, param_type
 
 SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = "portaflow-0.1.0"
@@ -51,6 +52,18 @@ class _Emitter:
         gkey = self.g.task_group[t.id]
         name = self.g.names[t.id]
         step = self.p.step(t.step)
+        if step.ref == ir.IMPORTER_STEP:
+            self._importer(t, gkey, name)
+            return
+        if step.ref == ir.MODEL_VERSION_STEP and store_settings(self.o.extra)[0] is None:
+            self._error(
+                codes.IMPORT,
+                f"task {t.id!r}: model_version(...) on KFP reads the model registry of the "
+                "stack's store in the pod, and the stack has no `store` URL",
+                t.span,
+                'set `store = "s3://bucket/prefix"` in the stack, or pass the model as '
+                "importer(uri, type=T) of its artifact",
+            )
         status_inputs = [i.name for i in step.inputs if i.type.type == ir.RUN_STATUS]
         iface = executors.Interface(
             status=t.hook == "failure" or (t.hook is not None and bool(status_inputs)),
@@ -98,6 +111,8 @@ class _Emitter:
                         iface.flatten[b.name] = levels
                 continue
             arts[b.name] = spec
+            if isinstance(bd, ir.TaskOutput) and self.p.task(bd.task).step == ir.IMPORTER_STEP:
+                iface.imports[b.name] = self._imported_type(self.p.task(bd.task))
             listed = isinstance(bd, ir.Gathered)
             iface.inputs[b.name] = ("artifact-list" if listed else "artifact", types[b.name])
             if listed and self.flavour == "container":
@@ -153,6 +168,64 @@ class _Emitter:
             # the task starts once its one upstream finished and skips itself unless it failed.
             task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
         self.dag_tasks[gkey][t.id] = task
+
+    def _importer(self, t: ir.Task, gkey: str, name: str) -> None:
+        """`importer(uri, type=T)` as kfp compiles `dsl.importer`: an importer executor.
+
+        `reimport: true` makes every run a new artifact, so a consumer is never a KFP cache
+        hit on an earlier import of a changed file at the same URI.
+        """
+        values = {b.name: b for b in t.inputs}
+        uri = values["uri"].binding
+        meta = values["metadata"].binding if "metadata" in values else None
+        importer: Obj = {}
+        params: Obj = {}
+        if isinstance(uri, ir.Literal):
+            importer["artifactUri"] = {"constant": uri.value}
+            params["uri"] = {"runtimeValue": {"constant": uri.value}}
+        else:
+            src = self.g.source(uri)
+            assert src is not None
+            importer["artifactUri"] = {"runtimeParameter": "uri"}
+            params["uri"] = self.g.resolve(gkey, src, "parameter")
+        if isinstance(meta, ir.Literal) and isinstance(meta.value, dict) and meta.value:
+            importer["metadata"] = dict(sorted(meta.value.items()))
+        # KFP resolves `{{$...}}` placeholders in an importer's metadata (and a URI is one
+        # string away): user text there would stop being data.
+        if "{{" in json.dumps([uri.value if isinstance(uri, ir.Literal) else None, importer]):
+            self._error(
+                codes.IMPORT_PLACEHOLDER,
+                f"task {t.id!r}: importer(...) on KFP has a URI or metadata holding '{{{{', "
+                "which KFP reads as a placeholder",
+                t.span,
+                "drop the braces from the metadata (or pass the URI as a `str` parameter), or "
+                "compile for Argo or Airflow, where they stay data",
+            )
+        importer["reimport"] = True
+        importer["typeSchema"] = artifact_type(self._imported_type(t))
+        comp, exe = f"comp-{name}", f"exec-{name}"
+        self.components[comp] = {
+            "executorLabel": exe,
+            "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
+            "outputDefinitions": {
+                "artifacts": {"artifact": {"artifactType": artifact_type(self._imported_type(t))}}
+            },
+        }
+        self.executors[exe] = {"importer": importer}
+        self.dag_tasks[gkey][t.id] = {
+            "cachingOptions": {},
+            "componentRef": {"name": comp},
+            "inputs": {"parameters": params},
+            "taskInfo": {"name": name},
+        }
+
+    @staticmethod
+    def _imported_type(t: ir.Task) -> str:
+        """The `type=` of an importer task (its literal `type` input)."""
+        for b in t.inputs:
+            if b.name == "type" and isinstance(b.binding, ir.Literal):
+                return str(b.binding.value)
+        return "any"
 
     def _one_upstream(self, t: ir.Task) -> tuple[str, str] | None:
         """The one DAG node (KFP name, IR id) whose final status a `run="failed"` task, or a

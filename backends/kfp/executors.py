@@ -56,6 +56,9 @@ class Interface:
     run_status: str | None = None
     #: The IR id of the one upstream whose status it reads (None: the exit handler's).
     status_task: str | None = None
+    #: Artifact inputs an importer task gives (a plain file or folder), by name: the type
+    #: `portaflow.kfp_task` lays it out as before the step loads it.
+    imports: dict[str, str] = field(default_factory=dict)
 
 
 def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
@@ -107,6 +110,8 @@ def _spec(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
         spec["types"] = dict(sorted(types.items()))
     if iface.flatten:
         spec["flatten"] = dict(sorted(iface.flatten.items()))
+    if iface.imports:
+        spec["imports"] = dict(sorted(iface.imports.items()))
     outs = {output_key(o.name): param_type(o.type.type) for o in step.outputs}
     params_out = {
         output_key(o.name): outs[output_key(o.name)]

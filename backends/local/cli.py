@@ -483,6 +483,15 @@ def runs_show(
                     for a in artifacts
                 ],
             )
+        imported = [
+            [f"{e['key']}.{n}", str(o["source"].get("uri")), str(o.get("sha256") or "")]
+            for e in execs
+            for n, o in (e["outputs"] or {}).items()
+            if isinstance(o, dict) and isinstance(o.get("source"), dict)
+        ]
+        if imported:  # lineage of importer(...)/model_version(...): what came in from where
+            click.echo("")
+            table(["imported", "from", "sha256"], imported)
         if metrics:
             click.echo("")
             table(

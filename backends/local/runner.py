@@ -368,6 +368,8 @@ class _Runner:
             self._cache_hit(node, hit)
         elif self.dry_run:
             why = "cache off" if not (self.use_cache and step.config.cache) else "no earlier result"
+            if step.ref in (ir.IMPORTER_STEP, ir.MODEL_VERSION_STEP):
+                why = "fetched again on every run"
             if key is None:
                 why = "inputs known only at run time"
             why = self.notes.get(node.key, why)
@@ -452,6 +454,8 @@ class _Runner:
                 store_dir=self.store.location,
             )
         )
+        if step.ref == ir.MODEL_VERSION_STEP:  # model_version(...) reads the store's registry
+            env["PORTAFLOW_REGISTRY_URI"] = self.store.records.uri
         env.update(
             PORTAFLOW_ROOT=str(self.root),
             PORTAFLOW_RUN_ID=self.run_id,

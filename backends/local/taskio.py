@@ -47,6 +47,8 @@ def collect_outputs(paths: Mapping[str, Path], kinds: Mapping[str, str]) -> dict
                 "type": sidecar.get("type"),
                 "materializer": sidecar.get("materializer"),
             }
+            if isinstance(sidecar.get("source"), dict):  # importer/model_version: where from
+                out[name]["source"] = sidecar["source"]
         else:
             if not path.is_file():
                 raise MissingOutput(f"exited 0 but wrote no parameter {name!r} at {path}")

@@ -299,3 +299,20 @@ def merge_in_branch(seed: int = 3, flag: int = 0) -> None:
         with dsl.Else():
             b = pick_b().after(score)
         use_pick(value=dsl.OneOf(a.output, b.output)).after(score)
+
+
+def importer_pipeline(uri, **kwargs):  # type: ignore[no-untyped-def]
+    """`dsl.importer` of `uri` (of the pipeline parameter `notes_uri` when None), read by a task."""
+
+    @dsl.component(base_image="python:3.12")
+    def consume(a: dsl.Input[dsl.Artifact]) -> str:
+        return a.path
+
+    @dsl.pipeline(name="p")
+    def p(notes_uri: str = "data/notes.txt"):  # type: ignore[no-untyped-def]
+        imported = dsl.importer(
+            artifact_uri=notes_uri if uri is None else uri, artifact_class=dsl.Artifact, **kwargs
+        )
+        consume(a=imported.output)
+
+    return p
