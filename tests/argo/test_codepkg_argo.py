@@ -148,6 +148,7 @@ def test_compile_with_a_store_stack_is_package_mode_by_default(tmp_path: Path) -
         '[project]\nname = "q"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
         'target = "argo"\nstore = "s3://ml-store/q"\n\n[tool.portaflow.stacks.img]\n'
         'target = "argo"\nstore = "s3://ml-store/q"\ncode = "image"\n'
+        'image_repository = "ghcr.io/team/q"\n'
     )
     out = CliRunner().invoke(main, ["compile", str(tmp_path / "pipeline.py"), "--stack", "prod"])
     assert out.exit_code == 0, out.output
@@ -158,8 +159,9 @@ def test_compile_with_a_store_stack_is_package_mode_by_default(tmp_path: Path) -
     assert cmd[cmd.index("--code-uri") + 1] == f"s3://ml-store/q/code/{digest}.tar"
     out = CliRunner().invoke(main, ["compile", str(tmp_path / "pipeline.py"), "--stack", "img"])
     assert out.exit_code == 0, out.output
-    cmd = _containers(yaml.safe_load(out.stdout))[0]["container"]["command"]
-    assert cmd[:3] == ["python", "-m", "portaflow.task"]
+    container = _containers(yaml.safe_load(out.stdout))[0]["container"]
+    assert container["command"][:3] == ["python", "-m", "portaflow.task"]
+    assert container["image"].startswith("ghcr.io/team/q:pf-")
 
 
 def test_submit_publishes_first(tmp_path: Path, recording_server: str) -> None:
