@@ -30,3 +30,6 @@ MERGE_SCOPE = "PF620"
 POD_SETTING = "PF630"
 #: A container step's command KFP cannot express (a literal `{{` in an argv item).
 CONTAINER_STEP = "PF631"
+#: The stack's `store_secret` on a store whose credential variables portaflow does not know
+#: (kfp-kubernetes maps only named secret keys to env vars), or bad `store_secret_keys`.
+STORE_SECRET = "PF632"
