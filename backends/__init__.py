@@ -18,6 +18,25 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CodeRef:
+    """How the tasks' code reaches the pod (issue 14, docs/deploy.md); set by the compiler CLI.
+
+    Package mode: the pod runs `portaflow.bootstrap.bootstrap_command(...)`, which fetches
+    the archive at `uri`, checks it against `digest` and runs the task from it. Image mode:
+    `image` (tagged from the digest) holds the code; steps with their own `image=` keep it.
+    """
+
+    #: "package" | "image".
+    mode: str
+    #: Hex sha256 of the code package archive (compiler/codepkg.py).
+    digest: str
+    #: The archive's URL in the store (`{store}/code/{digest}.tar`); package mode.
+    uri: str | None = None
+    #: The derived image tag; image mode.
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EmitOptions:
     """Settings a backend may read: from CLI flags and the selected stack."""
 
@@ -36,6 +55,8 @@ class EmitOptions:
     annotations: Mapping[str, str] = field(default_factory=dict)
     #: Anything else from the stack, backend-specific.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: How the code travels to the pods; None: the image holds portaflow and the code already.
+    code: CodeRef | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

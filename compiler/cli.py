@@ -22,6 +22,7 @@ from portaflow.compiler.clikit import (
     front,
     print_diagnostics,
     read_output,
+    with_code,
     write_output,
     write_stdout,
 )
@@ -40,6 +41,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": (
         "portaflow.compiler.migrate.cli:migrate_cmd",
         "Rewrite a ZenML, KFP or Airflow pipeline into portaflow.",
+    ),
+    "publish": (
+        "portaflow.compiler.publishcmd:publish_cmd",
+        "Write the pipeline's code package to the stack's store.",
     ),
     "submit": (
         "portaflow.backends.airflow.cli:submit_cmd",
@@ -259,6 +264,8 @@ def compile_cmd(
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")
     pipeline = front(file, root, pipeline_name, fmt)
+    if target != "ir":
+        options = with_code(options, chosen, pipeline, project_root)
     files = _emit(pipeline, target, options)
     if output is None:
         write_stdout("---\n".join(text for _name, text in files))

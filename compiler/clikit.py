@@ -44,7 +44,9 @@ __all__ = [
     "front",
     "load_stack_or_exit",
     "print_diagnostics",
+    "publish_for_submit",
     "read_output",
+    "with_code",
     "write_output",
     "write_stdout",
 ]
@@ -253,3 +255,50 @@ def emit_options(root: Path, stack_name: str | None, overrides: dict[str, Any]) 
             values["extra"][key] = str(value)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return EmitOptions(**{k: v for k, v in values.items() if v is not None}), stack
+
+
+def _package_or_exit(pipeline: ir.Pipeline, root: Path) -> Any:
+    from portaflow.compiler.codepkg import CodePackageError, code_package
+
+    try:
+        return code_package(pipeline, root)
+    except CodePackageError as exc:
+        _fail(str(exc))
+
+
+def with_code(options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path) -> Any:
+    """`options` with `code` set when the stack's code travels as a package (docs/deploy.md):
+    the archive's digest and its URL in the store, so the manifest can fetch and check it."""
+    import dataclasses
+
+    from portaflow.backends import CodeRef
+    from portaflow.compiler.codepkg import code_uri
+    from portaflow.compiler.stacks import code_mode
+
+    if code_mode(stack) != "package":
+        return options
+    package = _package_or_exit(pipeline, root)
+    ref = CodeRef(
+        mode="package", digest=package.digest, uri=code_uri(str(stack.get("store")), package.digest)
+    )
+    return dataclasses.replace(options, code=ref)
+
+
+def publish_for_submit(stack: Stack, pipeline: ir.Pipeline, root: Path) -> str | None:
+    """`portaflow publish` for a submit: writes the code package of a package-mode stack to its
+    store (put-if-absent) and says so on stderr; returns the archive's URL (None: not package
+    mode). Exits 1 with one line when the store cannot be written."""
+    from portaflow.compiler.codepkg import CodePackageError, publish
+    from portaflow.compiler.stacks import code_mode
+    from portaflow.storage import StoreLocationError
+
+    if code_mode(stack) != "package":
+        return None
+    package = _package_or_exit(pipeline, root)
+    store = str(stack.get("store"))
+    try:
+        uri, written = publish(package, store, stack.get("store_options"))
+    except (CodePackageError, StoreLocationError, OSError) as exc:
+        _fail(f"cannot publish the code package to {store}: {exc}")
+    click.echo(f"{'published' if written else 'already published'}: {uri}", err=True)
+    return uri

@@ -296,6 +296,20 @@ class CodeHasher:
         return names
 
     def step_hash(self, module: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+        return self._walk(module, node).digest()
+
+    def step_closure(
+        self, module: Module, node: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> frozenset[str]:
+        """Dotted names of the project modules the step's hash reads (its own module included).
+
+        The same walk as `step_hash`, so the code package (compiler/codepkg.py) ships
+        exactly the files the hash covers, plus what importing them needs.
+        """
+        walk = self._walk(module, node)
+        return frozenset(walk.parts.keys() | walk.whole.keys())
+
+    def _walk(self, module: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> _Walk:
         walk = _Walk(self)
         headers: tuple[reach.Header, ...] = ()
         for b in self.index(module).bindings.get(node.name, []):
@@ -303,7 +317,7 @@ class CodeHasher:
                 headers = b.headers
         walk.binding(module, reach.Binding(node, headers), root=True)
         walk.run()
-        return walk.digest()
+        return walk
 
     def warn(self, mod: Module, call: ast.Call, reason: str) -> None:
         """PF910 at a call that makes the reach unknowable (once per call)."""

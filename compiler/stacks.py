@@ -11,6 +11,8 @@
     service_account = "pipeline-runner"
     host = "https://argo.example.com"
     labels = { team = "ml" }
+    store = "s3://ml-store/team-a"          # the code travels as a package (docs/deploy.md)
+    code = "package"                        # or "image"; default package with a store URL
 
 `portaflow compile pipeline.py --stack prod` swaps the orchestrator without
 touching the pipeline code. portaflow.toml uses the same keys without the
@@ -51,7 +53,12 @@ KNOWN_KEYS: dict[str, str] = {
     "dags_folder": "Airflow dags folder `portaflow submit --target airflow` writes into",
     "mlflow_tracking_uri": "MLflow tracking URI `portaflow run` logs runs to (env MLFLOW_TRACKING_URI wins)",
     "env_file": "`.env` file (relative to the project root) holding SecretEnv values for `run`",
+    "code": "how the code reaches the cluster's pods: package (default with a store URL: "
+    "`portaflow publish` writes an archive the manifest fetches) or image (docs/deploy.md)",
 }
+
+#: Values of the `code` key.
+CODE_MODES = ("package", "image")
 
 
 class StackError(Exception):
@@ -117,7 +124,26 @@ def load_stack(root: Path, name: str | None) -> Stack:
         if not isinstance(value, wanted):
             shape = 'a table, e.g. { team = "ml" }' if wanted is dict else "a string"
             raise StackError(f"{where}: stack {chosen!r}: `{key}` must be {shape}")
+    code = settings.get("code")
+    if code is not None and code not in CODE_MODES:
+        raise StackError(
+            f'{where}: stack {chosen!r}: `code` must be "package" or "image", got {code!r}'
+        )
+    if code == "package" and "://" not in str(settings.get("store", "")):
+        raise StackError(
+            f'{where}: stack {chosen!r}: code = "package" needs a store URL to publish the '
+            'code to, e.g. store = "s3://bucket/prefix" (docs/deploy.md)'
+        )
     return Stack(chosen, dict(settings))
+
+
+def code_mode(stack: Stack) -> str | None:
+    """How the stack's code travels: its `code` key, else "package" when its store is a URL,
+    else None (the image must hold portaflow and the project's code already)."""
+    code = stack.get("code")
+    if code is not None:
+        return str(code)
+    return "package" if "://" in str(stack.get("store", "")) else None
 
 
 #: Keys whose value is a table; every other key takes a string.

@@ -34,9 +34,19 @@ def submit_cmd(
     pipeline_name: str | None,
     insecure: bool,
 ) -> None:
-    """Compile FILE for Argo (token: ARGO_TOKEN) or KFP (token: KFP_TOKEN) and submit it."""
+    """Compile FILE for Argo (token: ARGO_TOKEN) or KFP (token: KFP_TOKEN) and submit it.
+
+    With a package-mode stack (a store URL), the code package is published to the store
+    first, as `portaflow publish` does."""
     from portaflow.backends.argo.submit import submit
-    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
+    from portaflow.compiler.clikit import (
+        emit_options,
+        emit_or_exit,
+        find_root,
+        front,
+        publish_for_submit,
+        with_code,
+    )
 
     root = find_root(file)
     options, chosen = emit_options(root, stack, {"namespace": namespace})
@@ -44,6 +54,10 @@ def submit_cmd(
     if not host:
         raise click.UsageError("--host is required (or set `host` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
+    # A package-mode stack: the code archive goes to the store first (put-if-absent), so the
+    # submitted manifest never names an archive that is not there (docs/deploy.md).
+    publish_for_submit(chosen, pipeline, root)
+    options = with_code(options, chosen, pipeline, root)
     result = emit_or_exit(pipeline, target, options)
     if target == "kfp":  # token from KFP_TOKEN; a schedule becomes a recurring run
         from portaflow.backends.kfp.submit import submit as submit_kfp

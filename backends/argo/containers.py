@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from portaflow.backends import CodeRef
 from portaflow.backends.storeconf import StoreSettings
 from portaflow.compiler import ir
 from portaflow.protocol import step_identity
 
-from . import codes, names, values
+from . import codeinput, codes, names, values
 from . import manifest as mf
 from .manifest import Obj
 
@@ -211,11 +212,14 @@ def container_template(
     backoff_cap: bool = True,
     store: StoreSettings | None = None,
     pipeline_name: str = "",
+    code: CodeRef | None = None,
 ) -> Obj:
     """The container template running `step` for tasks of this input shape.
 
     With a `store`, the task writes its record and artifacts there too
     (env PORTAFLOW_STORE_URI, credentials from the named secret by envFrom).
+    With a package-mode `code`, the bootstrap runs the task from the code package,
+    delivered as an input artifact when the store is S3 (codeinput.py).
     """
     cmd = ["python", "-m", "portaflow.task", "--step", step.ref]
     in_params: list[Obj] = [mf.parameter(name="portaflow-task")]
@@ -308,6 +312,11 @@ def container_template(
         store_env = [(k, v) for k, v in store.env(pipeline_name) if k not in dict(cfg.env)]
         if store.secret and store.secret not in secret_names:
             secret_names.append(store.secret)
+    code_arts: list[Obj] = []
+    if code is not None and code.mode == "package":
+        art = codeinput.code_artifact(code, store)
+        code_arts = [art] if art is not None else []
+        cmd = codeinput.command(code, cmd, delivered=art is not None)
     container = mf.container(
         image=image,
         command=cmd,
@@ -338,7 +347,7 @@ def container_template(
     return mf.template(
         name=name,
         metadata=mf.metadata(annotations=provenance(step.span, step.code_hash, step=step.ref)),
-        inputs=mf.inputs(parameters=in_params, artifacts=in_arts or None),
+        inputs=mf.inputs(parameters=in_params, artifacts=[*code_arts, *in_arts] or None),
         outputs=mf.outputs(parameters=out_params or None, artifacts=out_arts or None)
         if out_params or out_arts
         else None,

@@ -500,6 +500,7 @@ class _Emitter:
                     backoff_cap=self.profile.backoff_cap,
                     store=self.store,
                     pipeline_name=self.p.name,
+                    code=self.o.code,
                 )
             )
         return out

@@ -29,8 +29,19 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("from_expression", "fromExpression"),
         ("path", "path"),
         ("raw", "raw"),
+        ("s3", "s3"),
     ),
     "RawArtifact": (("data", "data"),),
+    "S3Artifact": (
+        ("access_key_secret", "accessKeySecret"),
+        ("bucket", "bucket"),
+        ("endpoint", "endpoint"),
+        ("insecure", "insecure"),
+        ("key", "key"),
+        ("region", "region"),
+        ("secret_key_secret", "secretKeySecret"),
+        ("use_sdk_creds", "useSDKCreds"),
+    ),
     "ValueFrom": (
         ("default", "default"),
         ("expression", "expression"),
@@ -182,12 +193,27 @@ def artifact(
     from_expression: str | None = None,
     path: str | None = None,
     raw: Obj | None = None,
+    s3: Obj | None = None,
 ) -> Obj:
     return _make("Artifact", locals())
 
 
 def raw_artifact(*, data: str) -> Obj:
     return _make("RawArtifact", locals())
+
+
+def s3_artifact(
+    *,
+    access_key_secret: Obj | None = None,
+    bucket: str | None = None,
+    endpoint: str | None = None,
+    insecure: bool | None = None,
+    key: str | None = None,
+    region: str | None = None,
+    secret_key_secret: Obj | None = None,
+    use_sdk_creds: bool | None = None,
+) -> Obj:
+    return _make("S3Artifact", locals())
 
 
 def value_from(
@@ -411,6 +437,7 @@ BUILDERS = {
     "Parameter": parameter,
     "Artifact": artifact,
     "RawArtifact": raw_artifact,
+    "S3Artifact": s3_artifact,
     "ValueFrom": value_from,
     "Arguments": arguments,
     "Inputs": inputs,

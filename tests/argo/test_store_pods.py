@@ -16,11 +16,14 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from podkit import deliver_s3, pod_argv
 
 from portaflow.backends import BackendError, EmitOptions
+from portaflow.backends.argo.codeinput import ARTIFACT
 from portaflow.backends.argo.emit import emit
 from portaflow.backends.local.cli import runs_group
 from portaflow.compiler.cli import main
+from portaflow.compiler.codepkg import code_package
 from portaflow.compiler.frontend import analyze
 from s3kit import S3Server
 
@@ -77,21 +80,26 @@ def _template(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _run_like_the_pod(
-    root: Path, template: dict[str, Any], values: dict[str, str], pod: Path, env: dict[str, str]
+    root: Path, template: dict[str, Any], values: dict[str, str], pod: Path, server: S3Server
 ) -> None:
     """The container's command with Argo's substitutions done and its paths moved under `pod`."""
-    argv = []
-    for arg in template["container"]["command"]:
-        for tag, value in values.items():
-            arg = arg.replace("{{" + tag + "}}", value)
-        argv.append(arg.replace("/portaflow/", f"{pod}/"))
-    assert "{{" not in " ".join(argv), argv
-    assert argv[:3] == ["python", "-m", "portaflow.task"]
+    argv = pod_argv(template["container"]["command"], values, pod)
+    # A store URL makes the code travel as a package (issue 14): Argo's executor fetches the
+    # published archive to the path the input artifact names, then the bootstrap runs the task.
+    assert argv[:2] == ["python", "-c"]
+    (code,) = [a for a in template["inputs"]["artifacts"] if a["name"] == ARTIFACT]
+    deliver_s3(code, pod, server)
     pod_env = {e["name"]: e["value"] for e in template["container"].get("env", [])}
     done = subprocess.run(
         [sys.executable, *argv[1:]],
         cwd=root,
-        env={**os.environ, **pod_env, **env, "PORTAFLOW_ROOT": str(root)},
+        env={
+            **os.environ,
+            **pod_env,
+            **server.env(),
+            "PORTAFLOW_ROOT": str(root),
+            "PORTAFLOW_CODE_CACHE": str(pod / "code-cache"),
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -111,12 +119,27 @@ def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env == {"PORTAFLOW_PIPELINE": "demo", "PORTAFLOW_STORE_URI": s3_store}
         assert container["envFrom"] == [{"secretRef": {"name": "ml-store-creds"}}]
-    # The credentials the tasks will use are nowhere in the manifest, not even their names.
+    # The credentials the tasks will use are nowhere in the manifest; their names appear only
+    # where the code package's S3 input artifact names the keys of the secret to read.
+    selectors = [
+        a["s3"][which]
+        for t in doc["spec"]["templates"]
+        for a in t.get("inputs", {}).get("artifacts", [])
+        if "s3" in a
+        for which in ("accessKeySecret", "secretKeySecret")
+    ]
+    assert selectors and all(s["name"] == "ml-store-creds" for s in selectors)
+    named = {s["key"] for s in selectors}
+    assert named == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     for key, value in s3_server.env().items():
         if key.startswith("AWS_"):
-            assert key not in text
+            assert text.count(key) == text.count(f"key: {key}")
         if "SECRET" in key or "KEY" in key:
             assert value not in text
+    published = CliRunner().invoke(
+        main, ["publish", str(root / "pipeline.py"), "--stack", "prod"], env=s3_server.env()
+    )
+    assert published.exit_code == 0, published.output
 
     # The pods, one after the other, with Argo passing the artifact between them.
     run_id = str(uuid.uuid4())
@@ -130,7 +153,7 @@ def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
             "workflow.uid": run_id,
         },
         make_pod,
-        s3_server.env(),
+        s3_server,
     )
     shutil.copytree(make_pod / "out" / "output", size_pod / "in" / "data")
     _run_like_the_pod(
@@ -138,7 +161,7 @@ def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
         _template(doc, "size"),
         {"inputs.parameters.portaflow-task": "size", "workflow.uid": run_id},
         size_pod,
-        s3_server.env(),
+        s3_server,
     )
 
     elsewhere = tmp_path / "laptop"
@@ -208,18 +231,30 @@ def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
     root = _project(tmp_path, "s3://no-such-bucket/team")
     doc = _compile(root, "--stack", "prod")
     template = _template(doc, "make")
-    argv = [
-        a.replace("{{inputs.parameters.n}}", "3")
-        .replace("{{inputs.parameters.portaflow-task}}", "make")
-        .replace("{{workflow.uid}}", "r1")
-        .replace("/portaflow/", f"{tmp_path}/pod/")
-        for a in template["container"]["command"]
-    ]
+    values = {
+        "inputs.parameters.n": "3",
+        "inputs.parameters.portaflow-task": "make",
+        "workflow.uid": "r1",
+    }
+    argv = pod_argv(template["container"]["command"], values, tmp_path / "pod")
+    # The bucket does not exist, so nothing could be published there: the archive is the
+    # one `portaflow publish` would write, put where Argo's executor would put it.
+    code_path = Path(argv[argv.index("--code-path") + 1])
+    code_path.parent.mkdir(parents=True)
+    code_path.write_bytes(
+        code_package(analyze(root / "pipeline.py", root=root).pipeline, root).archive()
+    )
     env = {e["name"]: e["value"] for e in template["container"]["env"]}
     done = subprocess.run(
         [sys.executable, *argv[1:]],
         cwd=root,
-        env={**os.environ, **env, **s3_server.env(), "PORTAFLOW_ROOT": str(root)},
+        env={
+            **os.environ,
+            **env,
+            **s3_server.env(),
+            "PORTAFLOW_ROOT": str(root),
+            "PORTAFLOW_CODE_CACHE": str(tmp_path / "code-cache"),
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,160 @@
+"""Run a compiled manifest's container the way its pod would (issue 14's "pod" tests).
+
+Shared by the backends' pod tests (tests/argo/test_pod*.py; KFP and Airflow reuse it):
+
+- `pod_python(libs)`: a fresh venv holding only `libs` + s3fs (no portaflow, no
+  project code), cached under PORTAFLOW_TEST_CACHE (default
+  ~/.cache/portaflow-tests) as `pod-<hash>`; used only once its `.complete`
+  marker exists, built under a file lock. `python tests/podkit.py` prepares the
+  default one in advance.
+- `pod_argv(command, values, pod)`: the container's argv with the engine's
+  template tags substituted and the fixed in-container root `/portaflow/` moved
+  under a local folder `pod` (the bootstrap's own source, argv[2], is left as it is).
+- `deliver_s3(artifact, pod, server)`: an S3 input artifact fetched from the moto
+  server of tests/s3kit.py to the path it names, as the engine's executor does.
+- `run_pod(...)`: the argv run by the pod venv's python in an empty working folder,
+  with the container's env, the S3 server's env and a private code cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from s3kit import S3Server
+
+#: What every pod venv holds besides the example's own libraries: the store's file system.
+BASE_LIBS = ("s3fs",)
+#: The root of the task protocol's paths inside a container.
+POD_ROOT = "/portaflow/"
+
+
+def cache_root() -> Path:
+    return Path(
+        os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"
+    )
+
+
+def need(what: str, exc: BaseException | str) -> None:
+    """Skip for a missing dependency, except under CI where it fails the test."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} under CI: {exc}")
+    pytest.skip(f"{what} here: {exc}")
+
+
+def pod_python(libs: Sequence[str] = ()) -> Path:
+    """The python of a cached venv holding only `libs` and s3fs (RuntimeError if pip fails)."""
+    wanted = sorted({*BASE_LIBS, *libs})
+    key = hashlib.sha256("\0".join([*wanted, sys.version]).encode()).hexdigest()[:16]
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"pod-{key}"
+    with open(root / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path / ".complete").is_file():
+            start = time.monotonic()
+            shutil.rmtree(path, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+            pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
+            done = subprocess.run(
+                [*pip, "--disable-pip-version-check", *wanted],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                errors = [
+                    ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")
+                ]
+                raise RuntimeError(f"installing {wanted} failed:\n" + "\n".join(errors[-40:]))
+            seconds = round(time.monotonic() - start, 1)
+            info = {"libs": wanted, "install_seconds": seconds}
+            (path / ".complete").write_text(json.dumps(info))
+    return path / "bin" / "python"
+
+
+_TAG = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def pod_argv(command: Sequence[str], values: Mapping[str, str], pod: Path) -> list[str]:
+    """`command` with `{{tag}}`s replaced from `values` and `/portaflow/...` moved under `pod`."""
+    out = []
+    for i, arg in enumerate(command):
+        if i == 2 and command[1] == "-c":
+            out.append(arg)  # the bootstrap program itself: not a template
+            continue
+
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) not in values:
+                raise KeyError(f"no value for the template tag {m.group(0)}")
+            return values[m.group(1)]
+
+        arg = _TAG.sub(sub, arg)
+        out.append(arg.replace(POD_ROOT, f"{pod}/"))
+    return out
+
+
+def deliver_s3(artifact: Mapping[str, Any], pod: Path, server: S3Server) -> Path:
+    """Fetch an S3 input artifact from the moto server to its path under `pod`."""
+    import s3fs
+
+    s3 = artifact["s3"]
+    fs = s3fs.S3FileSystem(
+        key="testing", secret="testing", client_kwargs={"endpoint_url": server.endpoint}
+    )
+    dest = Path(str(artifact["path"]).replace(POD_ROOT, f"{pod}/"))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(fs.cat_file(f"{s3['bucket']}/{s3['key']}"))
+    return dest
+
+
+def run_pod(
+    argv: Sequence[str],
+    *,
+    python: Path | str,
+    pod: Path,
+    env: Mapping[str, str] = {},
+    server: S3Server | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run a container argv (argv[0] == "python") with `python`, from an empty folder in `pod`."""
+    assert argv[0] == "python", argv[:2]
+    work = pod / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR") if k in os.environ}
+    full = {
+        **base,
+        **(server.env() if server is not None else {}),
+        "PORTAFLOW_CODE_CACHE": str(pod / "code-cache"),
+        **env,
+    }
+    return subprocess.run(
+        [str(python), *argv[1:]],
+        cwd=work,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def container_env(template: Mapping[str, Any]) -> dict[str, str]:
+    """The plain `env` values of an Argo template's container."""
+    return {e["name"]: e["value"] for e in template["container"].get("env", []) if "value" in e}
+
+
+if __name__ == "__main__":
+    print(pod_python())
