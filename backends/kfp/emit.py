@@ -22,7 +22,7 @@ from portaflow.backends import (
 from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
-from . import cel, codes, executors
+from . import cel, codeboot, codes, executors
 from .groups import HANDLER, ROOT, Group, Groups, Obj
 from .kfptypes import dns, file_stem, output_key, param_type
 
@@ -75,6 +75,9 @@ class _Emitter:
         )
         params: Obj = {}
         iface.loop = self.store is not None and t.loop is not None
+        code = self.o.code
+        if code is not None and code.mode == "package" and step.container is None:
+            iface.code = code  # the pod fetches the code package first (codeboot.py)
         arts: Obj = {}
         types = {i.name: i.type.type for i in step.inputs}
         for b in t.inputs:
@@ -127,7 +130,8 @@ class _Emitter:
                 )
         # The generated component calls locals() and __import__: inputs must not shadow them.
         clash = {i for i in iface.inputs} & {output_key(o.name) for o in step.outputs}
-        clash |= {i for i in iface.inputs} & {"locals", "__import__", executors.METRICS}
+        reserved = {"locals", "__import__", executors.METRICS, codeboot.PREPARE}
+        clash |= {i for i in iface.inputs} & reserved
         if clash:
             self._error(
                 codes.NAME_CLASH,

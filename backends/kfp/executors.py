@@ -18,8 +18,10 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from portaflow.backends import CodeRef
 from portaflow.compiler import ir
 
+from . import codeboot
 from .kfptypes import PY_ARTIFACTS, PY_TYPES, artifact_schema, artifact_type, output_key, param_type
 
 Obj = dict[str, Any]
@@ -65,6 +67,8 @@ class Interface:
     status_task: str | None = None
     #: With a store: a task in a loop, recorded once per iteration (`TASK[<pod>]`).
     loop: bool = False
+    #: Package mode: how the code package reaches the pod (codeboot.py).
+    code: CodeRef | None = None
 
 
 def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
@@ -168,11 +172,14 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
     text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
     params = ", ".join(required + optional)
     # The body names nothing a step input could shadow: locals() is exactly the inputs.
+    prelude, first = codeboot.source_prelude(iface.code) if iface.code else ("", "")
     return (
         "from typing import *\n\n"
         "from kfp.dsl import *\n\n\n"
-        f"def {func}({params}):\n"
-        '    __import__("portaflow.kfp_task").kfp_task.run(\n'
+        + (f"{prelude}\n\n" if prelude else "")
+        + f"def {func}({params}):\n"
+        + first
+        + '    __import__("portaflow.kfp_task").kfp_task.run(\n'
         f'        __import__("json").loads({text!r}), locals()\n'
         "    )\n"
     )
@@ -203,6 +210,8 @@ def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
     args += ["--metrics", f"{{{{$.outputs.artifacts['{METRICS}'].path}}}}"]
     if iface.status:
         args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
+    if iface.code is not None:
+        return {"args": args, "command": codeboot.container_command(iface.code)}
     return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}
 
 

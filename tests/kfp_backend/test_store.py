@@ -298,8 +298,8 @@ def _run_like_the_pod(
 
     container = exe["container"]
     argv = [_PLACEHOLDER.sub(sub, a) for a in [*container["command"], *container["args"]]]
-    assert "{{" not in " ".join(argv), argv
-    assert argv[:3] == ["python", "-m", "portaflow.kfp_task"]
+    assert argv[:2] == ["python", "-c"]  # package mode (a store URL): the code package first
+    assert "{{$" not in " ".join(argv[3:]), argv
     pod_env = {e["name"]: e["value"] for e in container.get("env", [])}
     fields = {
         "metadata.labels['pipeline/runid']": env["RUN_ID"],
@@ -321,10 +321,18 @@ def _run_like_the_pod(
     return outputs
 
 
+def _publish(root: Path, server: S3Server) -> None:
+    done = CliRunner().invoke(
+        main, ["publish", str(root / "pipeline.py"), "--stack", "prod"], env=server.env()
+    )
+    assert done.exit_code == 0, done.output
+
+
 def test_container_pods_write_records_that_runs_list_shows(
     s3_server: S3Server, s3_store: str, tmp_path: Path
 ) -> None:
     root = _project(tmp_path / "project", s3_store)
+    _publish(root, s3_server)
     text = _compile(root, "--stack", "prod", "--kfp-executor", "container")
     for key, value in s3_server.env().items():
         if "SECRET" in key or "KEY" in key:
@@ -387,6 +395,7 @@ def test_python_flavour_under_kfp_local_writes_records(
     from kfp.components import load_component_from_file
 
     root = _project(tmp_path / "project", s3_store)
+    _publish(root, s3_server)
     text = _compile(root, "--stack", "prod")
     spec_file = root / "deploy" / "demo.yaml"
     spec, _ = parse(text)
@@ -431,7 +440,7 @@ def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
         for a in container["args"]
     ]
     env = {e["name"]: e["value"] for e in container["env"]}
-    done = subprocess.run(
+    done = subprocess.run(  # the args only: no archive can be published to a missing bucket
         [sys.executable, "-m", "portaflow.kfp_task", *argv],
         cwd=tmp_path,
         env={
@@ -449,3 +458,18 @@ def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr
     assert "cannot write this task's record to the store s3://no-such-bucket/team" in done.stderr
+
+
+@pytest.mark.parametrize("flavour", ["python", "container"])
+def test_golden_package_mode(flavour: str, golden: Golden) -> None:
+    """A package-mode spec (a fixed CodeRef: the golden does not follow the archive's bytes)."""
+    from portaflow.backends import CodeRef
+
+    path = REPO / "examples" / "quickstart" / "pipeline.py"
+    digest = "0" * 64
+    code = CodeRef(mode="package", digest=digest, uri=f"{STORE['store']}/code/{digest}.tar")
+    options = EmitOptions(code=code, extra={**STORE, "kfp_executor": flavour})
+    result = emit(compile_file(path, root=path.parent), options=options)
+    check_result(result)
+    text = "".join(f"# file: {f.path}\n{f.text}" for f in result.files)
+    golden.check(GOLDEN / f"package-quickstart-{flavour}.yaml", text)
