@@ -17,12 +17,13 @@ from portaflow.backends import (
     EmitOptions,
     EmitResult,
     EmittedFile,
+    codeboot,
     yamlout,
 )
 from portaflow.backends.storeconf import store_settings
 from portaflow.compiler import ir
 
-from . import cel, codeboot, codes, executors
+from . import cel, codes, executors
 from .groups import HANDLER, ROOT, Group, Groups, Obj
 from .kfptypes import dns, file_stem, output_key, param_type
 

@@ -18,10 +18,9 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from portaflow.backends import CodeRef
+from portaflow.backends import CodeRef, codeboot
 from portaflow.compiler import ir
 
-from . import codeboot
 from .kfptypes import PY_ARTIFACTS, PY_TYPES, artifact_schema, artifact_type, output_key, param_type
 
 Obj = dict[str, Any]
@@ -211,7 +210,7 @@ def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
     if iface.status:
         args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
     if iface.code is not None:
-        return {"args": args, "command": codeboot.container_command(iface.code)}
+        return {"args": args, "command": codeboot.command(iface.code, "portaflow.kfp_task")}
     return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}
 
 
