@@ -60,7 +60,10 @@ def submit_cmd(
     no_wait: bool,
 ) -> None:
     """Compile FILE and submit it: an Argo Workflow, a KFP run (or recurring run), or an
-    Airflow DAG run followed to its end. Tokens: ARGO_TOKEN, KFP_TOKEN, AIRFLOW_TOKEN."""
+    Airflow DAG run followed to its end. Tokens: ARGO_TOKEN, KFP_TOKEN, AIRFLOW_TOKEN.
+
+    With a package-mode stack (a store URL), the code package is published to the store
+    first, as `portaflow publish` does (Airflow: for the kubernetes flavour)."""
     if target in ("argo", "kfp"):
         from portaflow.backends.argo.cli import submit_cmd as argo_submit
 
@@ -69,7 +72,14 @@ def submit_cmd(
         ctx.invoke(argo_submit, **kwargs, pipeline_name=pipeline_name, insecure=insecure)
         return
     from portaflow.backends.local import ParamError, parse_assignments
-    from portaflow.compiler.clikit import emit_options, emit_or_exit, find_root, front
+    from portaflow.compiler.clikit import (
+        emit_options,
+        emit_or_exit,
+        find_root,
+        front,
+        publish_for_submit,
+        with_code,
+    )
 
     from .names import dag_id
     from .submit import SubmitError, fetch_token, submit
@@ -87,6 +97,11 @@ def submit_cmd(
         values = parse_assignments(pipeline, params)
     except ParamError as exc:
         raise click.UsageError(str(exc)) from None
+    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes":
+        # A package-mode stack: the pods fetch the code package, so it goes to the store
+        # first (put-if-absent), before the DAG that names it (docs/deploy.md).
+        publish_for_submit(chosen, pipeline, root)
+        options = with_code(options, chosen, pipeline, root)
     result = emit_or_exit(pipeline, "airflow", options)
     token = os.environ.get("AIRFLOW_TOKEN")
     start = time.monotonic()

@@ -266,6 +266,10 @@ class _Emitter:
             )
         elif self.flavour == "kubernetes":
             kw += self.pod_kwargs(cfg)
+            code = self.o.code
+            if code is not None and code.mode == "package" and code.uri is not None:
+                # The init container fetches the code package; the task runs from it (pod.py).
+                kw.append(("code", lit({"digest": code.digest, "uri": code.uri})))
         kw += self.bound_kwargs(t)
         if t.hook == "exit":
             kw.append(("trigger_rule", lit("all_done")))
