@@ -146,6 +146,8 @@ CODES: dict[str, str] = {
     "PF902": "warning: a pipeline parameter that is never used",
     "PF910": "warning: code a step reaches through a computed name (getattr, importlib, exec, "
     "globals()); its code hash covers the whole module",
+    "PF920": "warning: `portaflow run` does not install a step's `packages=` (the local "
+    "environment must hold them); an image is the reproducible choice",
 }
 
 

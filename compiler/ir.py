@@ -18,6 +18,9 @@ from typing import TypeAlias
 
 #: Version of the IR's JSON form; bump on any incompatible change.
 IR_VERSION = "1"
+#: Field metadata key: irjson leaves the field out while it is empty (fields added to IR
+#: version 1 later; a reader fills in the default).
+OMIT_EMPTY = "omit_empty"
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 OutputKind: TypeAlias = L["parameter", "artifact"]
@@ -305,6 +308,10 @@ class StepConfig:
     secret_env: tuple[SecretKeyEnv, ...] = ()
     #: Volumes mounted into the step's pod, in declaration order.
     volumes: tuple[VolumeSpec, ...] = ()
+    #: pip requirement specs the code package's bootstrap installs before the step runs
+    #: (`packages=[...]`, like KFP's packages_to_install), in declaration order. Written to
+    #: IR JSON only when set (`OMIT_EMPTY`), so IR without it keeps its bytes.
+    packages: tuple[str, ...] = field(default=(), metadata={OMIT_EMPTY: True})
 
     def secret_refs(self) -> tuple[str, ...]:
         """Every secret the step reads, whole ("name") or by key ("name:key=ENV"): cache identity."""

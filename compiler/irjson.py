@@ -49,6 +49,19 @@ def _public_fields(obj: _Any) -> tuple[str, ...]:
     return names
 
 
+_OMIT: dict[type, frozenset[str]] = {}
+
+
+def _omit_empty(obj: _Any) -> frozenset[str]:
+    """Fields of `obj`'s class left out of the JSON while empty (`ir.OMIT_EMPTY` metadata)."""
+    cls = type(obj)
+    found = _OMIT.get(cls)
+    if found is None:
+        fields = dataclasses.fields(obj)
+        found = _OMIT[cls] = frozenset(f.name for f in fields if f.metadata.get(ir.OMIT_EMPTY))
+    return found
+
+
 def to_data(obj: object) -> _Any:
     """The IR node as plain JSON data."""
     cls = type(obj)
@@ -63,8 +76,12 @@ def to_data(obj: object) -> _Any:
         tag = _TAGS.get(cls)
         if tag is not None:
             out["kind"] = tag
+        skip = _omit_empty(obj)
         for name in _public_fields(obj):
-            out[name] = to_data(getattr(obj, name))
+            value = getattr(obj, name)
+            if name in skip and not value:
+                continue
+            out[name] = to_data(value)
         return out
     return obj
 

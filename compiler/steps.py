@@ -52,6 +52,7 @@ _STEP_ARGS = (
     "secrets",
     "cache",
     "volumes",
+    "packages",
 )
 _PIPELINE_ARGS = ("name", "schedule", "model", "image", "on_failure", "on_exit")
 
@@ -585,6 +586,7 @@ class StepReader:
         secrets: tuple[str, ...] = ()
         secret_env: tuple[ir.SecretKeyEnv, ...] = ()
         volumes: tuple[ir.VolumeSpec, ...] = ()
+        packages: tuple[str, ...] = ()
         cache = True
         if "retries" in args:
             val, node = args["retries"]
@@ -628,6 +630,9 @@ class StepReader:
         if "volumes" in args:
             val, node = args["volumes"]
             volumes = volume_specs(val, node, report)
+        if "packages" in args:
+            val, node = args["packages"]
+            packages = package_specs(val, node, report)
         if "cache" in args:
             val, node = args["cache"]
             if isinstance(val, bool):
@@ -644,9 +649,37 @@ class StepReader:
             cache=cache,
             secret_env=secret_env,
             volumes=volumes,
+            packages=packages,
         )
         check_pod_names(config, args, report)
         return config
+
+
+def package_specs(val: Any, node: ast.expr, report: Report) -> tuple[str, ...]:
+    """`packages=[...]`: pip requirement specs, each one argument of `pip install` (PF302).
+
+    A spec is data, never an option or a template: one starting with "-" (a pip flag such
+    as --index-url), holding whitespace other than spaces, or `{{` / `$(` is refused.
+    """
+    if val is None:
+        return ()
+    if isinstance(val, list) and all(
+        isinstance(v, str)
+        and v.strip()
+        and not v.lstrip().startswith("-")
+        and v.isprintable()
+        and "{{" not in v
+        and "$(" not in v
+        for v in val
+    ):
+        return tuple(v.strip() for v in val)
+    report(
+        "PF302",
+        node,
+        "packages must be a list of pip requirement strings (no pip options, no '{{' or '$(')",
+        'e.g. packages=["tabulate==0.9.0"]; an image holding them is the reproducible choice',
+    )
+    return ()
 
 
 def _first_doc_line(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

@@ -147,6 +147,7 @@ class StepOptions:
     secrets: Sequence[str | SecretEnv] = ()
     cache: bool = True
     volumes: Sequence[Volume] = ()
+    packages: Sequence[str] = ()
 
 
 class Step(Generic[P, R]):
@@ -209,6 +210,7 @@ def step(
     secrets: Sequence[str | SecretEnv] = (),
     cache: bool = True,
     volumes: Sequence[Volume] = (),
+    packages: Sequence[str] = (),
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 def step(
     func: Callable[P, R] | None = None,
@@ -223,6 +225,7 @@ def step(
     secrets: Sequence[str | SecretEnv] = (),
     cache: bool = True,
     volumes: Sequence[Volume] = (),
+    packages: Sequence[str] = (),
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Mark a function as a pipeline step; usable bare (`@step`) or with options."""
     options = StepOptions(
@@ -235,6 +238,7 @@ def step(
         secrets=tuple(secrets),
         cache=cache,
         volumes=tuple(volumes),
+        packages=tuple(packages),
     )
     if func is not None:
         return Step(func, options)

@@ -109,6 +109,8 @@ def _documented_command_lines(doc: Path) -> list[str]:
     found += re.findall(r"`(portaflow [^`]+)`", text)
     lines = []
     for line in found:
+        if re.match(r"portaflow [\w.-]+: ", line):
+            continue  # a message quoted from a log ("portaflow bootstrap: error: ..."), not a command
         line = re.split(r"\s{2,}#|\s#\s", line)[0].strip()
         parts = line.split(" | ")
         lines.append(parts[0])

@@ -34,3 +34,6 @@ VOLUME_PATH = "PF530"
 
 #: A container step whose command Argo would misread (literal braces forming a `{{` tag).
 CONTAINER_STEP = "PF531"
+
+#: A step's `packages=` without a code package to install them with (warning; docs/deploy.md).
+PACKAGES_IGNORED = "PF532"

@@ -313,10 +313,20 @@ def container_template(
         if store.secret and store.secret not in secret_names:
             secret_names.append(store.secret)
     code_arts: list[Obj] = []
+    if cfg.packages and (code is None or code.mode != "package") and warnings is not None:
+        warnings.append(
+            (
+                codes.PACKAGES_IGNORED,
+                f"step {step.name!r}: packages={list(cfg.packages)} are installed only by the "
+                "code package's bootstrap, and this stack ships no code package",
+                step.span,
+                'set store = "s3://..." in the stack (package mode), or put them in the image',
+            )
+        )
     if code is not None and code.mode == "package":
         art = codeinput.code_artifact(code, store)
         code_arts = [art] if art is not None else []
-        cmd = codeinput.command(code, cmd, delivered=art is not None)
+        cmd = codeinput.command(code, cmd, delivered=art is not None, packages=cfg.packages)
     container = mf.container(
         image=image,
         command=cmd,

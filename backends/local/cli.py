@@ -191,6 +191,8 @@ def run_cmd(
     if problem is not None:
         _fail(problem, _store_error_code(store))
     ir_pipeline = _load(file, project, pipeline) if file else None
+    if ir_pipeline is not None:
+        _warn_packages(ir_pipeline)
     try:
         values = (
             parse_assignments(ir_pipeline, params) if ir_pipeline is not None and params else {}
@@ -250,6 +252,24 @@ def _env_file(root: Path, stack: str | None) -> str | None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _warn_packages(p: Any) -> None:
+    """PF920 for each step with `packages=`: the bootstrap of a cluster pod installs them,
+    `portaflow run` runs in this environment as it is (docs/deploy.md)."""
+    for s in p.steps:
+        if s.config.packages:
+            click.echo(
+                f"{s.span}: warning PF920: step {s.name!r}: packages="
+                f"{list(s.config.packages)} are not installed by `portaflow run`; this "
+                "environment must hold them",
+                err=True,
+            )
+            click.echo(
+                "      = hint: pip install them here; for clusters, an image holding them is "
+                "the reproducible choice (portaflow image)",
+                err=True,
+            )
 
 
 def _load(file: str, root: Path, pipeline: str | None) -> Any:
