@@ -13,8 +13,10 @@ and sets `PORTAFLOW_ROOT` to it. A missing or tampered archive exits 2 with the
 bootstrap's one line (`portaflow bootstrap: error: code archive ... does not match the
 manifest's ...; run portaflow publish`).
 
-- `command(code, entry, path)`: `python -c PROGRAM --code-sha256 H --code-uri URI
-  [--code-path PATH] --`, an argv list; the engine appends the entry's arguments.
+- `command(code, entry, path, packages)`: `python -c PROGRAM --code-sha256 H --code-uri
+  URI [--code-path PATH] [--package SPEC]... --`, an argv list; the engine appends the
+  entry's arguments. `--package` specs (a step's `packages=`) are installed with the
+  bootstrap's own `install` (pip, list arguments) after the archive is unpacked.
 - `fetch_command(code, path)`: `python -c FETCH --code-uri URI --code-path PATH`, the
   fetch alone (an init container writing the archive to a shared volume; the task
   checks it).
@@ -32,10 +34,11 @@ PREPARE = "_portaflow_code"
 #: Runs the bootstrap's source as a module named portaflow_boot (its main does not run).
 _BOOT = f'    boot = {{"__name__": "portaflow_boot"}}\n    exec({BOOTSTRAP_SOURCE!r}, boot)\n'
 
-#: Defines `_portaflow_code(want, uri, path=None)`: the archive unpacked and first on sys.path.
+#: Defines `_portaflow_code(want, uri, path=None, packages=())`: the archive unpacked and
+#: first on sys.path, then the step's `packages=` installed by the bootstrap's pip call.
 PRELUDE = (
-    f"def {PREPARE}(want, uri, path=None):\n"
-    "    import hashlib, os, sys, tarfile, tempfile\n"
+    f"def {PREPARE}(want, uri, path=None, packages=()):\n"
+    "    import hashlib, os, subprocess, sys, tarfile, tempfile\n"
     + _BOOT
     + '    cache = os.environ.get("PORTAFLOW_CODE_CACHE") or os.path.join(\n'
     '        tempfile.gettempdir(), "portaflow-code")\n'
@@ -66,13 +69,24 @@ PRELUDE = (
     '            raise SystemExit(boot["fail"](f"{exc} ({where}); run portaflow publish"))\n'
     "    sys.path.insert(0, dest)\n"
     '    os.environ["PORTAFLOW_ROOT"] = dest\n'
+    "    if packages:\n"
+    "        try:\n"
+    '            sys.path.insert(1, boot["install"](list(packages), cache))\n'
+    "        except (OSError, subprocess.CalledProcessError) as exc:\n"
+    '            raise SystemExit(boot["fail"](\n'
+    "                f\"pip could not install {' '.join(packages)}: {exc}\"))\n"
 )
 
-#: Parses `--code-sha256 H --code-uri URI [--code-path PATH] -- ARGS...` into flags and rest.
+#: Parses `--code-sha256 H --code-uri URI [--code-path PATH] [--package SPEC]... -- ARGS...`.
 _ARGS = (
     "args = sys.argv[1:]\n"
     'own, rest = args[: args.index("--")], args[args.index("--") + 1 :]\n'
-    "flags = dict(zip(own[::2], own[1::2]))\n"
+    "flags, packages = {}, []\n"
+    "for key, value in zip(own[::2], own[1::2]):\n"
+    '    if key == "--package":\n'
+    "        packages.append(value)\n"
+    "    else:\n"
+    "        flags[key] = value\n"
 )
 
 #: An init container's program: the archive fetched with fsspec to --code-path, nothing more.
@@ -101,17 +115,23 @@ def program(entry: str) -> str:
         "import sys\n"
         + PRELUDE
         + _ARGS
-        + f'{PREPARE}(flags["--code-sha256"], flags["--code-uri"], flags.get("--code-path"))\n'
+        + f'{PREPARE}(flags["--code-sha256"], flags["--code-uri"], flags.get("--code-path"), '
+        + "packages)\n"
         + f"from {entry} import main\n"
         + "sys.exit(main(rest))\n"
     )
 
 
-def command(code: CodeRef, entry: str, path: str | None = None) -> list[str]:
+def command(
+    code: CodeRef, entry: str, path: str | None = None, packages: tuple[str, ...] = ()
+) -> list[str]:
     """`python -c PROGRAM ... --`: the engine appends `entry`'s arguments after the `--`."""
     assert code.uri is not None
     cmd = ["python", "-c", program(entry), "--code-sha256", code.digest, "--code-uri", code.uri]
-    return [*cmd, *(["--code-path", path] if path else []), "--"]
+    cmd += ["--code-path", path] if path else []
+    for spec in packages:
+        cmd += ["--package", spec]
+    return [*cmd, "--"]
 
 
 def fetch_command(code: CodeRef, path: str) -> list[str]:
@@ -120,7 +140,8 @@ def fetch_command(code: CodeRef, path: str) -> list[str]:
     return ["python", "-c", FETCH, "--code-uri", code.uri, "--code-path", path]
 
 
-def source_prelude(code: CodeRef) -> tuple[str, str]:
+def source_prelude(code: CodeRef, packages: tuple[str, ...] = ()) -> tuple[str, str]:
     """The python flavour's module prelude and the first line of the component function."""
     assert code.uri is not None
-    return PRELUDE, f"    {PREPARE}({code.digest!r}, {code.uri!r})\n"
+    args = f"{code.digest!r}, {code.uri!r}" + (f", None, {list(packages)!r}" if packages else "")
+    return PRELUDE, f"    {PREPARE}({args})\n"

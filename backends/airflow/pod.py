@@ -34,13 +34,8 @@ from kubernetes.client import models as k8s  # type: ignore[import-not-found,imp
 
 from portaflow.backends import CodeRef, codeboot
 
+from .names import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN
 from .operators import Source, _StepMixin, default_store
-
-XCOM_RETURN = "/airflow/xcom/return.json"
-#: Package mode: where the init container leaves the code package for the task container.
-CODE_DIR = "/portaflow/code"
-CODE_PATH = f"{CODE_DIR}/code.tar"
-CODE_VOLUME = "portaflow-code"
 
 
 def _volumes(specs: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[Any]]:
@@ -87,7 +82,7 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         volumes: Sequence[Mapping[str, Any]] = (),
         artifact_store: str | None = None,
         project_root: str | None = None,
-        code: Mapping[str, str] | None = None,
+        code: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         res = dict(resources or {})
@@ -108,7 +103,8 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         init: list[Any] = []
         if code is not None:
             ref = CodeRef(mode="package", digest=code["digest"], uri=code["uri"])
-            cmds = codeboot.command(ref, "portaflow.xcom", CODE_PATH)
+            packages = tuple(code.get("packages", ()))
+            cmds = codeboot.command(ref, "portaflow.xcom", CODE_PATH, packages)
             shared = k8s.V1VolumeMount(name=CODE_VOLUME, mount_path=CODE_DIR)
             pod_volumes.append(
                 k8s.V1Volume(name=CODE_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())

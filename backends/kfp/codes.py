@@ -33,3 +33,5 @@ CONTAINER_STEP = "PF631"
 #: The stack's `store_secret` on a store whose credential variables portaflow does not know
 #: (kfp-kubernetes maps only named secret keys to env vars), or bad `store_secret_keys`.
 STORE_SECRET = "PF632"
+#: A step's `packages=` without a code package to install them with (warning; docs/deploy.md).
+PACKAGES_IGNORED = "PF633"

@@ -79,6 +79,14 @@ class _Emitter:
         code = self.o.code
         if code is not None and code.mode == "package" and step.container is None:
             iface.code = code  # the pod fetches the code package first (codeboot.py)
+        elif step.config.packages and step.container is None:
+            self._warn(
+                codes.PACKAGES_IGNORED,
+                f"step {step.name!r}: packages={list(step.config.packages)} are installed only by "
+                "the code package's bootstrap, and this stack ships no code package",
+                step.span,
+                'set store = "s3://..." in the stack (package mode), or put them in the image',
+            )
         arts: Obj = {}
         types = {i.name: i.type.type for i in step.inputs}
         for b in t.inputs:

@@ -171,7 +171,9 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
     text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
     params = ", ".join(required + optional)
     # The body names nothing a step input could shadow: locals() is exactly the inputs.
-    prelude, first = codeboot.source_prelude(iface.code) if iface.code else ("", "")
+    prelude, first = (
+        codeboot.source_prelude(iface.code, step.config.packages) if iface.code else ("", "")
+    )
     return (
         "from typing import *\n\n"
         "from kfp.dsl import *\n\n\n"
@@ -210,7 +212,12 @@ def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
     if iface.status:
         args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
     if iface.code is not None:
-        return {"args": args, "command": codeboot.command(iface.code, "portaflow.kfp_task")}
+        return {
+            "args": args,
+            "command": codeboot.command(
+                iface.code, "portaflow.kfp_task", packages=step.config.packages
+            ),
+        }
     return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}
 
 

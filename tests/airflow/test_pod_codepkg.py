@@ -25,14 +25,13 @@ import pytest
 from click.testing import CliRunner
 from podkit import need, pod_argv, pod_python, run_pod
 
-import dagkit
 from dagkit import Airflow
-from portaflow.backends.airflow.names import dag_id
-from portaflow.backends.airflow.pod import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN
+from portaflow.backends.airflow.names import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN, dag_id
 from portaflow.compiler.cli import main
 from s3kit import S3Server
 
 pytestmark = pytest.mark.slow
+AF_PODS = Path(__file__).with_name("af_pods.py")
 
 PIPELINE = """
 from portaflow import pipeline, step
@@ -123,10 +122,16 @@ class Pods:
             )
         )
         env = {**self.airflow.env, "PORTAFLOW_ARTIFACT_STORE": str(self.tmp / "artifacts")}
-        answer = dagkit.driver(
-            self.airflow.venv.python, env, str(Path(__file__).with_name("af_pods.py")),
-            str(self.dags), str(job),
-        )  # fmt: skip
+        proc = subprocess.run(
+            [str(self.airflow.venv.python), str(AF_PODS), str(self.dags), str(job)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-8000:]
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
         assert answer["import_errors"] == {}
         pod: dict[str, Any] = answer["pod"]
         self.specs[task] = pod
