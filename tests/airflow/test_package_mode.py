@@ -37,3 +37,31 @@ def test_golden_package_mode(golden: Golden) -> None:
 
 def test_the_local_flavour_runs_the_worker_s_code_and_names_no_package() -> None:
     assert "code=" not in _dag("quickstart", "local")
+
+
+def test_submit_publishes_first(tmp_path: Path) -> None:
+    """`portaflow publish --help`: "`portaflow submit` publishes first by itself" (Airflow's
+    kubernetes flavour too): the archive is in the store before the server is asked."""
+    from click.testing import CliRunner
+
+    from portaflow.compiler.cli import main
+    from portaflow.compiler.codepkg import code_package
+
+    store = tmp_path / "store"
+    (tmp_path / "pipeline.py").write_text(
+        (dagkit.EXAMPLES / "quickstart" / "pipeline.py").read_text()
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "q"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
+        f'store = "file://{store}"\ndags_folder = "{tmp_path / "dags"}"\n'
+    )
+    out = CliRunner().invoke(
+        main,
+        ["submit", str(tmp_path / "pipeline.py"), "--target", "airflow", "--stack", "prod"]
+        + ["--host", "http://127.0.0.1:9"],
+        env={"AIRFLOW_TOKEN": "t"},
+    )
+    assert out.exit_code == 1 and "submit to http://127.0.0.1:9 failed" in out.output
+    digest = code_package(compile_file(tmp_path / "pipeline.py", root=tmp_path), tmp_path).digest
+    assert [p.name for p in (store / "code").iterdir()] == [f"{digest}.tar"]
+    assert f"published: file://{store}/code/{digest}.tar" in out.output
