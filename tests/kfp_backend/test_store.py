@@ -473,3 +473,16 @@ def test_golden_package_mode(flavour: str, golden: Golden) -> None:
     check_result(result)
     text = "".join(f"# file: {f.path}\n{f.text}" for f in result.files)
     golden.check(GOLDEN / f"package-quickstart-{flavour}.yaml", text)
+
+
+def test_store_secret_keys_come_from_the_stacks_extra_table(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
+        'target = "kfp"\nstore = "gs://ml-store/team-a"\nstore_secret = "gcs"\n'
+        'extra = { store_secret_keys = ["GCS_TOKEN"] }\n'
+    )
+    _, platform = parse(_compile(tmp_path, "--stack", "prod"))
+    assert platform is not None
+    exe = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-make"]
+    assert exe["secretAsEnv"][0]["keyToEnv"] == [{"envVar": "GCS_TOKEN", "secretKey": "GCS_TOKEN"}]
