@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -26,29 +27,39 @@ def fetch(uri: str) -> bytes:
         return data
 
 
-def unpack(data: bytes, dest: str) -> None:
-    tmp = tempfile.mkdtemp(prefix=".unpack-", dir=os.path.dirname(dest))
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        for m in tar.getmembers():
-            parts = m.name.split("/")
-            if m.name.startswith("/") or ".." in parts or "" in parts or "\\" in m.name:
-                raise ValueError(f"the code archive holds an unsafe member {m.name!r}")
-            path = os.path.join(tmp, *parts)
-            if m.isdir():
-                os.makedirs(path, exist_ok=True)
-            elif m.isfile():
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                src = tar.extractfile(m)
-                assert src is not None
-                with open(path, "wb") as fh:
-                    fh.write(src.read())
-            else:
-                raise ValueError(f"the code archive holds a link or device {m.name!r}")
+def place(tmp: str, dest: str) -> None:
     try:
         os.rename(tmp, dest)  # atomic: a concurrent task may have won, which is as good
     except OSError:
         if not os.path.isdir(dest):
             raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the loser's copy, or a refused one
+
+
+def unpack(data: bytes, dest: str) -> None:
+    tmp = tempfile.mkdtemp(prefix=".unpack-", dir=os.path.dirname(dest))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for m in tar.getmembers():
+                parts = m.name.split("/")
+                if m.name.startswith("/") or ".." in parts or "" in parts or "\\" in m.name:
+                    raise ValueError(f"the code archive holds an unsafe member {m.name!r}")
+                path = os.path.join(tmp, *parts)
+                if m.isdir():
+                    os.makedirs(path, exist_ok=True)
+                elif m.isfile():
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    src = tar.extractfile(m)
+                    assert src is not None
+                    with open(path, "wb") as fh:
+                        fh.write(src.read())
+                else:
+                    raise ValueError(f"the code archive holds a link or device {m.name!r}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    place(tmp, dest)
 
 
 def install(specs: list[str], cache: str) -> str:
@@ -63,12 +74,12 @@ def install(specs: list[str], cache: str) -> str:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".install-", dir=os.path.dirname(target))
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-input", "--target", tmp]
-        subprocess.run([*pip, "--", *specs], check=True, stdout=sys.stderr)
         try:
-            os.rename(tmp, target)
-        except OSError:
-            if not os.path.isdir(target):
-                raise
+            subprocess.run([*pip, "--", *specs], check=True, stdout=sys.stderr)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        place(tmp, target)
     return target
 
 

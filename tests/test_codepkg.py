@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_codehash_reach import CASES
 
 from hashkit import Case, edit, write
@@ -175,3 +178,49 @@ def test_runtime_files_are_the_runtime_folder() -> None:
 def test_code_uri() -> None:
     assert code_uri("s3://b/p/", "ab") == "s3://b/p/code/ab.tar"
     assert code_uri("memory://x", "cd") == "memory://x/code/cd.tar"
+
+
+_NAME = st.text(
+    alphabet=st.characters(
+        codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="/\\"
+    ),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: s not in (".", ".."))
+
+
+@given(
+    tree=st.dictionaries(
+        st.lists(_NAME, min_size=1, max_size=3).map("/".join),
+        st.binary(max_size=300),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_file_tree_round_trips_through_the_archive_and_the_bootstrap(
+    tree: dict[str, bytes],
+) -> None:
+    # Unicode and long names (PAX headers), empty files, nested folders: the archive is the
+    # same bytes twice, and the bootstrap's unpack gives back exactly the files.
+    from portaflow import _boot
+
+    names = set(tree)
+    tree = {k: v for k, v in tree.items() if not any(o.startswith(k + "/") for o in names)}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "src")
+        files = []
+        for i, (arcname, data) in enumerate(sorted(tree.items())):
+            path = src / str(i)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            files.append((arcname, path))
+        archive = build_archive(tuple(files))
+        assert build_archive(tuple(files)) == archive
+        dest = Path(tmp, "cache", "d")
+        dest.parent.mkdir()
+        _boot.unpack(archive, str(dest))
+        got = {
+            p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()
+        }
+        assert got == tree
+        assert sorted(p.name for p in dest.parent.iterdir()) == ["d"]

@@ -188,7 +188,21 @@ def test_a_member_escaping_the_cache_is_refused(tmp_path: Path, name: str, kind:
     assert "portaflow bootstrap: error: the code archive holds" in done.stderr
     assert repr(name) in done.stderr
     assert not (tmp_path / "a" / "escape.py").exists() and not (tmp_path / "escape.py").exists()
-    assert not (tmp_path / "a" / "cache" / digest).exists()
+    assert list((tmp_path / "a" / "cache").iterdir()) == []  # no half-unpacked folder left
+
+
+def test_a_task_that_loses_the_unpack_race_keeps_the_winners_folder(tmp_path: Path) -> None:
+    from portaflow import _boot
+
+    dest = tmp_path / "digest"
+    dest.mkdir()
+    (dest / "m.py").write_text("X = 1\n")
+    loser = tmp_path / ".unpack-x"
+    loser.mkdir()
+    (loser / "m.py").write_text("X = 1\n")
+    _boot.place(str(loser), str(dest))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digest"]
+    assert (dest / "m.py").read_text() == "X = 1\n"
 
 
 def test_no_archive_anywhere_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from hashkit import write
@@ -123,3 +124,34 @@ def test_the_three_commands_parse() -> None:
         assert helped.exit_code == 0
         for flag in (a for a in args if a.startswith("-")):
             assert flag in helped.output, (command, flag)
+
+
+def test_upgrading_portaflow_changes_the_digest_and_check_says_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "after upgrading portaflow, compile and publish again (`compile --check`" in FLAT
+    import portaflow.compiler.codepkg as codepkg
+
+    root = tmp_path / "p"
+    write(root, {"pipeline.py": "\n@step\ndef a(x: int) -> int:\n    return x\n"})
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
+        'target = "argo"\nstore = "s3://b/p"\n'
+    )
+    deploy = tmp_path / "deploy"
+    args = ["compile", str(root / "pipeline.py"), "--stack", "prod", "-o", str(deploy)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--check"]).exit_code == 0
+    upgraded = tmp_path / "runtime"
+    upgraded.mkdir()
+    for path in codepkg.runtime_files().values():
+        (upgraded / path.name).write_bytes(path.read_bytes())
+    (upgraded / "task.py").write_bytes((upgraded / "task.py").read_bytes() + b"\n# 9.9\n")
+    monkeypatch.setattr(
+        codepkg,
+        "runtime_files",
+        lambda: {f"portaflow/{p.name}": p for p in sorted(upgraded.glob("*.py"))},
+    )
+    stale = CliRunner().invoke(main, [*args, "--check"])
+    assert stale.exit_code == 1
+    assert "--code-sha256" in stale.output and "stale:" in stale.output

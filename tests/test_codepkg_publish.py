@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from portaflow.compiler import compile_file
@@ -53,7 +54,9 @@ def test_publish_writes_the_archive_under_its_digest_once(tmp_path: Path) -> Non
         main, ["compile", str(root / "pipeline.py"), "--stack", "prod", "--target", "argo"]
     )
     assert compiled.exit_code == 0, compiled.output
-    assert f"- {digest}\n" in compiled.stdout
+    doc = yaml.safe_load(compiled.stdout)
+    cmd = next(t for t in doc["spec"]["templates"] if "container" in t)["container"]["command"]
+    assert cmd[cmd.index("--code-sha256") + 1] == digest
     # Claim: an archive already there is left alone (idempotent).
     stamp = (store / "code" / f"{digest}.tar").stat().st_mtime_ns
     again = CliRunner().invoke(main, ["publish", str(root / "pipeline.py"), "--stack", "prod"])
