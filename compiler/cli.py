@@ -42,6 +42,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "portaflow.compiler.migrate.cli:migrate_cmd",
         "Rewrite a ZenML, KFP or Airflow pipeline into portaflow.",
     ),
+    "image": (
+        "portaflow.compiler.imagecli:image_cmd",
+        "Write the pipeline's image build context and print its tag.",
+    ),
     "publish": (
         "portaflow.compiler.publishcmd:publish_cmd",
         "Write the pipeline's code package to the stack's store.",
@@ -264,8 +268,10 @@ def compile_cmd(
     if target == "local":
         raise click.UsageError("the local target is run, not compiled: use `portaflow run FILE`")
     pipeline = front(file, root, pipeline_name, fmt)
-    if target != "ir":
-        options = with_code(options, chosen, pipeline, project_root)
+    if target != "ir":  # an explicit --image wins over image mode's derived tag
+        options = with_code(
+            options, chosen, pipeline, project_root, image_flag=image, target=target
+        )
     files = _emit(pipeline, target, options)
     if output is None:
         write_stdout("---\n".join(text for _name, text in files))

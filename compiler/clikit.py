@@ -31,6 +31,7 @@ import click
 if TYPE_CHECKING:
     from portaflow.compiler import ir
     from portaflow.compiler.frontend import Result
+    from portaflow.compiler.imagefile import ImageContext
     from portaflow.compiler.stacks import Stack
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "emit_or_exit",
     "find_root",
     "front",
+    "image_context_or_exit",
+    "image_mode_options",
     "load_stack_or_exit",
     "print_diagnostics",
     "publish_for_submit",
@@ -266,15 +269,27 @@ def _package_or_exit(pipeline: ir.Pipeline, root: Path) -> Any:
         _fail(str(exc))
 
 
-def with_code(options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path) -> Any:
+def with_code(
+    options: Any,
+    stack: Stack,
+    pipeline: ir.Pipeline,
+    root: Path,
+    *,
+    image_flag: str | None = None,
+    target: str | None = None,
+) -> Any:
     """`options` with `code` set when the stack's code travels as a package (docs/deploy.md):
-    the archive's digest and its URL in the store, so the manifest can fetch and check it."""
+    the archive's digest and its URL in the store, so the manifest can fetch and check it.
+    In image mode, the derived image tag instead (`image_mode_options`), unless `image_flag`
+    (compile's `--image`) names an image explicitly."""
     import dataclasses
 
     from portaflow.backends import CodeRef
     from portaflow.compiler.codepkg import code_uri
     from portaflow.compiler.stacks import code_mode
 
+    if code_mode(stack) == "image" and image_flag is None:
+        return image_mode_options(options, stack, pipeline, root, target=target)
     if code_mode(stack) != "package":
         return options
     package = _package_or_exit(pipeline, root)
@@ -302,3 +317,46 @@ def publish_for_submit(stack: Stack, pipeline: ir.Pipeline, root: Path) -> str |
         _fail(f"cannot publish the code package to {store}: {exc}")
     click.echo(f"{'published' if written else 'already published'}: {uri}", err=True)
     return uri
+
+
+def image_context_or_exit(
+    pipeline: ir.Pipeline, root: Path, stack: Stack, *, command: str = "compile"
+) -> ImageContext:
+    """The image build context and tag for a pipeline and stack (docs/deploy-image.md).
+
+    Prints the stack's and pyproject.toml's diagnostics (PF440-PF446) and exits 1 on errors.
+    """
+    from portaflow.compiler import imagefile
+
+    settings, found = imagefile.image_settings(root, stack.name, stack.settings)
+    if settings is not None:
+        found += imagefile.require_repository(root, stack.name, settings)
+    if command == "image" and stack.get("code") != "image":
+        found.append(imagefile.not_image_mode(root, stack.name))
+    for d in found:
+        click.echo(d.render(), err=True)
+    if settings is None or any(d.severity == "error" for d in found):
+        sys.exit(1)
+    return imagefile.image_context(settings, _package_or_exit(pipeline, root))
+
+
+def image_mode_options(
+    options: Any, stack: Stack, pipeline: ir.Pipeline, root: Path, *, target: str | None = None
+) -> Any:
+    """In image mode (stack `code = "image"`) the derived tag is every backend's default step
+    image (and `options.code` says so); a step's or the pipeline's own `image=` still wins.
+    Other stacks: `options` as is. `target` (when known) lets it warn (PF447) that KFP's
+    python executor needs kfp in an image the stack describes without it."""
+    import dataclasses
+
+    from portaflow.backends import CodeRef
+    from portaflow.compiler import imagefile
+
+    if stack.get("code") != "image":
+        return options
+    context = image_context_or_exit(pipeline, root, stack)
+    executor = str(options.extra.get("kfp_executor") or "python")
+    if target == "kfp" and executor == "python" and not imagefile.installs_kfp(stack.settings):
+        click.echo(imagefile.kfp_missing(root, stack.name).render(), err=True)
+    ref = CodeRef(mode="image", digest=context.digest, image=context.tag)
+    return dataclasses.replace(options, image=context.tag, code=ref)

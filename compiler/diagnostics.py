@@ -90,6 +90,18 @@ CODES: dict[str, str] = {
     "PF401": "stack: `store_secret` is not a valid Kubernetes secret name",
     "PF402": "stack: `store_secret` or `store_options` without a `store` URL",
     "PF403": "stack: `store_options` is not a JSON object, or holds what looks like a credential",
+    "PF440": 'image mode (`code = "image"`, or `portaflow image`) without `image_repository`',
+    "PF441": "stack: `image_repository` that is not a bare repository, or `base_image` that is "
+    "not a pinned image reference",
+    "PF442": "`[project].dependencies` the image cannot install: not a list of strings, dynamic, "
+    "not PEP 508, a control character, or an unknown portaflow extra",
+    "PF443": "warning: no `[project]` table in pyproject.toml, so the image installs no "
+    "third-party library",
+    "PF444": 'stack: `image` set together with `code = "image"` (image mode derives the image)',
+    "PF445": "warning: `portaflow image` for a stack whose manifests do not use the image",
+    "PF446": "warning: image mode with a store URL but no fsspec among the image's dependencies",
+    "PF447": "warning: image mode compiling for KFP's python executor with an image the stack "
+    "describes without kfp",
     "PF800": "migrate (kfp): a KFP construct with no portaflow equivalent (container components, "
     "dsl.ExitHandler of a task with arguments, other `with dsl.*` blocks)",
     "PF801": "migrate (kfp), warning: `packages_to_install` is not carried over; install the "

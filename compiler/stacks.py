@@ -35,6 +35,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 KNOWN_KEYS: dict[str, str] = {
     "target": "default compile target: argo, kfp, airflow, ir, or local for `run`",
     "image": "default container image for steps without one",
+    "image_repository": 'image mode: the repository of the derived tag, e.g. "ghcr.io/team/project"',
+    "base_image": 'image mode: the Dockerfile\'s FROM, pinned (default "python:3.11-slim")',
     "artifact_store": "artifact repository name or URI",
     "namespace": "Kubernetes namespace",
     "service_account": "Kubernetes service account",

@@ -61,6 +61,9 @@ def test_every_code_is_documented_and_tested() -> None:
     # PF400-PF403 are about a stack's store settings, not a pipeline file: each has a case
     # in tests/argo/test_store_pods.py.
     stack_codes = {"PF400", "PF401", "PF402", "PF403"}
+    # PF440-PF447 are about image mode's stack keys and pyproject.toml's dependencies: each
+    # has a case in tests/test_imagefile_settings.py or tests/test_imagefile_cli.py.
+    stack_codes |= {"PF440", "PF441", "PF442", "PF443", "PF444", "PF445", "PF446", "PF447"}
     # PF920 is `portaflow run`'s warning about a step's packages=, not the compiler's: its case
     # is in tests/test_codepkg_packages.py.
     run_codes = {"PF920"}

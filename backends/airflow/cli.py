@@ -77,6 +77,7 @@ def submit_cmd(
         emit_or_exit,
         find_root,
         front,
+        image_mode_options,
         publish_for_submit,
         with_code,
     )
@@ -93,15 +94,20 @@ def submit_cmd(
     if not folder:
         raise click.UsageError("--dags-folder is required (or set `dags_folder` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
+    options = image_mode_options(options, chosen, pipeline, root)  # docs/deploy-image.md
     try:
         values = parse_assignments(pipeline, params)
     except ParamError as exc:
         raise click.UsageError(str(exc)) from None
-    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes":
-        # A package-mode stack: the pods fetch the code package, so it goes to the store
-        # first (put-if-absent), before the DAG that names it (docs/deploy.md).
+    from portaflow.compiler.stacks import code_mode
+
+    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes" and (
+        code_mode(chosen) == "package"
+    ):
+        # The pods fetch the code package, so it goes to the store first (put-if-absent),
+        # before the DAG that names it (docs/deploy.md).
         publish_for_submit(chosen, pipeline, root)
-        options = with_code(options, chosen, pipeline, root)
+        options = with_code(options, chosen, pipeline, root, target="airflow")
     result = emit_or_exit(pipeline, "airflow", options)
     token = os.environ.get("AIRFLOW_TOKEN")
     start = time.monotonic()

@@ -57,7 +57,7 @@ def submit_cmd(
     # A package-mode stack: the code archive goes to the store first (put-if-absent), so the
     # submitted manifest never names an archive that is not there (docs/deploy.md).
     publish_for_submit(chosen, pipeline, root)
-    options = with_code(options, chosen, pipeline, root)
+    options = with_code(options, chosen, pipeline, root, target=target)  # image mode too
     result = emit_or_exit(pipeline, target, options)
     if target == "kfp":  # token from KFP_TOKEN; a schedule becomes a recurring run
         from portaflow.backends.kfp.submit import submit as submit_kfp

@@ -9,23 +9,24 @@ interrupted install is redone. Used by tests/airflow/conftest.py and benchmarks/
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "tests") not in sys.path:  # run as a script or from benchmarks/
+    sys.path.append(str(REPO / "tests"))
+
+import venvkit  # noqa: E402
+from venvkit import cache_root  # noqa: E402,F401  (re-exported for callers)
+
 AIRFLOW_VERSION = "3.3.2"
 REQUIREMENTS = (
     f"apache-airflow=={AIRFLOW_VERSION}",
@@ -33,71 +34,27 @@ REQUIREMENTS = (
 )
 
 
-def cache_root() -> Path:
-    return Path(
-        os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"
-    )
-
-
-def venv_key() -> str:
+def _key_extra() -> tuple[str, str]:
+    """The project is installed editable from this checkout: its path and dependencies count."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     deps = json.dumps([project["dependencies"], project["optional-dependencies"]["ml"]])
-    h = hashlib.sha256()
-    for part in (*REQUIREMENTS, sys.version, str(REPO), deps):
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()[:16]
+    return str(REPO), deps
 
 
-@dataclass(frozen=True)
-class AirflowVenv:
+class AirflowVenv(venvkit.CachedVenv):
     """An installed Airflow venv."""
-
-    path: Path
-    #: Seconds the install took in this process (0.0 when it came from the cache).
-    install_seconds: float
-
-    @property
-    def python(self) -> Path:
-        return self.path / "bin" / "python"
 
     @property
     def airflow(self) -> Path:
-        return self.path / "bin" / "airflow"
+        return self.bin("airflow")
 
 
 def ensure_venv() -> AirflowVenv:
-    """The cached venv, installing it first when needed (raises CalledProcessError on failure)."""
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / f"airflow-{venv_key()}"
-    with open(root / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, other sessions wait
-        if (path / ".complete").is_file():
-            return AirflowVenv(path, 0.0)
-        start = time.monotonic()
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        pip = [
-            str(path / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-        ]
-        done = subprocess.run(
-            [*pip, *REQUIREMENTS, "-e", f"{REPO}[ml]"], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            errors = [
-                ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")
-            ]
-            raise RuntimeError(
-                f"installing Airflow failed:\n{done.stdout[-2000:]}\n" + "\n".join(errors[-40:])
-            )
-        seconds = time.monotonic() - start
-        (path / ".complete").write_text(json.dumps({"install_seconds": round(seconds, 1)}))
-        return AirflowVenv(path, seconds)
+    """The cached venv, installing it first when needed (raises RuntimeError on failure)."""
+    got = venvkit.ensure(
+        "airflow", [*REQUIREMENTS, "-e", f"{REPO}[ml]"], key_extra=_key_extra(), what="Airflow"
+    )
+    return AirflowVenv(got.path, got.install_seconds)
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:

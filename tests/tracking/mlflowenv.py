@@ -12,9 +12,6 @@ that in the background before the test run).
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
 import shutil
 import socket
@@ -25,6 +22,12 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+_TESTS = Path(__file__).resolve().parents[1]
+if str(_TESTS) not in sys.path:  # run as a script
+    sys.path.append(str(_TESTS))
+
+import venvkit  # noqa: E402
 
 #: The server's version; the client (mlflow-skinny) talks to it over the REST API.
 MLFLOW_VERSION = "3.17.2"
@@ -40,68 +43,18 @@ def need(what: str, exc: BaseException | str) -> None:
     pytest.skip(f"{what} here: {exc}")
 
 
-def cache_root() -> Path:
-    return Path(
-        os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"
-    )
-
-
-def venv_key() -> str:
-    h = hashlib.sha256()
-    for part in (*REQUIREMENTS, sys.version):
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class ServerVenv:
+class ServerVenv(venvkit.CachedVenv):
     """An installed venv holding `mlflow server`."""
-
-    path: Path
-    #: Seconds the install took in this process (0.0 when it came from the cache).
-    install_seconds: float
 
     @property
     def mlflow(self) -> Path:
-        return self.path / "bin" / "mlflow"
+        return self.bin("mlflow")
 
 
 def ensure_venv() -> ServerVenv:
     """The cached server venv, installing it first when needed (raises RuntimeError on failure)."""
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / f"mlflow-server-{venv_key()}"
-    with open(root / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, other sessions wait
-        if (path / ".complete").is_file():
-            return ServerVenv(path, 0.0)
-        start = time.monotonic()
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        done = subprocess.run(
-            [
-                str(path / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                *REQUIREMENTS,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            errors = [
-                ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")
-            ]
-            raise RuntimeError(
-                f"installing MLflow failed:\n{done.stdout[-2000:]}\n" + "\n".join(errors[-40:])
-            )
-        seconds = time.monotonic() - start
-        (path / ".complete").write_text(json.dumps({"install_seconds": round(seconds, 1)}))
-        return ServerVenv(path, seconds)
+    got = venvkit.ensure("mlflow-server", REQUIREMENTS, what="MLflow")
+    return ServerVenv(got.path, got.install_seconds)
 
 
 def prepare_in_background() -> subprocess.Popen[bytes]:

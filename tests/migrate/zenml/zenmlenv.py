@@ -11,15 +11,16 @@ scratch folder. The lead can build the venv ahead of the tests:
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+_TESTS = Path(__file__).resolve().parents[2]
+if str(_TESTS) not in sys.path:  # run as a script
+    sys.path.append(str(_TESTS))
+
+import venvkit  # noqa: E402
+from venvkit import cache_root  # noqa: E402,F401  (re-exported for callers)
 
 ZENML_VERSION = "0.98.0"
 #: ZenML with its local store, and what the executed corpus files import (pandas, numpy).
@@ -32,26 +33,17 @@ REQUIREMENTS = (
 )
 
 
-def cache_root() -> Path:
-    return Path(
-        os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"
-    )
-
-
 def venv_key() -> str:
-    h = hashlib.sha256()
-    for part in (*REQUIREMENTS, sys.version):
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()[:16]
+    return venvkit.venv_key(REQUIREMENTS)
 
 
 def venv_path() -> Path:
-    return cache_root() / f"zenml-{venv_key()}"
+    return venvkit.venv_path("zenml", REQUIREMENTS)
 
 
 def install_seconds(path: Path) -> float:
     """Seconds the install of the venv at `path` took, as recorded in its marker."""
-    return float(json.loads((path / ".complete").read_text())["install_seconds"])
+    return venvkit.CachedVenv(path, 0.0).recorded_install_seconds()
 
 
 def ensure_zenml_venv() -> Path:
@@ -59,30 +51,7 @@ def ensure_zenml_venv() -> Path:
 
     Raises RuntimeError with pip's output when the install fails.
     """
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    path = venv_path()
-    with open(root / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, other sessions wait
-        if (path / ".complete").is_file():
-            return path
-        start = time.monotonic()
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
-        done = subprocess.run(
-            [*pip, "--disable-pip-version-check", *REQUIREMENTS],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"installing ZenML failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-            )
-        seconds = time.monotonic() - start
-        (path / ".complete").write_text(json.dumps({"install_seconds": round(seconds, 1)}))
-        return path
+    return venvkit.ensure("zenml", REQUIREMENTS, what="ZenML").path
 
 
 def zenml_env(scratch: Path) -> dict[str, str]:
