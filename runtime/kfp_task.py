@@ -15,8 +15,12 @@ What this adds to `portaflow.task`: KFP delivers every number as a JSON double
 (`3` arrives as `3.0`), so values are coerced back to the integers the IR types
 say; a fan-in over nested loops arrives as a list of lists and is flattened; an
 output parameter is written as KFP reads it (a STRING as raw text, anything else as
-JSON); a failure hook runs only when the pipeline did not succeed. Standard
-library only.
+JSON); a failure hook runs only when the pipeline did not succeed. With a
+store in the stack, the pod's environment names the run (PORTAFLOW_RUN_ID, from
+the `pipeline/runid` label KFP puts on every pod of a run) and, for a task in a
+loop, the pod (PORTAFLOW_KFP_POD): the task is recorded as `TASK[<pod>]`, so the
+iterations' records stay apart (a random suffix where no pod name is given,
+as under kfp.local). Standard library only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +96,10 @@ def execute(
     types: Mapping[str, str] = spec.get("types", {})
     flatten: Mapping[str, int] = spec.get("flatten", {})
     kfp_types: Mapping[str, str] = spec.get("outputs", {})
-    argv = ["--step", spec["step"], "--task-id", spec["task"]]
+    argv = ["--step", spec["step"], "--task-id", _task_id(spec)]
+    run_id = os.environ.get("PORTAFLOW_RUN_ID", "").strip()
+    if run_id:
+        argv += ["--run-id", run_id]
     if spec.get("code_hash"):
         argv += ["--code-hash", spec["code_hash"]]
     for name, value in sorted(params.items()):
@@ -134,6 +142,15 @@ def execute(
         if record:
             _record(Path(record), spec, code, values, meta)
     return code
+
+
+def _task_id(spec: Mapping[str, Any]) -> str:
+    """The task's id in its records: `TASK[<pod>]` for an iteration of a loop."""
+    task = str(spec["task"])
+    if not spec.get("loop"):
+        return task
+    pod = os.environ.get("PORTAFLOW_KFP_POD", "").strip() or uuid.uuid4().hex[:12]
+    return f"{task}[{pod}]"
 
 
 def _metadata(meta: str) -> dict[str, Any]:

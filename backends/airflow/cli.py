@@ -60,7 +60,10 @@ def submit_cmd(
     no_wait: bool,
 ) -> None:
     """Compile FILE and submit it: an Argo Workflow, a KFP run (or recurring run), or an
-    Airflow DAG run followed to its end. Tokens: ARGO_TOKEN, KFP_TOKEN, AIRFLOW_TOKEN."""
+    Airflow DAG run followed to its end. Tokens: ARGO_TOKEN, KFP_TOKEN, AIRFLOW_TOKEN.
+
+    With a package-mode stack (a store URL), the code package is published to the store
+    first, as `portaflow publish` does (Airflow: for the kubernetes flavour)."""
     if target in ("argo", "kfp"):
         from portaflow.backends.argo.cli import submit_cmd as argo_submit
 
@@ -75,6 +78,8 @@ def submit_cmd(
         find_root,
         front,
         image_mode_options,
+        publish_for_submit,
+        with_code,
     )
 
     from .names import dag_id
@@ -94,6 +99,15 @@ def submit_cmd(
         values = parse_assignments(pipeline, params)
     except ParamError as exc:
         raise click.UsageError(str(exc)) from None
+    from portaflow.compiler.stacks import code_mode
+
+    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes" and (
+        code_mode(chosen) == "package"
+    ):
+        # The pods fetch the code package, so it goes to the store first (put-if-absent),
+        # before the DAG that names it (docs/deploy.md).
+        publish_for_submit(chosen, pipeline, root)
+        options = with_code(options, chosen, pipeline, root, target="airflow")
     result = emit_or_exit(pipeline, "airflow", options)
     token = os.environ.get("AIRFLOW_TOKEN")
     start = time.monotonic()

@@ -14,5 +14,7 @@ BOUNDED_OUTER = "PF720"
 
 #: A container_step in the kubernetes flavour, whose pod could not hand its output files to XCom.
 CONTAINER_STEP = "PF731"
+#: A step's `packages=` in a DAG without a code package to install them with (warning).
+PACKAGES_IGNORED = "PF732"
 #: `model_version(...)` in the kubernetes flavour without a stack store URL for the pod to read.
 MODEL_VERSION = "PF733"

@@ -83,6 +83,7 @@ class _Emitter:
         self.p = p
         self.o = options
         self.errors: list[BackendMessage] = []
+        self.warnings: list[BackendMessage] = []
         self.n = Names(p)
         self.vars: dict[str, str] = {}
         self._used_vars = set(_RESERVED)
@@ -279,6 +280,24 @@ class _Emitter:
             )
         elif self.flavour == "kubernetes":
             kw += self.pod_kwargs(cfg)
+            code = self.o.code
+            if code is not None and code.mode == "package" and code.uri is not None:
+                # The init container fetches the code package; the task runs from it (pod.py).
+                ref: dict[str, Any] = {"digest": code.digest, "uri": code.uri}
+                if cfg.packages:
+                    ref["packages"] = list(cfg.packages)
+                kw.append(("code", lit(ref)))
+        if cfg.packages and "code" not in dict(kw):
+            self.warnings.append(
+                BackendMessage(
+                    code=codes.PACKAGES_IGNORED,
+                    message=f"step {step.name!r}: packages={list(cfg.packages)} are installed only "
+                    "by the code package's bootstrap in a pod, and this DAG runs none",
+                    span=step.span,
+                    hint='use the kubernetes flavour with store = "s3://..." in the stack '
+                    "(package mode), or install them where the task runs",
+                )
+            )
         kw += self.bound_kwargs(t)
         if t.hook == "exit":
             kw.append(("trigger_rule", lit("all_done")))
@@ -490,4 +509,7 @@ def emit(pipeline: ir.Pipeline, *, options: EmitOptions) -> EmitResult:
     text = e.render()
     if e.errors:
         raise BackendError(e.errors)
-    return EmitResult(files=(EmittedFile(path=f"{dag_id(pipeline.name)}.py", text=text),))
+    return EmitResult(
+        files=(EmittedFile(path=f"{dag_id(pipeline.name)}.py", text=text),),
+        warnings=tuple(e.warnings),
+    )

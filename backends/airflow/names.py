@@ -18,6 +18,14 @@ _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_SEGMENT = 100
 WATCHER = "portaflow_watcher"
 
+#: Where the pod's XCom sidecar reads the task's results.
+XCOM_RETURN = "/airflow/xcom/return.json"
+#: Package mode: the emptyDir volume (and its mount) where the init container leaves the
+#: code package for the task container (pod.py).
+CODE_VOLUME = "portaflow-code"
+CODE_DIR = "/portaflow/code"
+CODE_PATH = f"{CODE_DIR}/code.tar"
+
 
 def clean(raw: str) -> str:
     """A valid id segment for `raw`; a digest suffix keeps rewritten names distinct."""

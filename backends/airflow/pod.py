@@ -7,6 +7,14 @@ The pod runs `python -m portaflow.xcom SPEC`, which runs the task protocol
 The inputs are resolved on the worker before the pod starts (operators.Resolver),
 and the spec is one JSON argument: no shell, and no template fields, so nothing
 a user wrote is rendered by Jinja.
+
+In package mode (`code={"digest": ..., "uri": ...}`, issue 14, docs/deploy.md) the
+image holds neither portaflow nor the project's code: an init container of the same
+image, with the same env and secrets, fetches the code package from the store into an
+emptyDir volume at /portaflow/code (`portaflow.backends.codeboot.fetch_command`), and
+the task container runs `python -c <bootstrap prelude> --code-sha256 H --code-uri URI
+--code-path /portaflow/code/code.tar -- SPEC`, which checks the archive's sha256,
+unpacks it and runs `portaflow.xcom` from it (`codeboot.command`).
 """
 
 from __future__ import annotations
@@ -24,9 +32,10 @@ from airflow.providers.cncf.kubernetes.secret import (  # type: ignore[import-no
 )
 from kubernetes.client import models as k8s  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-from .operators import Source, _StepMixin, default_store
+from portaflow.backends import CodeRef, codeboot
 
-XCOM_RETURN = "/airflow/xcom/return.json"
+from .names import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN
+from .operators import Source, _StepMixin, default_store
 
 
 def _volumes(specs: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[Any]]:
@@ -73,6 +82,7 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         volumes: Sequence[Mapping[str, Any]] = (),
         artifact_store: str | None = None,
         project_root: str | None = None,
+        code: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         res = dict(resources or {})
@@ -89,9 +99,35 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
             **{k: str(v) for k, v in res.items()},
         }  # GPUs are limits only
         pod_volumes, mounts = _volumes(volumes)
+        cmds = ["python", "-m", "portaflow.xcom"]
+        init: list[Any] = []
+        if code is not None:
+            ref = CodeRef(mode="package", digest=code["digest"], uri=code["uri"])
+            packages = tuple(code.get("packages", ()))
+            cmds = codeboot.command(ref, "portaflow.xcom", CODE_PATH, packages)
+            shared = k8s.V1VolumeMount(name=CODE_VOLUME, mount_path=CODE_DIR)
+            pod_volumes.append(
+                k8s.V1Volume(name=CODE_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())
+            )
+            mounts.append(shared)
+            init.append(
+                k8s.V1Container(
+                    name=CODE_VOLUME,
+                    image=image,
+                    command=codeboot.fetch_command(ref, CODE_PATH),
+                    env=[k8s.V1EnvVar(name=k, value=v) for k, v in sorted((env or {}).items())],
+                    env_from=[
+                        k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=name))
+                        for name in secrets
+                    ]
+                    or None,
+                    volume_mounts=[shared],
+                )
+            )
         super().__init__(
             image=image,
-            cmds=["python", "-m", "portaflow.xcom"],
+            cmds=cmds,
+            init_containers=init or None,
             env_vars=dict(env or {}),
             secrets=[Secret("env", None, name) for name in secrets]
             + [Secret("env", k["env"], k["secret"], k["key"]) for k in secret_env],
@@ -109,13 +145,21 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
         self.inputs, self.outputs, self.condition = inputs, outputs, condition
         self.iteration = iteration
         self.artifact_store, self.project_root = artifact_store, project_root
+        self.code = dict(code) if code is not None else None
 
     def execute(self, context: Any) -> Any:
+        self.arguments = self.pod_arguments(context)
+        return super().execute(context)
+
+    def pod_arguments(self, context: Any) -> list[str]:
+        """The task container's one argument, the `portaflow.xcom` SPEC, for this run."""
         from portaflow.protocol import task_command
 
         args = self.prepare(context, self.artifact_store or default_store())
         lists = args.pop("_lists")
-        argv = task_command(self.step, root=self.project_root, python="python", **args)[3:]
+        # Package mode: the task's root is the unpacked code package (PORTAFLOW_ROOT).
+        root = None if self.code is not None else self.project_root
+        argv = task_command(self.step, root=root, python="python", **args)[3:]
         spec = {
             "argv": argv,
             "lists": {args["input_lists"][n]: paths for n, paths in lists.items()},
@@ -123,5 +167,4 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
             "output_params": args["output_params"],
             "return": XCOM_RETURN,
         }
-        self.arguments = [json.dumps(spec, sort_keys=True)]
-        return super().execute(context)
+        return [json.dumps(spec, sort_keys=True)]

@@ -30,6 +30,11 @@ MERGE_SCOPE = "PF620"
 POD_SETTING = "PF630"
 #: A container step's command KFP cannot express (a literal `{{` in an argv item).
 CONTAINER_STEP = "PF631"
+#: The stack's `store_secret` on a store whose credential variables portaflow does not know
+#: (kfp-kubernetes maps only named secret keys to env vars), or bad `store_secret_keys`.
+STORE_SECRET = "PF632"
+#: A step's `packages=` without a code package to install them with (warning; docs/deploy.md).
+PACKAGES_IGNORED = "PF633"
 #: `model_version(...)` on KFP without a stack store URL for the pod to read the registry from.
 IMPORT = "PF634"
 #: An importer URI or metadata string holding `{{`, which KFP's driver reads as a placeholder.

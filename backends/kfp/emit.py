@@ -17,6 +17,7 @@ from portaflow.backends import (
     EmitOptions,
     EmitResult,
     EmittedFile,
+    codeboot,
     yamlout,
 )
 from portaflow.backends.storeconf import store_settings
@@ -45,6 +46,21 @@ class _Emitter:
         self.components: dict[str, Obj] = {}
         self.executors: dict[str, Obj] = {}
         self.platform: dict[str, Obj] = {}
+        # A store URL in the stack: every task writes its record there (docs/stores.md).
+        self.store, self.store_problems = store_settings(options.extra)
+        self.store_secret: list[Obj] = []
+        if self.store is not None and self.store.secret:
+            self.store_secret, problem = executors.store_secret_env(
+                self.store.uri, self.store.secret, options.extra.get("store_secret_keys")
+            )
+            if problem:
+                self._error(
+                    codes.STORE_SECRET,
+                    problem,
+                    None,
+                    'name them in the stack: extra = { store_secret_keys = ["KEY", ...] }, '
+                    "or give the pods a cloud identity (Workload Identity) and drop store_secret",
+                )
 
     # ------------------------------------------------------------------ tasks
 
@@ -71,6 +87,18 @@ class _Emitter:
             run_status=status_inputs[0] if status_inputs else None,
         )
         params: Obj = {}
+        iface.loop = self.store is not None and t.loop is not None
+        code = self.o.code
+        if code is not None and code.mode == "package" and step.container is None:
+            iface.code = code  # the pod fetches the code package first (codeboot.py)
+        elif step.config.packages and step.container is None:
+            self._warn(
+                codes.PACKAGES_IGNORED,
+                f"step {step.name!r}: packages={list(step.config.packages)} are installed only by "
+                "the code package's bootstrap, and this stack ships no code package",
+                step.span,
+                'set store = "s3://..." in the stack (package mode), or put them in the image',
+            )
         arts: Obj = {}
         types = {i.name: i.type.type for i in step.inputs}
         for b in t.inputs:
@@ -125,7 +153,8 @@ class _Emitter:
                 )
         # The generated component calls locals() and __import__: inputs must not shadow them.
         clash = {i for i in iface.inputs} & {output_key(o.name) for o in step.outputs}
-        clash |= {i for i in iface.inputs} & {"locals", "__import__", executors.METRICS}
+        reserved = {"locals", "__import__", executors.METRICS, codeboot.PREPARE}
+        clash |= {i for i in iface.inputs} & reserved
         if clash:
             self._error(
                 codes.NAME_CLASH,
@@ -145,7 +174,7 @@ class _Emitter:
         comp, exe = f"comp-{name}", f"exec-{name}"
         self.components[comp] = executors.component(step, iface, exe)
         self.executors[exe] = {"container": self._container(t, step, iface)}
-        self._platform(exe, step)
+        self._platform(exe, step, t)
         task: Obj = {
             "cachingOptions": {"enableCache": True} if step.config.cache else {},
             "componentRef": {"name": comp},
@@ -271,8 +300,12 @@ class _Emitter:
         else:
             c = executors.python_container(t, step, iface, func)
         cfg = step.config
-        if cfg.env:
-            c["env"] = [{"name": k, "value": v} for k, v in cfg.env]
+        env = list(cfg.env)
+        if self.store is not None:
+            # The step's own env= wins over the store's variables, as on Argo.
+            env += [(k, v) for k, v in self.store.env(self.p.name) if k not in dict(cfg.env)]
+        if env:
+            c["env"] = [{"name": k, "value": v} for k, v in env]
         c["image"] = cfg.image or self.p.image or self.o.image
         if cfg.resources is not None:
             res = executors.resources(cfg.resources)
@@ -287,7 +320,7 @@ class _Emitter:
                 )
         return dict(sorted(c.items()))
 
-    def _platform(self, exe: str, step: ir.StepDef) -> None:
+    def _platform(self, exe: str, step: ir.StepDef, t: ir.Task) -> None:
         """kfp-kubernetes settings of one executor (KubernetesExecutorConfig)."""
         cfg = step.config
         out: Obj = {}
@@ -324,6 +357,13 @@ class _Emitter:
         if res is not None and res.tolerations:
             out["tolerations"] = [dict(sorted(tol)) for tol in res.tolerations]
         out.update(executors.pod_mounts(cfg))
+        if self.store is not None and step.container is None:
+            # The store's credentials (named keys: KFP has no envFrom), and the run id and
+            # pod name from the pod's own metadata (executors.RUN_ID_ENV).
+            if self.store_secret:
+                out["secretAsEnv"] = [*out.get("secretAsEnv", []), *self.store_secret]
+            fields = [executors.RUN_ID_ENV, *([executors.POD_ENV] if t.loop else [])]
+            out["fieldPathAsEnv"] = [{"fieldPath": f, "name": n} for n, f in fields]
         if any(v.read_only for v in cfg.volumes):
             self._error(
                 codes.POD_SETTING,
@@ -547,6 +587,8 @@ class _Emitter:
                 "or container (python -m portaflow.kfp_task, no kfp in the image)",
             )
             raise BackendError([_msg(e) for e in self.errors])
+        for code, message, hint in self.store_problems:
+            self._error(code, message, None, hint)
         for t in self.p.tasks:
             self._task(t)
         self._pipeline_outputs()

@@ -13,10 +13,12 @@ Either way the image needs portaflow and the step's code; `python` also needs kf
 from __future__ import annotations
 
 import json
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from portaflow.backends import CodeRef, codeboot
 from portaflow.compiler import ir
 
 from .kfptypes import PY_ARTIFACTS, PY_TYPES, artifact_schema, artifact_type, output_key, param_type
@@ -37,6 +39,12 @@ _LAUNCH = (
 STATUS = "pf_pipeline_status"
 #: Output artifact (system.Metrics) holding what the step logged with `log_metric`.
 METRICS = "pf_metrics"
+#: With a store, what each task's pod learns from its own metadata (kfp-kubernetes
+#: `fieldPathAsEnv`): the run id KFP's API server labels every pod of a run with, and (for a
+#: task in a loop, whose iterations must not share a record) the pod's name. Environment
+#: variables, not component inputs: an input that changes every run would defeat KFP's cache.
+RUN_ID_ENV = ("PORTAFLOW_RUN_ID", "metadata.labels['pipeline/runid']")
+POD_ENV = ("PORTAFLOW_KFP_POD", "metadata.name")
 _METRICS_TYPE = {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
 
 
@@ -59,6 +67,10 @@ class Interface:
     #: Artifact inputs an importer task gives (a plain file or folder), by name: the type
     #: `portaflow.kfp_task` lays it out as before the step loads it.
     imports: dict[str, str] = field(default_factory=dict)
+    #: With a store: a task in a loop, recorded once per iteration (`TASK[<pod>]`).
+    loop: bool = False
+    #: Package mode: how the code package reaches the pod (codeboot.py).
+    code: CodeRef | None = None
 
 
 def component(step: ir.StepDef, iface: Interface, executor: str) -> Obj:
@@ -127,6 +139,8 @@ def _spec(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
         spec["status"] = STATUS
     if iface.status and iface.run_status:
         spec["run_status"] = {"input": iface.run_status, "task": iface.status_task}
+    if iface.loop:
+        spec["loop"] = True
     return spec
 
 
@@ -162,11 +176,16 @@ def python_source(task: ir.Task, step: ir.StepDef, iface: Interface, func: str) 
     text = json.dumps(spec, sort_keys=True, ensure_ascii=True)
     params = ", ".join(required + optional)
     # The body names nothing a step input could shadow: locals() is exactly the inputs.
+    prelude, first = (
+        codeboot.source_prelude(iface.code, step.config.packages) if iface.code else ("", "")
+    )
     return (
         "from typing import *\n\n"
         "from kfp.dsl import *\n\n\n"
-        f"def {func}({params}):\n"
-        '    __import__("portaflow.kfp_task").kfp_task.run(\n'
+        + (f"{prelude}\n\n" if prelude else "")
+        + f"def {func}({params}):\n"
+        + first
+        + '    __import__("portaflow.kfp_task").kfp_task.run(\n'
         f'        __import__("json").loads({text!r}), locals()\n'
         "    )\n"
     )
@@ -197,6 +216,13 @@ def plain_container(task: ir.Task, step: ir.StepDef, iface: Interface) -> Obj:
     args += ["--metrics", f"{{{{$.outputs.artifacts['{METRICS}'].path}}}}"]
     if iface.status:
         args += ["--status", f"{{{{$.inputs.parameters['{STATUS}']}}}}"]
+    if iface.code is not None:
+        return {
+            "args": args,
+            "command": codeboot.command(
+                iface.code, "portaflow.kfp_task", packages=step.config.packages
+            ),
+        }
     return {"args": args, "command": ["python", "-m", "portaflow.kfp_task"]}
 
 
@@ -297,3 +323,54 @@ def _braces_clash(item: str) -> bool:
         text + ("\0" if f is not None else "") for text, f, _s, _c in string.Formatter().parse(item)
     )
     return any(bad in joined for bad in ("{{", "}}", "{\0", "\0}"))
+
+
+#: The credential variables kfp-kubernetes' `secretAsEnv` maps from the stack's `store_secret`,
+#: by the store's scheme: (required keys, optional keys). KFP has no `envFrom`, so the keys are
+#: named; each key is the variable's name, as `kubectl create secret generic NAME
+#: --from-literal=AWS_ACCESS_KEY_ID=...` makes them for Argo's `envFrom`, so one secret serves both.
+STORE_SECRET_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_SESSION_TOKEN",)),
+    "s3a": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_SESSION_TOKEN",)),
+}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def store_secret_env(uri: str, secret: str, keys: object) -> tuple[list[Obj], str | None]:
+    """The `secretAsEnv` entries giving a task the store's credentials, or a problem.
+
+    `keys` is the stack's `extra.store_secret_keys` (a list or a comma-separated string),
+    which names the keys for any scheme; without it the scheme's STORE_SECRET_KEYS.
+    """
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    if keys is not None:
+        names = keys.split(",") if isinstance(keys, str) else keys
+        if not isinstance(names, list) or not names:
+            return [], "store_secret_keys must be a list of variable names"
+        names = [str(n).strip() for n in names]
+        bad = [n for n in names if not _ENV_NAME.fullmatch(n)]
+        if bad:
+            return [], f"store_secret_keys holds {bad[0]!r}, not an environment variable name"
+        required, optional = tuple(dict.fromkeys(names)), ()
+    else:
+        scheme = uri.split("://", 1)[0]
+        if scheme not in STORE_SECRET_KEYS:
+            return [], (
+                f"KFP maps only named keys of a secret to environment variables, and portaflow "
+                f"knows the credential keys of s3:// stores only, not of {scheme}://"
+            )
+        required, optional = STORE_SECRET_KEYS[scheme]
+    out = [_secret_as_env(secret, required, False)]
+    if optional:
+        out.append(_secret_as_env(secret, optional, True))
+    return out, None
+
+
+def _secret_as_env(secret: str, keys: tuple[str, ...], optional: bool) -> Obj:
+    return {
+        "keyToEnv": [{"envVar": k, "secretKey": k} for k in keys],
+        "optional": optional,
+        "secretName": secret,
+        "secretNameParameter": {"runtimeValue": {"constant": secret}},
+    }

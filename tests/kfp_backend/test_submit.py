@@ -156,3 +156,32 @@ def test_an_unreachable_server_is_a_clean_error(tmp_path: Path) -> None:
     assert out.exit_code == 1
     assert "submit to http://127.0.0.1:9 failed" in out.output
     assert "Traceback" not in out.output
+
+
+def test_a_package_mode_stack_publishes_before_the_run_is_created(
+    tmp_path: Path, server: tuple[str, list[Request]]
+) -> None:
+    """`portaflow publish --help`: "`portaflow submit` publishes first by itself" (KFP too)."""
+    from portaflow.compiler.codepkg import code_package
+
+    url, requests = server
+    path = _project(tmp_path, schedule=False)
+    store = tmp_path / "store"
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "greet"\nversion = "0"\n\n[tool.portaflow.stacks.prod]\n'
+        f'store = "file://{store}"\nkfp_executor = "container"\n'
+    )
+    out = CliRunner().invoke(
+        main, ["submit", str(path), "--target", "kfp", "--host", url, "--stack", "prod"]
+    )
+    assert out.exit_code == 0, out.output
+    digest = code_package(compile_file(path, root=tmp_path), tmp_path).digest
+    assert [p.name for p in (store / "code").iterdir()] == [f"{digest}.tar"]
+    assert f"published: file://{store}/code/{digest}.tar" in out.output
+    assert out.output.index("published:") < out.output.index("created Run/run-1")
+    (run,) = _posts(requests, "/apis/v2beta1/runs")
+    sent = run["body"]["pipeline_spec"]  # with a platform spec, kfp.Client sends both
+    assert set(sent) == {"pipeline_spec", "platform_spec"}
+    exe = sent["pipeline_spec"]["deploymentSpec"]["executors"]["exec-hello"]
+    command = exe["container"]["command"]
+    assert command[command.index("--code-sha256") + 1] == digest
