@@ -210,9 +210,7 @@ def test_airflow_runs_it_on_the_worker_and_refuses_the_pod_flavour(tmp_path: Pat
     assert msgs and all(m.startswith("PF731") and "local flavour" in m for m in msgs)
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(container_step_sources())
 def test_hostile_commands_compile_to_one_argv_item_each_or_a_located_error(
     tmp_path: Path, case: tuple[str, str]

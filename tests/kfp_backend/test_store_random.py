@@ -25,9 +25,9 @@ CODE = CodeRef(mode="package", digest=DIGEST, uri=f"s3://ml-store/team-a/code/{D
 STORE = {"store": "s3://ml-store/team-a", "store_secret": "ml-store-creds"}
 
 
-# Fewer examples than test_random.py: the same strategy, and each example compiles twice with
-# the ~7 KB prelude in every executor; 60 keep this under a minute on two cores.
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The profile's examples (200 by default), as test_random.py: each compiles twice, with
+# the ~7 KB prelude in every executor.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines())
 def test_generated_pipelines_with_a_store_and_a_package(gen: GeneratedPipeline) -> None:
     with tempfile.TemporaryDirectory() as tmp:
