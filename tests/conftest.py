@@ -90,6 +90,7 @@ def _prepare_in_background(config: pytest.Config) -> None:
     sys.path[:0] = [str(here / "airflow"), str(here / "tracking"), str(here / "migrate" / "zenml")]
     import airflowenv
     import mlflowenv
+    import podkit
     import zenmlenv
 
     def build(ensure: Callable[[], object]) -> None:
@@ -98,7 +99,12 @@ def _prepare_in_background(config: pytest.Config) -> None:
         except Exception:  # the fixture that needs it reports the failure, with its reason
             return
 
-    for ensure in (airflowenv.ensure_venv, mlflowenv.ensure_venv, zenmlenv.ensure_zenml_venv):
+    for ensure in (
+        airflowenv.ensure_venv,
+        mlflowenv.ensure_venv,
+        zenmlenv.ensure_zenml_venv,
+        podkit.pod_python,  # the s3fs-only pod venv of the code-package tests (issue 14)
+    ):
         threading.Thread(target=build, args=(ensure,), daemon=True).start()
 
 

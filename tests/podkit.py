@@ -18,20 +18,16 @@ Shared by the backends' pod tests (tests/argo/test_pod*.py; KFP and Airflow reus
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import venvkit
 from s3kit import S3Server
+from venvkit import need  # noqa: F401  (re-exported for the pod tests)
 
 #: What every pod venv holds besides the example's own libraries: the store's file system.
 BASE_LIBS = ("s3fs",)
@@ -39,50 +35,9 @@ BASE_LIBS = ("s3fs",)
 POD_ROOT = "/portaflow/"
 
 
-def cache_root() -> Path:
-    return Path(
-        os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"
-    )
-
-
-def need(what: str, exc: BaseException | str) -> None:
-    """Skip for a missing dependency, except under CI where it fails the test."""
-    import pytest
-
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} under CI: {exc}")
-    pytest.skip(f"{what} here: {exc}")
-
-
 def pod_python(libs: Sequence[str] = ()) -> Path:
     """The python of a cached venv holding only `libs` and s3fs (RuntimeError if pip fails)."""
-    wanted = sorted({*BASE_LIBS, *libs})
-    key = hashlib.sha256("\0".join([*wanted, sys.version]).encode()).hexdigest()[:16]
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / f"pod-{key}"
-    with open(root / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (path / ".complete").is_file():
-            start = time.monotonic()
-            shutil.rmtree(path, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-            pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
-            done = subprocess.run(
-                [*pip, "--disable-pip-version-check", *wanted],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                errors = [
-                    ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")
-                ]
-                raise RuntimeError(f"installing {wanted} failed:\n" + "\n".join(errors[-40:]))
-            seconds = round(time.monotonic() - start, 1)
-            info = {"libs": wanted, "install_seconds": seconds}
-            (path / ".complete").write_text(json.dumps(info))
-    return path / "bin" / "python"
+    return venvkit.ensure("pod", sorted({*BASE_LIBS, *libs})).python
 
 
 _TAG = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from podkit import need, pod_python, run_pod
 
 from hashkit import write
+from podkit import need, pod_python, run_pod
 from portaflow.backends import CodeRef, EmitOptions
 from portaflow.backends.argo import emit
 from portaflow.bootstrap import bootstrap_command

@@ -22,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def need(what: str, exc: BaseException | str) -> None:
+    """In a test: skip for a missing dependency, except under CI where it fails the test."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} under CI: {exc}")
+    pytest.skip(f"{what} here: {exc}")
+
+
 def cache_root() -> Path:
     return Path(
         os.environ.get("PORTAFLOW_TEST_CACHE") or Path.home() / ".cache" / "portaflow-tests"

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from podkit import need, pod_argv, pod_python, run_pod
 
 from dagkit import Airflow
+from podkit import need, pod_argv, pod_python, run_pod
 from portaflow.backends.airflow.names import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN, dag_id
 from portaflow.compiler.cli import main
 from s3kit import S3Server

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from podkit import container_env, deliver_s3, need, pod_argv, pod_python, run_pod
 
+from podkit import container_env, deliver_s3, need, pod_argv, pod_python, run_pod
 from portaflow.backends.argo.codeinput import ARTIFACT
 from portaflow.compiler.cli import main
 from s3kit import S3Server

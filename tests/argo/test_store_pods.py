@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from podkit import deliver_s3, pod_argv
 
+from podkit import deliver_s3, pod_argv
 from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.argo.codeinput import ARTIFACT
 from portaflow.backends.argo.emit import emit

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from podkit import need, pod_python, run_pod
 
+from podkit import need, pod_python, run_pod
 from portaflow.backends import CodeRef, EmitOptions
 from portaflow.backends.airflow.emit import emit as airflow_emit
 from portaflow.backends.kfp import emit

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from podkit import need, pod_python, run_pod
 
+from podkit import need, pod_python, run_pod
 from portaflow.compiler.cli import main
 from s3kit import S3Server
 

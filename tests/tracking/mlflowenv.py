@@ -28,19 +28,11 @@ if str(_TESTS) not in sys.path:  # run as a script
     sys.path.append(str(_TESTS))
 
 import venvkit  # noqa: E402
+from venvkit import need  # noqa: E402,F401  (re-exported for the tracking tests)
 
 #: The server's version; the client (mlflow-skinny) talks to it over the REST API.
 MLFLOW_VERSION = "3.17.2"
 REQUIREMENTS = (f"mlflow=={MLFLOW_VERSION}",)
-
-
-def need(what: str, exc: BaseException | str) -> None:
-    """In a test: skip for a missing dependency, except under CI where it fails the test."""
-    import pytest
-
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} under CI: {exc}")
-    pytest.skip(f"{what} here: {exc}")
 
 
 class ServerVenv(venvkit.CachedVenv):
