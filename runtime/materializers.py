@@ -34,8 +34,10 @@ Users add their own:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 import json
 import os
 import shutil
@@ -47,6 +49,7 @@ from types import ModuleType
 from typing import Any
 
 from portaflow._atomic import atomic_dir
+from portaflow._hashio import HashingWriter, memory_budget, read_hashed
 from portaflow._record import python_version
 from portaflow._values import canonical_json, describe_type, to_json_value
 from portaflow.registry import BUILTIN_NAMES, Materializer, materializer, registrations
@@ -108,6 +111,17 @@ class ArtifactInfo:
 
 # --------------------------------------------------------------------------- helpers
 
+#: Opens a new data file (a relative path in the artifact) that hashes what is written to it.
+_Create = Callable[[str], HashingWriter]
+#: The data files of an artifact, read once and checked against its sha256: relative path -> bytes.
+_Blobs = dict[str, bytearray]
+
+# Built-in materializers may also have, besides `save` and `load` (the protocol users implement):
+#   save_streamed(obj, dir, create)  write each data file through `create(rel)`, which hashes the
+#                                    bytes on their way to the disk (no second pass to hash them);
+#   load_verified(data, dir)         build the value from the data files' bytes, already checked
+#                                    (one read, and what is parsed is exactly what was verified).
+
 
 def _require(module: str, *, what: str, install: str) -> ModuleType:
     """Import an optional library, or explain how to install it."""
@@ -166,6 +180,13 @@ class BytesMaterializer:
     def load(self, dir: Path) -> Any:
         return (dir / "data.bin").read_bytes()
 
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        with create("data.bin") as fh:
+            fh.write(obj)
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        return bytes(data["data.bin"])
+
 
 class PathMaterializer:
     """A file or folder the step produced, copied in; loads as a `Path` inside the artifact."""
@@ -208,6 +229,16 @@ class PandasFrameMaterializer:
         _require("pyarrow", what="Reading Parquet", install="pyarrow")
         return pd.read_parquet(dir / "data.parquet", engine="pyarrow")
 
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        _require("pyarrow", what="Saving a pandas DataFrame as Parquet", install="pyarrow")
+        with create("data.parquet") as fh:
+            obj.to_parquet(fh, engine="pyarrow")
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        pd = _require("pandas", what="Loading a pandas DataFrame", install="pandas")
+        pa = _require("pyarrow", what="Reading Parquet", install="pyarrow")
+        return pd.read_parquet(pa.BufferReader(data["data.parquet"]), engine="pyarrow")
+
     def versions(self, obj: Any) -> dict[str, str]:
         return _versions(obj, "pandas", "pyarrow")
 
@@ -228,7 +259,23 @@ class PandasSeriesMaterializer:
     def load(self, dir: Path) -> Any:
         pd = _require("pandas", what="Loading a pandas Series", install="pandas")
         _require("pyarrow", what="Reading Parquet", install="pyarrow")
-        series = pd.read_parquet(dir / "data.parquet", engine="pyarrow").iloc[:, 0]
+        return self._series(pd.read_parquet(dir / "data.parquet", engine="pyarrow"))
+
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        _require("pyarrow", what="Saving a pandas Series as Parquet", install="pyarrow")
+        frame = obj.to_frame(name=_UNNAMED if obj.name is None else obj.name)
+        with create("data.parquet") as fh:
+            frame.to_parquet(fh, engine="pyarrow")
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        pd = _require("pandas", what="Loading a pandas Series", install="pandas")
+        pa = _require("pyarrow", what="Reading Parquet", install="pyarrow")
+        source = pa.BufferReader(data["data.parquet"])
+        return self._series(pd.read_parquet(source, engine="pyarrow"))
+
+    @staticmethod
+    def _series(frame: Any) -> Any:
+        series = frame.iloc[:, 0]
         if series.name == _UNNAMED:
             series.name = None
         return series
@@ -249,6 +296,15 @@ class NumpyMaterializer:
     def load(self, dir: Path) -> Any:
         np = _require("numpy", what="Loading a numpy array", install="numpy")
         return np.load(dir / "data.npy", allow_pickle=False)
+
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        np = _require("numpy", what="Saving a numpy array", install="numpy")
+        with create("data.npy") as fh:
+            np.save(fh, obj, allow_pickle=False)
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        np = _require("numpy", what="Loading a numpy array", install="numpy")
+        return np.load(io.BytesIO(data["data.npy"]), allow_pickle=False)
 
     def versions(self, obj: Any) -> dict[str, str]:
         return _versions(obj, "numpy")
@@ -278,6 +334,11 @@ class JoblibMaterializer:
         joblib = _require("joblib", what="Loading a joblib artifact", install="joblib")
         return joblib.load(dir / "data.joblib")
 
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        # Unpickles exactly the bytes whose sha256 was checked, never the file again.
+        joblib = _require("joblib", what="Loading a joblib artifact", install="joblib")
+        return joblib.load(io.BytesIO(data["data.joblib"]))
+
     def versions(self, obj: Any) -> dict[str, str]:
         return _versions(obj, "joblib")
 
@@ -300,6 +361,11 @@ class PickleMaterializer:
         import pickle
 
         return pickle.loads((dir / "data.pkl").read_bytes())
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        import pickle
+
+        return pickle.loads(data["data.pkl"])
 
 
 def _is_plain_ndarray(obj: Any) -> bool:
@@ -419,26 +485,54 @@ def _data_files(dir: Path) -> list[str]:
     return sorted(files)
 
 
-def _digest(dir: Path, files: list[str]) -> tuple[str, int]:
+def _digest(
+    dir: Path, files: list[str], known: dict[str, HashingWriter] | None = None
+) -> tuple[str, int]:
+    """The artifact's sha256 and size; files hashed as they were written (`known`) are not read."""
     manifest = hashlib.sha256()
     size = 0
     for rel in files:
         path = dir / rel
-        manifest.update(f"{_hash_file(path)}  {rel}\n".encode())
-        size += path.stat().st_size
+        on_disk = path.stat().st_size
+        writer = (known or {}).get(rel)
+        # A file written through a HashingWriter and not touched since: its digest is known.
+        file_sha = writer.sha256 if writer and writer.size == on_disk else _hash_file(path)
+        manifest.update(f"{file_sha}  {rel}\n".encode())
+        size += on_disk
     return manifest.hexdigest(), size
+
+
+def _builtin(name: str, method: str) -> Any:
+    """The built-in materializer `name`'s optional fast-path `method`, if it has one."""
+    return getattr(_BY_NAME.get(name), method, None)
 
 
 def save_artifact(obj: Any, target: Path, *, using: Materializer | None = None) -> ArtifactInfo:
     """Save `obj` as the artifact directory `target`, atomically; returns its sidecar."""
     target = Path(target)
     mat = using or select_materializer(obj)
+    streamed = _builtin(mat.name, "save_streamed") if _BY_NAME.get(mat.name) is mat else None
     with atomic_dir(target) as tmp:
-        mat.save(obj, tmp)
+        written: dict[str, HashingWriter] = {}
+        if streamed is not None:
+
+            def create(rel: str) -> HashingWriter:
+                written[rel] = HashingWriter(tmp / rel)
+                return written[rel]
+
+            try:
+                streamed(obj, tmp, create)
+            finally:
+                for w in written.values():  # a materializer that raised left its file open
+                    if not w.closed:
+                        with contextlib.suppress(Exception):
+                            w.close()
+        else:
+            mat.save(obj, tmp)
         if (tmp / SIDECAR).exists():
             raise MaterializerError(f"materializer {mat.name!r} wrote a file named {SIDECAR}")
         files = _data_files(tmp)
-        sha256, size = _digest(tmp, files)
+        sha256, size = _digest(tmp, files, written)
         get_versions = getattr(mat, "versions", None)
         versions = get_versions(obj) if callable(get_versions) else _versions(obj)
         info = ArtifactInfo(
@@ -522,19 +616,42 @@ def is_artifact(path: Path) -> bool:
     return True
 
 
+def _changed(path: Path) -> NotAnArtifactError:
+    return NotAnArtifactError(
+        f"{path} changed since it was written: its data files no longer match the sha256 "
+        f"in its {SIDECAR}"
+    )
+
+
 def verify_artifact(path: Path) -> ArtifactInfo:
     """`read_artifact`, plus recompute the sha256 of the data files; raises if it differs."""
     info = read_artifact(path)
+    _check_digest(info)
+    return info
+
+
+def _check_digest(info: ArtifactInfo) -> None:
     try:
         sha256, _ = _digest(info.path, list(info.files))
     except OSError as exc:
-        raise NotAnArtifactError(f"{path} cannot be read to check it ({exc})") from exc
+        raise NotAnArtifactError(f"{info.path} cannot be read to check it ({exc})") from exc
     if sha256 != info.sha256:
-        raise NotAnArtifactError(
-            f"{path} changed since it was written: its data files no longer match the sha256 "
-            f"in its {SIDECAR}"
-        )
-    return info
+        raise _changed(info.path)
+
+
+def _read_verified(info: ArtifactInfo) -> _Blobs:
+    """The data files' bytes, each read once, checked against the sidecar's sha256."""
+    manifest = hashlib.sha256()
+    blobs: _Blobs = {}
+    try:
+        for rel in info.files:
+            blobs[rel], file_sha = read_hashed(info.path / rel)
+            manifest.update(f"{file_sha}  {rel}\n".encode())
+    except OSError as exc:
+        raise NotAnArtifactError(f"{info.path} cannot be read to check it ({exc})") from exc
+    if manifest.hexdigest() != info.sha256:
+        raise _changed(info.path)
+    return blobs
 
 
 def load_artifact(path: Path, *, verify: bool = True) -> Any:
@@ -542,15 +659,24 @@ def load_artifact(path: Path, *, verify: bool = True) -> Any:
 
     With `verify` (the default) the data files are first checked against the
     sidecar's sha256, so a changed or damaged artifact is never loaded
-    (NotAnArtifactError). The check reads each file once; the load that follows
-    finds its bytes in the page cache.
+    (NotAnArtifactError). A built-in materializer's files are read into memory
+    once, hashed there, and parsed from those same bytes (up to a quarter of
+    the machine's memory; above it, the check reads each file and the load
+    reads it again).
     """
     return load_artifact_with_info(path, verify=verify)[0]
 
 
 def load_artifact_with_info(path: Path, *, verify: bool = True) -> tuple[Any, ArtifactInfo]:
     """`load_artifact`, also returning the sidecar it checked."""
-    info = verify_artifact(path) if verify else read_artifact(path)
+    info = read_artifact(path)
+    from_bytes = _builtin(info.materializer, "load_verified")
+    if verify and from_bytes is not None and info.size <= memory_budget():
+        value = from_bytes(_read_verified(info), info.path)
+        _warn_on_version_drift(info)
+        return value, info
+    if verify:
+        _check_digest(info)
     mat = _materializer_named(info.materializer, info.materializer_module)
     value = mat.load(info.path)
     _warn_on_version_drift(info)

@@ -1,0 +1,170 @@
+"""One pass over an artifact's bytes: hashed as they are written, hashed as they are read.
+
+Saving used to write a data file, then read it back to hash it; loading read
+it to check the hash, then again to parse it. Here the writer hashes each
+block on its way to the disk (on a helper thread, so the encoder -- pyarrow,
+numpy, pickle -- keeps working meanwhile), and the reader reads a file into
+memory once, hashes that memory, and hands the very bytes it checked to the
+parser: what is parsed is what was verified, even if the file changes
+afterwards. Standard library only (this runs in every task's container).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HashingWriter", "read_hashed", "memory_budget"]
+
+#: Writes are gathered into blocks of this size before the helper thread takes them.
+BLOCK = 4 << 20
+#: The helper thread asks the kernel to write the file out every this many bytes,
+#: so the final fsync (before the artifact's rename) has little left to wait for.
+SYNC_EVERY = 64 << 20
+#: Blocks waiting for the helper thread at most (bounds the memory a writer holds).
+_QUEUE = 4
+
+
+class HashingWriter(io.RawIOBase):
+    """A new file, written on a helper thread that hashes every byte on its way (sha256).
+
+    `close()` waits for the thread and raises what it met (a full disk...);
+    `sha256` and `size` then describe exactly the bytes handed to `write`.
+    With `durable`, the file is flushed to disk (fsync) before `close` returns.
+    """
+
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._durable = durable
+        self._digest = hashlib.sha256()
+        self._pending = bytearray()
+        self._size = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[bytes | bytearray | None] = queue.Queue(maxsize=_QUEUE)
+        self._thread = threading.Thread(target=self._drain, name="portaflow-hash", daemon=True)
+        self._thread.start()
+        self._sha256: str | None = None
+
+    # -------------------------------------------------------------- io API
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._size
+
+    def write(self, b: Any) -> int:
+        if self.closed:
+            raise ValueError("write to a closed file")
+        self._raise_if_failed()
+        view = memoryview(b)
+        n = view.nbytes
+        if n >= BLOCK and not self._pending:
+            # A large block goes as it is; bytes are immutable, anything else is copied
+            # because the caller may reuse its buffer once `write` returns.
+            self._queue.put(b if type(b) is bytes else view.tobytes())
+        else:
+            self._pending += view.tobytes() if not view.c_contiguous else view.cast("B")
+            if len(self._pending) >= BLOCK:
+                self._queue.put(self._pending)
+                self._pending = bytearray()
+        self._size += n
+        return n
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._pending:
+                self._queue.put(self._pending)
+                self._pending = bytearray()
+            self._queue.put(None)
+            self._thread.join()
+            self._raise_if_failed()
+            if self._durable:
+                os.fsync(self._fd)
+            self._sha256 = self._digest.hexdigest()
+        finally:
+            os.close(self._fd)
+            super().close()
+
+    # -------------------------------------------------------------- results
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 of every byte written; only once closed."""
+        if self._sha256 is None:
+            raise ValueError(f"{self.path} is not closed yet, or its write failed")
+        return self._sha256
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    # -------------------------------------------------------------- helper thread
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _drain(self) -> None:
+        unsynced = 0
+        while (block := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep taking blocks so the writer never waits on a full queue
+            try:
+                self._digest.update(block)  # releases the GIL for large blocks
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                unsynced += len(block)
+                if self._durable and unsynced >= SYNC_EVERY:
+                    os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
+                    unsynced = 0
+            except BaseException as exc:  # handed to the writer, raised by write/close
+                self._error = exc
+
+
+def read_hashed(path: Path) -> tuple[bytearray, str]:
+    """The content of `path`, read once into memory, and the sha256 of exactly those bytes.
+
+    The caller compares the digest with the one it expects: a file cut short,
+    or changed while being read, does not match, and bytes that do match are
+    the artifact, whatever happens to the file afterwards.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        data = bytearray(size)
+        view = memoryview(data)
+        got = 0
+        while got < size:
+            n = fh.readinto(view[got : got + BLOCK * 4])
+            if not n:
+                break  # cut short while reading: the hash below will not match
+            digest.update(view[got : got + n])
+            got += n
+        view.release()
+        if got < size:
+            del data[got:]
+    return data, digest.hexdigest()
+
+
+def memory_budget() -> int:
+    """How many bytes of data files a load may hold in memory at once: a quarter of RAM.
+
+    Above it, a load checks the files in a streaming pass and lets the
+    materializer read them again (two reads, but no extra copy in memory).
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 2 << 30
+    return max(total // 4, 256 << 20)
