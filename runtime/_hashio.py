@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HashingWriter", "read_hashed", "memory_budget"]
+__all__ = ["HashingWriter", "memory_budget", "read_hashed", "read_whole"]
 
 #: Writes are gathered into blocks of this size before the helper thread takes them.
 BLOCK = 4 << 20
@@ -36,13 +36,20 @@ class HashingWriter(io.RawIOBase):
     `close()` waits for the thread and raises what it met (a full disk...);
     `sha256` and `size` then describe exactly the bytes handed to `write`.
     With `durable`, the file is flushed to disk (fsync) before `close` returns.
+    Given `sink` (a writable binary file object: an fsspec file streaming a
+    multipart upload...) instead of a path, the thread writes to it, and
+    `close` closes it (which completes the upload).
     """
 
-    def __init__(self, path: Path, *, durable: bool = True) -> None:
+    def __init__(self, path: Path | None, *, durable: bool = True, sink: Any = None) -> None:
         super().__init__()
-        self.path = Path(path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self._durable = durable
+        self.path = path
+        self._sink = sink
+        self._fd = -1
+        if sink is None:
+            assert path is not None
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._durable = durable and sink is None
         self._digest = hashlib.sha256()
         self._pending = bytearray()
         self._size = 0
@@ -90,10 +97,46 @@ class HashingWriter(io.RawIOBase):
             self._raise_if_failed()
             if self._durable:
                 os.fsync(self._fd)
+            if self._sink is not None:
+                sink, self._sink = self._sink, None
+                sink.close()
             self._sha256 = self._digest.hexdigest()
         finally:
-            os.close(self._fd)
+            if self._fd >= 0:
+                os.close(self._fd)
+            elif self._sink is not None and self._error is not None:
+                # A failed upload: drop it rather than complete it (fsspec's discard, where there is one).
+                discard = getattr(self._sink, "discard", None)
+                if callable(discard):
+                    discard()
             super().close()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # A block that raised must not complete the file (an upload would be committed).
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def abort(self) -> None:
+        """Stop without completing: the thread ends, an upload is discarded, nothing is raised."""
+        if self.closed:
+            return
+        self._error = self._error or RuntimeError("aborted")
+        self._pending = bytearray()
+        self._queue.put(None)
+        self._thread.join()
+        try:
+            if self._fd >= 0:
+                os.close(self._fd)
+            elif self._sink is not None:
+                discard = getattr(self._sink, "discard", None)
+                if callable(discard):
+                    discard()
+        except Exception:
+            pass
+        self._sink = None
+        super().close()
 
     # -------------------------------------------------------------- results
 
@@ -121,6 +164,9 @@ class HashingWriter(io.RawIOBase):
                 continue  # keep taking blocks so the writer never waits on a full queue
             try:
                 self._digest.update(block)  # releases the GIL for large blocks
+                if self._sink is not None:
+                    self._sink.write(block)
+                    continue
                 view = memoryview(block)
                 while view:
                     view = view[os.write(self._fd, view) :]
@@ -132,28 +178,35 @@ class HashingWriter(io.RawIOBase):
                 self._error = exc
 
 
-def read_hashed(path: Path) -> tuple[bytearray, str]:
-    """The content of `path`, read once into memory, and the sha256 of exactly those bytes.
+def read_whole(path: Path, digest: Any = None) -> bytearray:
+    """The content of `path`, read once into memory; each block also fed to `digest` if given.
 
-    The caller compares the digest with the one it expects: a file cut short,
-    or changed while being read, does not match, and bytes that do match are
-    the artifact, whatever happens to the file afterwards.
+    Exactly the size the file had when opened is read: a file that grows
+    meanwhile gives its first bytes, one cut short gives fewer; either way the
+    caller's sha256 of what it holds tells whether those bytes are the artifact.
     """
-    digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
         size = os.fstat(fh.fileno()).st_size
         data = bytearray(size)
         view = memoryview(data)
         got = 0
         while got < size:
-            n = fh.readinto(view[got : got + BLOCK * 4])
+            n = fh.readinto(view[got : got + 4 * BLOCK])
             if not n:
-                break  # cut short while reading: the hash below will not match
-            digest.update(view[got : got + n])
+                break
+            if digest is not None:
+                digest.update(view[got : got + n])
             got += n
         view.release()
-        if got < size:
-            del data[got:]
+    if got < size:
+        del data[got:]
+    return data
+
+
+def read_hashed(path: Path) -> tuple[bytearray, str]:
+    """`read_whole`, and the sha256 of exactly the bytes returned."""
+    digest = hashlib.sha256()
+    data = read_whole(path, digest)
     return data, digest.hexdigest()
 
 

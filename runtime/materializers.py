@@ -49,7 +49,7 @@ from types import ModuleType
 from typing import Any
 
 from portaflow._atomic import atomic_dir
-from portaflow._hashio import HashingWriter, memory_budget, read_hashed
+from portaflow._hashio import HashingWriter, memory_budget, read_hashed, read_whole
 from portaflow._record import python_version
 from portaflow._values import canonical_json, describe_type, to_json_value
 from portaflow.registry import BUILTIN_NAMES, Materializer, materializer, registrations
@@ -119,8 +119,12 @@ _Blobs = dict[str, bytearray]
 # Built-in materializers may also have, besides `save` and `load` (the protocol users implement):
 #   save_streamed(obj, dir, create)  write each data file through `create(rel)`, which hashes the
 #                                    bytes on their way to the disk (no second pass to hash them);
-#   load_verified(data, dir)         build the value from the data files' bytes, already checked
-#                                    (one read, and what is parsed is exactly what was verified).
+#   load_verified(data, dir)         build the value from the data files' bytes, read once (what is
+#                                    parsed is exactly what is verified, never the file again);
+#   parses_unchecked = True          its format runs no code when read (Parquet, .npy without
+#                                    pickle), so the bytes are hashed on a helper thread while they
+#                                    are parsed, and the value is returned only once they match;
+#                                    without it (pickle, joblib) the bytes are checked first.
 
 
 def _require(module: str, *, what: str, install: str) -> ModuleType:
@@ -167,6 +171,14 @@ class JsonMaterializer:
 
     def load(self, dir: Path) -> Any:
         return json.loads((dir / "data.json").read_text(encoding="utf-8"))
+
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        text = json.dumps(to_json_value(obj), ensure_ascii=False)
+        with create("data.json") as fh:
+            fh.write(text.encode("utf-8"))
+
+    def load_verified(self, data: _Blobs, dir: Path) -> Any:
+        return json.loads(data["data.json"].decode("utf-8"))
 
 
 class BytesMaterializer:
@@ -219,6 +231,7 @@ class PandasFrameMaterializer:
     """pandas DataFrame as Parquet (pyarrow)."""
 
     name = "pandas.parquet"
+    parses_unchecked = True
 
     def save(self, obj: Any, dir: Path) -> None:
         _require("pyarrow", what="Saving a pandas DataFrame as Parquet", install="pyarrow")
@@ -250,6 +263,7 @@ class PandasSeriesMaterializer:
     """pandas Series as a one-column Parquet file."""
 
     name = "pandas.series.parquet"
+    parses_unchecked = True
 
     def save(self, obj: Any, dir: Path) -> None:
         _require("pyarrow", what="Saving a pandas Series as Parquet", install="pyarrow")
@@ -288,6 +302,7 @@ class NumpyMaterializer:
     """numpy arrays (not of Python objects) as `data.npy`, without pickle."""
 
     name = "numpy.npy"
+    parses_unchecked = True
 
     def save(self, obj: Any, dir: Path) -> None:
         np = _require("numpy", what="Saving a numpy array", install="numpy")
@@ -334,6 +349,14 @@ class JoblibMaterializer:
         joblib = _require("joblib", what="Loading a joblib artifact", install="joblib")
         return joblib.load(dir / "data.joblib")
 
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        joblib = _require("joblib", what="Saving a Python object with joblib", install="joblib")
+        with create("data.joblib") as fh:
+            try:
+                joblib.dump(obj, fh)
+            except Exception as exc:  # pickling errors come in many types
+                raise _pickle_error(obj, exc) from exc
+
     def load_verified(self, data: _Blobs, dir: Path) -> Any:
         # Unpickles exactly the bytes whose sha256 was checked, never the file again.
         joblib = _require("joblib", what="Loading a joblib artifact", install="joblib")
@@ -361,6 +384,15 @@ class PickleMaterializer:
         import pickle
 
         return pickle.loads((dir / "data.pkl").read_bytes())
+
+    def save_streamed(self, obj: Any, dir: Path, create: _Create) -> None:
+        import pickle
+
+        with create("data.pkl") as fh:
+            try:
+                pickle.dump(obj, fh, protocol=5)
+            except Exception as exc:
+                raise _pickle_error(obj, exc) from exc
 
     def load_verified(self, data: _Blobs, dir: Path) -> Any:
         import pickle
@@ -507,58 +539,109 @@ def _builtin(name: str, method: str) -> Any:
     return getattr(_BY_NAME.get(name), method, None)
 
 
+def _streamer(mat: Materializer) -> Any:
+    """A built-in materializer's `save_streamed` (never a user class's attribute of that name)."""
+    return _builtin(mat.name, "save_streamed") if _BY_NAME.get(mat.name) is mat else None
+
+
+def _save_streamed(
+    streamed: Any, obj: Any, dir: Path, open_file: Callable[[str], HashingWriter]
+) -> dict[str, HashingWriter]:
+    """Run `save_streamed`; the writers it opened, all closed (or aborted when it raised)."""
+    written: dict[str, HashingWriter] = {}
+
+    def create(rel: str) -> HashingWriter:
+        written[rel] = open_file(rel)
+        return written[rel]
+
+    try:
+        streamed(obj, dir, create)
+    except BaseException:
+        for w in written.values():  # the materializer raised: no file is completed
+            w.abort()
+        raise
+    for w in written.values():
+        w.close()
+    return written
+
+
+def _describe(
+    obj: Any, mat: Materializer, path: Path, files: list[str], sha256: str, size: int
+) -> tuple[ArtifactInfo, bytes]:
+    """The sidecar of a saved value: as an ArtifactInfo, and as the bytes of the file."""
+    get_versions = getattr(mat, "versions", None)
+    versions = get_versions(obj) if callable(get_versions) else _versions(obj)
+    info = ArtifactInfo(
+        path=path,
+        type=describe_type(obj),
+        materializer=mat.name,
+        sha256=sha256,
+        size=size,
+        files=tuple(files),
+        versions=dict(versions),
+        materializer_module=_materializer_module(mat),
+    )
+    sidecar: dict[str, Any] = {
+        "schema": SCHEMA,
+        "type": info.type,
+        "materializer": info.materializer,
+        "sha256": info.sha256,
+        "size": info.size,
+        "files": list(info.files),
+        "versions": info.versions,
+    }
+    if info.materializer_module:
+        sidecar["materializer_module"] = info.materializer_module
+    return info, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode()
+
+
 def save_artifact(obj: Any, target: Path, *, using: Materializer | None = None) -> ArtifactInfo:
     """Save `obj` as the artifact directory `target`, atomically; returns its sidecar."""
     target = Path(target)
     mat = using or select_materializer(obj)
-    streamed = _builtin(mat.name, "save_streamed") if _BY_NAME.get(mat.name) is mat else None
+    streamed = _streamer(mat)
     with atomic_dir(target) as tmp:
         written: dict[str, HashingWriter] = {}
         if streamed is not None:
-
-            def create(rel: str) -> HashingWriter:
-                written[rel] = HashingWriter(tmp / rel)
-                return written[rel]
-
-            try:
-                streamed(obj, tmp, create)
-            finally:
-                for w in written.values():  # a materializer that raised left its file open
-                    if not w.closed:
-                        with contextlib.suppress(Exception):
-                            w.close()
+            written = _save_streamed(streamed, obj, tmp, lambda rel: HashingWriter(tmp / rel))
         else:
             mat.save(obj, tmp)
         if (tmp / SIDECAR).exists():
             raise MaterializerError(f"materializer {mat.name!r} wrote a file named {SIDECAR}")
         files = _data_files(tmp)
         sha256, size = _digest(tmp, files, written)
-        get_versions = getattr(mat, "versions", None)
-        versions = get_versions(obj) if callable(get_versions) else _versions(obj)
-        info = ArtifactInfo(
-            path=target,
-            type=describe_type(obj),
-            materializer=mat.name,
-            sha256=sha256,
-            size=size,
-            files=tuple(files),
-            versions=dict(versions),
-            materializer_module=_materializer_module(mat),
-        )
-        sidecar: dict[str, Any] = {
-            "schema": SCHEMA,
-            "type": info.type,
-            "materializer": info.materializer,
-            "sha256": info.sha256,
-            "size": info.size,
-            "files": list(info.files),
-            "versions": info.versions,
-        }
-        if info.materializer_module:
-            sidecar["materializer_module"] = info.materializer_module
+        info, sidecar = _describe(obj, mat, target, files, sha256, size)
         # The sidecar is the commit record: written last, inside the temp dir.
-        (tmp / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        (tmp / SIDECAR).write_bytes(sidecar)
     return info
+
+
+def stream_artifact(
+    obj: Any, open_file: Callable[[str], Any], put_sidecar: Callable[[bytes], None], where: str
+) -> ArtifactInfo | None:
+    """Save `obj` by streaming each data file into `open_file(rel)` (a writable binary file,
+    such as an fsspec multipart upload), hashed on the way, then `put_sidecar(bytes)` last.
+
+    None, and nothing written, when the value's materializer writes only to a folder (a
+    user materializer, a path): save it with `save_artifact` and copy the folder.
+    """
+    mat = select_materializer(obj)
+    streamed = _streamer(mat)
+    if streamed is None:
+        return None
+    written = _save_streamed(
+        streamed, obj, Path(where), lambda rel: HashingWriter(None, sink=open_file(rel))
+    )
+    files = sorted(written)
+    manifest = "".join(f"{written[rel].sha256}  {rel}\n" for rel in files)
+    size = sum(w.size for w in written.values())
+    info, sidecar = _describe(obj, mat, Path(where), files, _sha_text(manifest), size)
+    put_sidecar(sidecar)
+    return info
+
+
+def _sha_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_artifact(path: Path) -> ArtifactInfo:
@@ -567,16 +650,38 @@ def read_artifact(path: Path) -> ArtifactInfo:
     if not path.is_dir():
         raise NotAnArtifactError(f"{path} is not an artifact: no such directory")
     try:
-        raw = json.loads((path / SIDECAR).read_text(encoding="utf-8"))
+        text = (path / SIDECAR).read_bytes()
     except FileNotFoundError:
-        raise NotAnArtifactError(
-            f"{path} is not an artifact: it has no {SIDECAR} (an interrupted write, or not "
-            "written by portaflow)"
-        ) from None
-    except (OSError, ValueError) as exc:
+        text = None
+    except OSError as exc:
         raise NotAnArtifactError(
             f"{path} is not an artifact: unreadable {SIDECAR} ({exc})"
         ) from exc
+    info = _parse_sidecar(text, path, str(path))
+    total = 0
+    for rel in info.files:
+        file = path / rel
+        if not file.is_file():
+            raise NotAnArtifactError(f"{path} is not an artifact: its data file {rel} is missing")
+        total += file.stat().st_size
+    if total != info.size:
+        raise NotAnArtifactError(
+            f"{path} is not an artifact: its data files hold {total} bytes, the sidecar says {info.size}"
+        )
+    return info
+
+
+def _parse_sidecar(data: bytes | None, path: Path, where: str) -> ArtifactInfo:
+    """The sidecar's content (None: there is none) as an ArtifactInfo, or NotAnArtifactError."""
+    if data is None:
+        raise NotAnArtifactError(
+            f"{where} is not an artifact: it has no {SIDECAR} (an interrupted write, or not "
+            "written by portaflow)"
+        )
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise NotAnArtifactError(f"{where} is not an artifact: unreadable {SIDECAR} ({exc})") from exc
     try:
         files = raw["files"]
         versions = raw["versions"]
@@ -592,18 +697,8 @@ def read_artifact(path: Path) -> ArtifactInfo:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise NotAnArtifactError(
-            f"{path} is not an artifact: malformed {SIDECAR} ({exc!r})"
+            f"{where} is not an artifact: malformed {SIDECAR} ({exc!r})"
         ) from exc
-    total = 0
-    for rel in info.files:
-        file = path / rel
-        if not file.is_file():
-            raise NotAnArtifactError(f"{path} is not an artifact: its data file {rel} is missing")
-        total += file.stat().st_size
-    if total != info.size:
-        raise NotAnArtifactError(
-            f"{path} is not an artifact: its data files hold {total} bytes, the sidecar says {info.size}"
-        )
     return info
 
 
@@ -616,7 +711,7 @@ def is_artifact(path: Path) -> bool:
     return True
 
 
-def _changed(path: Path) -> NotAnArtifactError:
+def _changed(path: Path | str) -> NotAnArtifactError:
     return NotAnArtifactError(
         f"{path} changed since it was written: its data files no longer match the sha256 "
         f"in its {SIDECAR}"
@@ -639,19 +734,85 @@ def _check_digest(info: ArtifactInfo) -> None:
         raise _changed(info.path)
 
 
-def _read_verified(info: ArtifactInfo) -> _Blobs:
-    """The data files' bytes, each read once, checked against the sidecar's sha256."""
+def _manifest(blobs: _Blobs, shas: dict[str, str]) -> str:
+    """The artifact sha256 (module docstring) of files held in memory; `shas` those known."""
     manifest = hashlib.sha256()
+    for rel, data in blobs.items():
+        file_sha = shas.get(rel) or hashlib.sha256(data).hexdigest()
+        manifest.update(f"{file_sha}  {rel}\n".encode())
+    return manifest.hexdigest()
+
+
+#: Reads one data file of an artifact whole: (its bytes, their sha256 when computed on the way).
+_Reader = Callable[[str, bool], tuple[Any, "str | None"]]
+
+
+def _read_local(dir: Path) -> _Reader:
+    def read(rel: str, hash_now: bool) -> tuple[Any, str | None]:
+        return read_hashed(dir / rel) if hash_now else (read_whole(dir / rel), None)
+
+    return read
+
+
+def _load_from_memory(info: ArtifactInfo, read: _Reader, where: str) -> Any:
+    """The value built from the data files read once into memory, returned only if they match.
+
+    A format that runs no code when parsed (`parses_unchecked`) is parsed while a
+    helper thread hashes the same bytes; any other is hashed first.
+    """
+    mat = _BY_NAME[info.materializer]
+    from_bytes = mat.load_verified  # type: ignore[attr-defined]
+    concurrent = bool(getattr(mat, "parses_unchecked", False))
     blobs: _Blobs = {}
+    shas: dict[str, str] = {}
     try:
         for rel in info.files:
-            blobs[rel], file_sha = read_hashed(info.path / rel)
-            manifest.update(f"{file_sha}  {rel}\n".encode())
+            blobs[rel], sha = read(rel, not concurrent)
+            if sha is not None:
+                shas[rel] = sha
+    except FileNotFoundError as exc:
+        raise NotAnArtifactError(f"{where} is not an artifact: a data file is missing ({exc})") from exc
     except OSError as exc:
-        raise NotAnArtifactError(f"{info.path} cannot be read to check it ({exc})") from exc
-    if manifest.hexdigest() != info.sha256:
-        raise _changed(info.path)
-    return blobs
+        raise NotAnArtifactError(f"{where} cannot be read to check it ({exc})") from exc
+    if not concurrent:
+        if _manifest(blobs, shas) != info.sha256:
+            raise _changed(where)
+        return from_bytes(blobs, info.path)
+    import threading
+
+    result: list[str] = []
+    hasher = threading.Thread(
+        target=lambda: result.append(_manifest(blobs, {})), name="portaflow-verify", daemon=True
+    )
+    hasher.start()  # hashlib releases the GIL: the hash and the parse share the machine
+    try:
+        value = from_bytes(blobs, info.path)
+    except Exception:
+        hasher.join()
+        if result != [info.sha256]:
+            raise _changed(where) from None  # damaged bytes: say so, not what parsing met
+        raise
+    hasher.join()
+    if result != [info.sha256]:
+        raise _changed(where)
+    return value
+
+
+def load_streamed(
+    sidecar: bytes | None, read_file: Callable[[str], Any], where: str
+) -> tuple[Any, ArtifactInfo] | None:
+    """Load an artifact kept elsewhere (an object store) from its sidecar's bytes (None: it has
+    none) and `read_file(rel)`, which returns a data file's bytes; verified like `load_artifact`.
+
+    None when the artifact cannot be loaded from memory (a user materializer, a path, or
+    larger than `memory_budget`): copy the folder here and use `load_artifact`.
+    """
+    info = _parse_sidecar(sidecar, Path(where), where)
+    if _builtin(info.materializer, "load_verified") is None or info.size > memory_budget():
+        return None
+    value = _load_from_memory(info, lambda rel, _h: (read_file(rel), None), where)
+    _warn_on_version_drift(info)
+    return value, info
 
 
 def load_artifact(path: Path, *, verify: bool = True) -> Any:
@@ -670,9 +831,9 @@ def load_artifact(path: Path, *, verify: bool = True) -> Any:
 def load_artifact_with_info(path: Path, *, verify: bool = True) -> tuple[Any, ArtifactInfo]:
     """`load_artifact`, also returning the sidecar it checked."""
     info = read_artifact(path)
-    from_bytes = _builtin(info.materializer, "load_verified")
-    if verify and from_bytes is not None and info.size <= memory_budget():
-        value = from_bytes(_read_verified(info), info.path)
+    in_memory = _builtin(info.materializer, "load_verified") is not None
+    if verify and in_memory and info.size <= memory_budget():
+        value = _load_from_memory(info, _read_local(info.path), str(info.path))
         _warn_on_version_drift(info)
         return value, info
     if verify:
