@@ -104,11 +104,9 @@ class HashingWriter(io.RawIOBase):
         finally:
             if self._fd >= 0:
                 os.close(self._fd)
-            elif self._sink is not None and self._error is not None:
-                # A failed upload: drop it rather than complete it (fsspec's discard, where there is one).
-                discard = getattr(self._sink, "discard", None)
-                if callable(discard):
-                    discard()
+            elif self._sink is not None:
+                _discard(self._sink)  # a failed upload is dropped, never completed
+                self._sink = None
             super().close()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -126,15 +124,10 @@ class HashingWriter(io.RawIOBase):
         self._pending = bytearray()
         self._queue.put(None)
         self._thread.join()
-        try:
-            if self._fd >= 0:
-                os.close(self._fd)
-            elif self._sink is not None:
-                discard = getattr(self._sink, "discard", None)
-                if callable(discard):
-                    discard()
-        except Exception:
-            pass
+        if self._fd >= 0:
+            os.close(self._fd)
+        elif self._sink is not None:
+            _discard(self._sink)
         self._sink = None
         super().close()
 
@@ -176,6 +169,20 @@ class HashingWriter(io.RawIOBase):
                     unsynced = 0
             except BaseException as exc:  # handed to the writer, raised by write/close
                 self._error = exc
+
+
+def _discard(sink: Any) -> None:
+    """Drop an unfinished upload: fsspec's `discard` (an aborted multipart upload) where
+    there is one, and mark the file closed so that its finaliser does not complete it."""
+    discard = getattr(sink, "discard", None)
+    try:
+        if callable(discard):
+            discard()
+            sink.closed = True
+        else:
+            sink.close()
+    except Exception:  # the upload is abandoned either way; the first error is what matters
+        pass
 
 
 def read_whole(path: Path, digest: Any = None) -> bytearray:

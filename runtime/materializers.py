@@ -114,7 +114,7 @@ class ArtifactInfo:
 #: Opens a new data file (a relative path in the artifact) that hashes what is written to it.
 _Create = Callable[[str], HashingWriter]
 #: The data files of an artifact, read once and checked against its sha256: relative path -> bytes.
-_Blobs = dict[str, bytearray]
+_Blobs = dict[str, "bytes | bytearray"]
 
 # Built-in materializers may also have, besides `save` and `load` (the protocol users implement):
 #   save_streamed(obj, dir, create)  write each data file through `create(rel)`, which hashes the
