@@ -76,7 +76,9 @@ def _rounds(
     print(f"{name:<28} plain {p:7.2f} s   portaflow {o:7.2f} s   ratio {o / p:5.2f}x", flush=True)
     for label, _ in fns[1:]:
         t = statistics.median(times[label])
-        print(f"{'  ' + label:<28} {'':13}   portaflow {t:7.2f} s   ratio {t / p:5.2f}x", flush=True)
+        print(
+            f"{'  ' + label:<28} {'':13}   portaflow {t:7.2f} s   ratio {t / p:5.2f}x", flush=True
+        )
     return p, o
 
 

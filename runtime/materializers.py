@@ -34,7 +34,6 @@ Users add their own:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import io
@@ -681,7 +680,9 @@ def _parse_sidecar(data: bytes | None, path: Path, where: str) -> ArtifactInfo:
     try:
         raw = json.loads(data.decode("utf-8"))
     except ValueError as exc:
-        raise NotAnArtifactError(f"{where} is not an artifact: unreadable {SIDECAR} ({exc})") from exc
+        raise NotAnArtifactError(
+            f"{where} is not an artifact: unreadable {SIDECAR} ({exc})"
+        ) from exc
     try:
         files = raw["files"]
         versions = raw["versions"]
@@ -771,7 +772,9 @@ def _load_from_memory(info: ArtifactInfo, read: _Reader, where: str) -> Any:
             if sha is not None:
                 shas[rel] = sha
     except FileNotFoundError as exc:
-        raise NotAnArtifactError(f"{where} is not an artifact: a data file is missing ({exc})") from exc
+        raise NotAnArtifactError(
+            f"{where} is not an artifact: a data file is missing ({exc})"
+        ) from exc
     except OSError as exc:
         raise NotAnArtifactError(f"{where} cannot be read to check it ({exc})") from exc
     if not concurrent:

@@ -49,7 +49,9 @@ def test_a_dataframe_round_trips_and_its_sidecar_is_true(store: str, tmp_path: P
     assert info.sha256 == hashlib.sha256(line.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("value", [b"bytes", {"a": [1, 2]}, ("a", 1)], ids=["bytes", "json", "tuple"])
+@pytest.mark.parametrize(
+    "value", [b"bytes", {"a": [1, 2]}, ("a", 1)], ids=["bytes", "json", "tuple"]
+)
 def test_other_builtins_round_trip(store: str, value: object) -> None:
     loc = open_location(store)
     uri, _ = loc.save_artifact(value, "artifacts/r/t/v")
@@ -107,7 +109,7 @@ def test_a_value_that_fails_half_way_leaves_no_artifact(s3_store: str) -> None:
 
 
 def test_a_rewrite_never_pairs_the_old_sidecar_with_new_data(s3_store: str) -> None:
-    loc, fs, root = _s3(s3_store)
+    loc = open_location(s3_store)
     loc.save_artifact(b"old", "artifacts/r/t/o")
     uri, _ = loc.save_artifact(b"a new value", "artifacts/r/t/o")
     assert loc.load_artifact(uri) == b"a new value"
