@@ -30,7 +30,8 @@ def _artifact_sha(folder: Path, files: list[str]) -> str:
 
 
 def test_the_writer_hashes_exactly_what_it_writes(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     parts: list[object] = [
         b"small",
         bytearray(b"x" * 10),
@@ -93,8 +94,8 @@ def test_read_hashed_and_read_whole(tmp_path: Path) -> None:
 
 
 def _frame():  # type: ignore[no-untyped-def]
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
+    import pandas as pd
+
     return pd.DataFrame({"a": range(50_000), "b": [f"row {i}" for i in range(50_000)]})
 
 
@@ -114,11 +115,12 @@ def test_a_streamed_dataframe_is_the_plain_parquet_file_and_its_sidecar_is_true(
 @pytest.mark.parametrize("value", ["numpy", "series", b"bytes"])
 def test_streamed_builtins_round_trip(tmp_path: Path, value: object) -> None:
     if value == "numpy":
-        np = pytest.importorskip("numpy")
+        import numpy as np
+
         value = np.arange(12.0).reshape(3, 4)
     elif value == "series":
-        pd = pytest.importorskip("pandas")
-        pytest.importorskip("pyarrow")
+        import pandas as pd
+
         value = pd.Series([1.5, 2.5], name=None)
     info = save_artifact(value, tmp_path / "a")
     assert info.sha256 == _artifact_sha(tmp_path / "a", list(info.files))
@@ -179,3 +181,24 @@ def test_a_changed_pickle_is_never_unpickled(tmp_path: Path) -> None:
     assert not _Boom.target.exists()
     load_artifact(tmp_path / "a", verify=False)  # unchecked, the payload would have run
     assert _Boom.target.exists()
+
+
+def test_a_saved_data_file_is_on_disk_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/stores.md: the file is fsynced before the artifact's rename."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}').rsplit('/', 1)[-1]}")
+        real_fsync(fd)
+
+    def replace(src: object, dst: object) -> None:
+        events.append(f"rename {Path(str(dst)).name}")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_hashio.os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    save_artifact(b"x" * 1000, tmp_path / "a")
+    assert "fsync data.bin" in events and events.index("fsync data.bin") < events.index("rename a")

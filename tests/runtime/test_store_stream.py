@@ -25,8 +25,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _frame():  # type: ignore[no-untyped-def]
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
+    import pandas as pd
+
     return pd.DataFrame({"x": range(20_000), "y": [f"v{i % 7}" for i in range(20_000)]})
 
 
