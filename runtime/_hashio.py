@@ -218,7 +218,8 @@ def read_hashed(path: Path) -> tuple[bytearray, str]:
 
 
 def memory_budget() -> int:
-    """How many bytes of data files a load may hold in memory at once: a quarter of RAM.
+    """How many bytes of data files a load may hold in memory at once: a quarter of the
+    memory this process may use (the machine's, or its container's cgroup limit if lower).
 
     Above it, a load checks the files in a streaming pass and lets the
     materializer read them again (two reads, but no extra copy in memory).
@@ -226,5 +227,12 @@ def memory_budget() -> int:
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
-        return 2 << 30
-    return max(total // 4, 256 << 20)
+        total = 8 << 30
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return max(total // 4, 64 << 20)

@@ -202,3 +202,21 @@ def test_a_saved_data_file_is_on_disk_before_the_rename(
     monkeypatch.setattr(os, "replace", replace)
     save_artifact(b"x" * 1000, tmp_path / "a")
     assert "fsync data.bin" in events and events.index("fsync data.bin") < events.index("rename a")
+
+
+def test_the_memory_budget_is_a_quarter_of_the_container_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/stores.md: a quarter of the memory the process may use, its cgroup limit included."""
+    monkeypatch.setattr(_hashio.os, "sysconf", lambda name: 1 << 20 if "PAGES" in name else 4096)
+    limits = {"/sys/fs/cgroup/memory.max": "2147483648\n"}
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if str(self) in limits:
+            return limits[str(self)]
+        raise FileNotFoundError(str(self))
+
+    monkeypatch.setattr(_hashio.Path, "read_text", read_text)
+    assert _hashio.memory_budget() == (2 << 30) // 4  # 4 GiB of RAM, a 2 GiB container
+    limits["/sys/fs/cgroup/memory.max"] = "max\n"
+    assert _hashio.memory_budget() == (4 << 30) // 4
