@@ -17,10 +17,12 @@ from portaflow.materializers import SIDECAR, NotAnArtifactError, load_artifact
 from portaflow.storage import StoreLocationError, open_location
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "local":
         return str(tmp_path / "store")
+    if request.param == "memory":  # an fsspec file system without multipart uploads
+        return f"memory://stream-tests/{tmp_path.name}"
     return str(request.getfixturevalue("s3_store"))
 
 
