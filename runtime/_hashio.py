@@ -51,10 +51,11 @@ class HashingWriter(io.RawIOBase):
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self._durable = durable and sink is None
         self._digest = hashlib.sha256()
-        self._pending = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._size = 0
         self._error: BaseException | None = None
-        self._queue: queue.Queue[bytes | bytearray | None] = queue.Queue(maxsize=_QUEUE)
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=_QUEUE)
         self._thread = threading.Thread(target=self._drain, name="portaflow-hash", daemon=True)
         self._thread.start()
         self._sha256: str | None = None
@@ -71,17 +72,15 @@ class HashingWriter(io.RawIOBase):
         if self.closed:
             raise ValueError("write to a closed file")
         self._raise_if_failed()
-        view = memoryview(b)
-        n = view.nbytes
-        if n >= BLOCK and not self._pending:
-            # A large block goes as it is; bytes are immutable, anything else is copied
-            # because the caller may reuse its buffer once `write` returns.
-            self._queue.put(b if type(b) is bytes else view.tobytes())
-        else:
-            self._pending += view.tobytes() if not view.c_contiguous else view.cast("B")
-            if len(self._pending) >= BLOCK:
-                self._queue.put(self._pending)
-                self._pending = bytearray()
+        # bytes are immutable and passed on as they are (pyarrow, pickle and numpy hand
+        # over bytes); anything else is copied, as the caller may reuse its buffer.
+        piece = b if type(b) is bytes else memoryview(b).tobytes()
+        n = len(piece)
+        self._pending.append(piece)
+        self._pending_size += n
+        if self._pending_size >= BLOCK:
+            self._queue.put(self._pending)
+            self._pending, self._pending_size = [], 0
         self._size += n
         return n
 
@@ -91,7 +90,7 @@ class HashingWriter(io.RawIOBase):
         try:
             if self._pending:
                 self._queue.put(self._pending)
-                self._pending = bytearray()
+                self._pending, self._pending_size = [], 0
             self._queue.put(None)
             self._thread.join()
             self._raise_if_failed()
@@ -121,7 +120,7 @@ class HashingWriter(io.RawIOBase):
         if self.closed:
             return
         self._error = self._error or RuntimeError("aborted")
-        self._pending = bytearray()
+        self._pending, self._pending_size = [], 0
         self._queue.put(None)
         self._thread.join()
         if self._fd >= 0:
@@ -152,18 +151,19 @@ class HashingWriter(io.RawIOBase):
 
     def _drain(self) -> None:
         unsynced = 0
-        while (block := self._queue.get()) is not None:
+        while (pieces := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # keep taking blocks so the writer never waits on a full queue
             try:
-                self._digest.update(block)  # releases the GIL for large blocks
-                if self._sink is not None:
-                    self._sink.write(block)
-                    continue
-                view = memoryview(block)
-                while view:
-                    view = view[os.write(self._fd, view) :]
-                unsynced += len(block)
+                for piece in pieces:
+                    self._digest.update(piece)  # releases the GIL for large pieces
+                    if self._sink is not None:
+                        self._sink.write(piece)
+                        continue
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(self._fd, view) :]
+                    unsynced += len(piece)
                 if self._durable and unsynced >= SYNC_EVERY:
                     os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
                     unsynced = 0

@@ -138,6 +138,14 @@ def _require(module: str, *, what: str, install: str) -> ModuleType:
         ) from exc
 
 
+def _read_with_pyarrow(path: Path) -> Any:
+    """A file's bytes in a pyarrow buffer: its allocator keeps memory between loads, where a
+    fresh bytearray costs a page fault per 4 KiB (half the CPU of reading 1 GiB)."""
+    pa = _require("pyarrow", what="Reading Parquet", install="pyarrow")
+    with pa.OSFile(str(path)) as fh:
+        return fh.read_buffer()
+
+
 def _module_version(name: str) -> str | None:
     module = sys.modules.get(name)
     version = getattr(module, "__version__", None)
@@ -231,6 +239,7 @@ class PandasFrameMaterializer:
 
     name = "pandas.parquet"
     parses_unchecked = True
+    read_file = staticmethod(_read_with_pyarrow)
 
     def save(self, obj: Any, dir: Path) -> None:
         _require("pyarrow", what="Saving a pandas DataFrame as Parquet", install="pyarrow")
@@ -263,6 +272,7 @@ class PandasSeriesMaterializer:
 
     name = "pandas.series.parquet"
     parses_unchecked = True
+    read_file = staticmethod(_read_with_pyarrow)
 
     def save(self, obj: Any, dir: Path) -> None:
         _require("pyarrow", what="Saving a pandas Series as Parquet", install="pyarrow")
@@ -748,8 +758,13 @@ def _manifest(blobs: _Blobs, shas: dict[str, str]) -> str:
 _Reader = Callable[[str, bool], tuple[Any, "str | None"]]
 
 
-def _read_local(dir: Path) -> _Reader:
+def _read_local(dir: Path, mat: Any) -> _Reader:
+    read_file = getattr(mat, "read_file", None)
+
     def read(rel: str, hash_now: bool) -> tuple[Any, str | None]:
+        if read_file is not None:
+            data = read_file(dir / rel)
+            return data, hashlib.sha256(data).hexdigest() if hash_now else None
         return read_hashed(dir / rel) if hash_now else (read_whole(dir / rel), None)
 
     return read
@@ -836,7 +851,8 @@ def load_artifact_with_info(path: Path, *, verify: bool = True) -> tuple[Any, Ar
     info = read_artifact(path)
     in_memory = _builtin(info.materializer, "load_verified") is not None
     if verify and in_memory and info.size <= memory_budget():
-        value = _load_from_memory(info, _read_local(info.path), str(info.path))
+        reader = _read_local(info.path, _BY_NAME[info.materializer])
+        value = _load_from_memory(info, reader, str(info.path))
         _warn_on_version_drift(info)
         return value, info
     if verify:
