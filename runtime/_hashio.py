@@ -4,9 +4,10 @@ Saving used to write a data file, then read it back to hash it; loading read
 it to check the hash, then again to parse it. Here the writer hashes each
 block on its way to the disk (on a helper thread, so the encoder -- pyarrow,
 numpy, pickle -- keeps working meanwhile), and the reader reads a file into
-memory once, hashes that memory, and hands the very bytes it checked to the
-parser: what is parsed is what was verified, even if the file changes
-afterwards. Standard library only (this runs in every task's container).
+memory once and hashes that memory (materializers.py decides whether before
+or while the parser reads it): what is parsed is what was verified, even if
+the file changes afterwards. Standard library only (this runs in every
+task's container).
 """
 
 from __future__ import annotations
