@@ -203,6 +203,71 @@ class Location:
             self.fs.put_file(str(Path(local, name)), f"{dest}/{name}")
         return self.full(rel)
 
+    def save_artifact(self, obj: Any, rel: str) -> tuple[str, Any]:
+        """Save `obj` as the artifact `rel` of this store; (its URI, its `ArtifactInfo`).
+
+        A folder saves it in place (atomically). An object store gets each data
+        file streamed into its upload as the materializer writes it, hashed on
+        the way, and the sidecar last (the artifact exists only once the sidecar
+        does); a value whose materializer writes only to a folder is saved to a
+        temporary one and copied with `upload_dir`.
+        """
+        from portaflow import materializers as m
+
+        if self.fs is None:
+            return self.full(rel), m.save_artifact(obj, Path(self.root, rel))
+        dest = self._path(rel).rstrip("/")
+        uri = self.full(rel)
+        # A sidecar left by an earlier write goes first: data and sidecar never mix.
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(f"{dest}/{_SIDECAR}")
+        info = m.stream_artifact(
+            obj,
+            lambda name: self.fs.open(f"{dest}/{name}", "wb"),
+            lambda data: self.fs.pipe_file(f"{dest}/{_SIDECAR}", data),
+            uri,
+        )
+        if info is None:
+            with tempfile.TemporaryDirectory(prefix="portaflow-save-") as tmp:
+                info = m.save_artifact(obj, Path(tmp, "artifact"))
+                self.upload_dir(Path(tmp, "artifact"), rel)
+        return uri, info
+
+    def load_artifact(self, uri: str, *, workdir: Path | None = None) -> Any:
+        """The value of the artifact at `uri` (under this store), verified against its sha256.
+
+        From an object store, the data files are read once, into memory, and
+        parsed from the bytes that were checked; an artifact that must be on
+        disk to load (a user materializer, a path, or one larger than a quarter
+        of memory) is first copied into a new folder under `workdir` (default:
+        the temporary folder), which the caller owns.
+        """
+        from portaflow import materializers as m
+
+        if self.fs is None:
+            folder = Path(uri).resolve()
+            if not folder.is_relative_to(Path(self.root)):
+                raise StoreLocationError(f"{uri} is not under the store {self.uri}")
+            return m.load_artifact(folder)
+        src = self._remote(uri)
+        try:
+            sidecar: bytes | None = bytes(self.fs.cat_file(f"{src}/{_SIDECAR}"))
+        except FileNotFoundError:
+            sidecar = None
+        found = m.load_streamed(sidecar, lambda name: self.fs.cat_file(f"{src}/{name}"), uri)
+        if found is not None:
+            return found[0]
+        local = Path(tempfile.mkdtemp(prefix="portaflow-load-", dir=workdir))
+        self.download_dir(uri, local)
+        return m.load_artifact(local)
+
+    def _remote(self, uri: str) -> str:
+        """The fsspec path of `uri`, which must be under this store."""
+        prefix = self.uri.rstrip("/") + "/"
+        if not uri.startswith(prefix):
+            raise StoreLocationError(f"{uri} is not under the store {self.uri}")
+        return self._path(uri[len(prefix) :]).rstrip("/")
+
     def download_dir(self, uri: str, local: Path) -> None:
         """Copy the artifact directory at `uri` (under this location) into the empty `local`."""
         if self.fs is None:
@@ -211,10 +276,7 @@ class Location:
                 raise StoreLocationError(f"{uri} is not under the store {self.uri}")
             _copy_tree(folder, local)
             return
-        prefix = self.uri.rstrip("/") + "/"
-        if not uri.startswith(prefix):
-            raise StoreLocationError(f"{uri} is not under the store {self.uri}")
-        src = self._path(uri[len(prefix) :]).rstrip("/")
+        src = self._remote(uri)
         for p in self.fs.find(src):
             rel = str(p)[len(src) + 1 :]
             target = Path(local, rel)
