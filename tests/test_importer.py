@@ -387,9 +387,10 @@ def test_kfp_output_loads_in_the_kfp_sdk() -> None:
     for file, extra in (("pipeline.py", {}), ("score.py", STORE)):
         text = _emit("kfp", file, extra).files[0].text
         assert load_component_from_text(text) is not None
-        assert '"imports": {"notes": "pathlib.Path"' in yaml.safe_load(text)["deploymentSpec"][
-            "executors"
-        ]["exec-coverage"]["container"]["command"][-1].replace('\\"', '"')
+        spec = next(yaml.safe_load_all(text))  # with a store, a platform spec document follows
+        assert '"imports": {"notes": "pathlib.Path"' in spec["deploymentSpec"]["executors"][
+            "exec-coverage"
+        ]["container"]["command"][-1].replace('\\"', '"')
 
 
 @pytest.mark.parametrize(
@@ -609,8 +610,8 @@ def test_dry_run_says_imports_are_fetched_on_every_run(project: Path) -> None:
 
 @pytest.mark.slow
 def test_model_version_runs_under_kfp_local_as_it_runs_locally(project: Path) -> None:
-    """score.py's KFP output, run by kfp.local: the model_version task reads the registry the
-    pod would read from PORTAFLOW_STORE_URI (here the local store, PORTAFLOW_REGISTRY_URI)."""
+    """score.py's KFP output, run by kfp.local: the model_version task reads the registry from
+    the stack's store (PORTAFLOW_STORE_URI), as the pod would."""
     kfp_local = pytest.importorskip("kfp.local")
     from kfp.components import load_component_from_file
 
@@ -623,12 +624,17 @@ def test_model_version_runs_under_kfp_local_as_it_runs_locally(project: Path) ->
     local = _run(project, "score.py")
     assert local.ok, local.failed
     spec = project / "score.yaml"
-    spec.write_text(_emit_file(project / "score.py", "kfp", STORE))
+    # The stack's store as a file:// URL: the pods (here kfp.local's processes) read the
+    # registry from PORTAFLOW_STORE_URI as they would from s3:// on a cluster. kfp.local applies
+    # the container's env but not the platform spec, which gives a pod its run id.
+    spec.write_text(
+        _emit_file(project / "score.py", "kfp", {"store": (project / ".portaflow").as_uri()})
+    )
     records = project / "kfp-records"
     env = {
         "PORTAFLOW_ROOT": str(project),
         "PORTAFLOW_KFP_RECORDS": str(records),
-        "PORTAFLOW_REGISTRY_URI": str(project / ".portaflow"),
+        "PORTAFLOW_RUN_ID": "kfp-local-score",
     }
     import builtins
     import os
