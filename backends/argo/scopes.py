@@ -261,7 +261,7 @@ class Scopes(GroupTree):
         node = self.groups[gkey].node_names[child]
         out = []
         for i, ref in enumerate(self.artifact_list(child, src)):
-            key = (("iteration", *src, str(i)), "artifact")
+            key: tuple[Source, Kind] = (("iteration", *src, str(i)), "artifact")
             if key not in cg.exports:
                 name = names.param_name(f"{src[1]}-{src[2]}-{i}".replace(".", "-"))
                 if name in {v[0] for v in cg.exports.values()}:
