@@ -170,13 +170,6 @@ class Resolver:
         raise AirflowFailException(f"unknown condition {dict(cond)!r}")
 
 
-def iteration_task_id(task_id: str, iteration: Mapping[str, Any] | None) -> str:
-    """The task id in one mapped instance's record: `TASK[i,j]` (its loop indexes, as the local
-    runner names iterations), so every instance of a mapped task writes a record of its own."""
-    index = (iteration or _NO_ITERATION)["index"]
-    return f"{task_id}[{','.join(str(i) for i in index)}]" if index else task_id
-
-
 class _StepMixin:
     """What both task flavours share: resolving inputs and naming output locations."""
 
@@ -215,7 +208,10 @@ class _StepMixin:
             n: f"{folder}/params/{n}.json" for n, k in self.outputs.items() if k == "parameter"
         }
         args["metadata"] = f"{folder}/metadata.json"
-        args["task_id"] = iteration_task_id(self.task_id, self.iteration)
+        from portaflow.protocol import iteration_key
+
+        # One record per mapped instance: `TASK[i,j]`, its loop indexes, as the local runner.
+        args["task_id"] = iteration_key(self.task_id, (self.iteration or _NO_ITERATION)["index"])
         args["run_id"] = context["run_id"]
         args["code_hash"] = self.code_hash
         args["_lists"] = lists
