@@ -27,6 +27,8 @@ from portaflow.compiler.codepkg import code_package
 from portaflow.compiler.frontend import analyze
 from s3kit import S3Server
 
+from .checks import check_result
+
 PIPELINE = """
 from portaflow import pipeline, step
 
@@ -344,3 +346,31 @@ def test_every_iteration_of_a_loop_writes_its_own_record(
     table = CliRunner().invoke(runs_group, ["show", run_id, "--store", s3_store])
     assert table.exit_code == 0, table.output
     assert all(f"train_region[{p}]" in table.output for p in pods), table.output
+
+
+@pytest.mark.parametrize(
+    "example", ["static_fanout", "dynamic_fanout", "nested_loops", "bounded_fanout"]
+)
+def test_loop_tasks_name_their_pod_and_stay_valid_argo(example: str) -> None:
+    # The downward-API variable is valid per Argo's schema, hera's models and our lint, and
+    # exactly the templates of tasks inside a loop have it.
+    root = Path(__file__).parents[2] / "examples" / example
+    found = analyze(root / "pipeline.py", root=root)
+    assert found.pipeline is not None
+    p = found.pipeline
+    extra = {"store": "s3://ml-store/team", "store_secret": "ml-store-creds"}
+    (doc,) = check_result(emit(p, options=EmitOptions(extra=extra)))
+    in_loop = {p.step(t.step).name for t in p.tasks if t.loop is not None}
+    assert in_loop
+    for t in doc["spec"]["templates"]:
+        if "container" not in t or "--step" not in t["container"]["command"]:
+            continue
+        fields = [e for e in t["container"].get("env", []) if "valueFrom" in e]
+        step = t["metadata"]["annotations"]["portaflow.dev/step"].rsplit(":", 1)[-1]
+        want = [
+            {
+                "name": "PORTAFLOW_ITERATION",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            }
+        ]
+        assert fields == (want if step in in_loop else []), t["name"]
