@@ -30,9 +30,23 @@ from typing import Any
 
 from portaflow.materializers import canonical_json, read_artifact, to_json_value
 
-__all__ = ["cache_key", "hash_inputs", "sha256_text", "step_identity", "task_command"]
+__all__ = [
+    "cache_key",
+    "hash_inputs",
+    "iteration_key",
+    "sha256_text",
+    "step_identity",
+    "task_command",
+]
 
 PathLike = str | os.PathLike[str]
+
+
+def iteration_key(task_id: str, index: Sequence[int | str]) -> str:
+    """The execution key of one iteration of a task inside loops: `TASK[i,j]` (its indexes,
+    outermost loop first), `TASK` outside any loop. The local runner and Airflow's mapped
+    tasks record iterations under it, so each writes a record of its own."""
+    return f"{task_id}[{','.join(str(i) for i in index)}]" if index else task_id
 
 
 def sha256_text(text: str) -> str:

@@ -38,7 +38,10 @@ outputs ({name: {kind, sha256, size, ...}}; kind "artifact" | "parameter" |
 Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
 attempt number recorded in the metadata; 1 when unset), PORTAFLOW_STORE_URI
 (a store URL: the task uploads its artifacts there and writes its task record,
-see docs/stores.md; fsspec is imported only then), PORTAFLOW_PIPELINE.
+see docs/stores.md; fsspec is imported only then), PORTAFLOW_PIPELINE,
+PORTAFLOW_ITERATION (set for a task inside a loop whose iterations all get the
+same `--task-id`, e.g. on Argo the pod's name: the record's task id becomes
+`ID[<value>]`, so each iteration has its own record).
 
 Runners drive tasks with the helpers of `portaflow.protocol`, re-exported
 here: `task_command`, `hash_inputs`, `cache_key`, and the artifact functions
@@ -211,6 +214,14 @@ def _parser() -> _Parser:
 # --------------------------------------------------------------------------- the run
 
 
+def _iteration_task_id(task_id: str | None) -> str | None:
+    """`ID[<PORTAFLOW_ITERATION>]` when that is set (one iteration of a loop), else `ID`."""
+    iteration = os.environ.get("PORTAFLOW_ITERATION", "").strip()
+    if task_id is None or not iteration:
+        return task_id
+    return f"{task_id}[{iteration}]"
+
+
 @dataclass(slots=True)
 class _Record:
     """The metadata record, filled as the task goes."""
@@ -232,7 +243,7 @@ class _Record:
             attempt = attempt_text
         return {
             "schema": 1,
-            "task_id": getattr(args, "task_id", None),
+            "task_id": _iteration_task_id(getattr(args, "task_id", None)),
             "run_id": getattr(args, "run_id", None),
             "step": self.step,
             "attempt": attempt,

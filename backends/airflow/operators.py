@@ -208,7 +208,10 @@ class _StepMixin:
             n: f"{folder}/params/{n}.json" for n, k in self.outputs.items() if k == "parameter"
         }
         args["metadata"] = f"{folder}/metadata.json"
-        args["task_id"] = self.task_id
+        from portaflow.protocol import iteration_key
+
+        # One record per mapped instance: `TASK[i,j]`, its loop indexes, as the local runner.
+        args["task_id"] = iteration_key(self.task_id, (self.iteration or _NO_ITERATION)["index"])
         args["run_id"] = context["run_id"]
         args["code_hash"] = self.code_hash
         args["_lists"] = lists

@@ -47,6 +47,13 @@ class Shape:
     #: For an importer of a literal `https://`/`http://`/`gs://` URI: that URI, which Argo
     #: fetches as an input artifact (`http` / `gcs` location) before the task runs.
     source: str | None = None
+    #: With a store, a task inside a loop: every iteration gets the same `--task-id`, so the
+    #: pod's name (downward API, env `ITERATION_ENV`) tells their records apart.
+    iteration: bool = False
+
+
+#: The runtime's variable naming one iteration of a loop: the task is recorded as `TASK[<pod>]`.
+ITERATION_ENV = "PORTAFLOW_ITERATION"
 
 
 def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
@@ -61,7 +68,9 @@ def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
     return len(chain) - chain.index(binding.loop) - 1
 
 
-def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline) -> Shape:
+def shape_of(
+    task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline, *, store: bool = False
+) -> Shape:
     out = []
     for b in task.inputs:
         if b.kind == "parameter":
@@ -77,7 +86,12 @@ def shape_of(task: ir.Task, list_sizes: Mapping[str, int], pipeline: ir.Pipeline
         for i in pipeline.step(task.step).inputs
         if i.type.type == ir.RUN_STATUS and (task.hook is not None or task.run != "succeeded")
     ]
-    return Shape(tuple(out), hook=task.hook is not None, source=engine_import(task))
+    return Shape(
+        tuple(out),
+        hook=task.hook is not None,
+        source=engine_import(task),
+        iteration=store and task.loop is not None,
+    )
 
 
 #: URI schemes Argo fetches itself as an input artifact of an importer (no credentials in the
@@ -205,9 +219,12 @@ def volumes(cfg: ir.StepConfig) -> tuple[list[Obj] | None, list[Obj] | None]:
     return vols or None, mounts or None
 
 
-def env_vars(cfg: ir.StepConfig, extra: Sequence[tuple[str, str]] = ()) -> list[Obj] | None:
+def env_vars(
+    cfg: ir.StepConfig, extra: Sequence[tuple[str, str]] = (), *, pod_name: str | None = None
+) -> list[Obj] | None:
     """Literal variables (the step's, then `extra`), then one `valueFrom.secretKeyRef` per
-    SecretEnv: never a secret's value."""
+    SecretEnv: never a secret's value; then `pod_name`, if given, holding the pod's name
+    (`valueFrom.fieldRef: metadata.name`, filled in by Kubernetes)."""
     pairs = [*cfg.env, *extra]
     out = [mf.env_var(name=k, value=values.k8s_escape_dollar(v)) for k, v in pairs]
     out += [
@@ -219,6 +236,9 @@ def env_vars(cfg: ir.StepConfig, extra: Sequence[tuple[str, str]] = ()) -> list[
         )
         for k in cfg.secret_env
     ]
+    if pod_name is not None:
+        field = mf.object_field_selector(field_path="metadata.name")
+        out.append(mf.env_var(name=pod_name, value_from=mf.env_var_source(field_ref=field)))
     return out or None
 
 
@@ -367,7 +387,7 @@ def container_template(
     container = mf.container(
         image=image,
         command=cmd,
-        env=env_vars(cfg, store_env),
+        env=env_vars(cfg, store_env, pod_name=ITERATION_ENV if shape.iteration else None),
         env_from=[mf.env_from_source(secret_ref=mf.secret_env_source(name=s)) for s in secret_names]
         or None,
         resources=_resources(cfg.resources, extra),

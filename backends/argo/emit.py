@@ -115,7 +115,9 @@ class _Emitter:
                     unrolled = self.sc.groups[f"loop:{b.binding.loop}"].unrolled
                     sizes[b.name] = len(unrolled or [])
             self.list_sizes[t.id] = sizes
-            shape = self.shapes[t.id] = containers.shape_of(t, sizes, self.p)
+            shape = self.shapes[t.id] = containers.shape_of(
+                t, sizes, self.p, store=self.store is not None
+            )
             vkey = (t.step, shape)
             if vkey not in self.variants:
                 n = per_step[t.step] = per_step.get(t.step, 0) + 1

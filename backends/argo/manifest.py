@@ -90,7 +90,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("volume_mounts", "volumeMounts"),
     ),
     "EnvVar": (("name", "name"), ("value", "value"), ("value_from", "valueFrom")),
-    "EnvVarSource": (("secret_key_ref", "secretKeyRef"),),
+    "EnvVarSource": (("field_ref", "fieldRef"), ("secret_key_ref", "secretKeyRef")),
+    "ObjectFieldSelector": (("field_path", "fieldPath"),),
     "SecretKeySelector": (("name", "name"), ("key", "key")),
     "Volume": (
         ("name", "name"),
@@ -310,8 +311,12 @@ def env_var(*, name: str, value: str | None = None, value_from: Obj | None = Non
     return _make("EnvVar", locals())
 
 
-def env_var_source(*, secret_key_ref: Obj | None = None) -> Obj:
+def env_var_source(*, field_ref: Obj | None = None, secret_key_ref: Obj | None = None) -> Obj:
     return _make("EnvVarSource", locals())
+
+
+def object_field_selector(*, field_path: str) -> Obj:
+    return _make("ObjectFieldSelector", locals())
 
 
 def secret_key_selector(*, name: str, key: str) -> Obj:
@@ -465,6 +470,7 @@ BUILDERS = {
     "Container": container,
     "EnvVar": env_var,
     "EnvVarSource": env_var_source,
+    "ObjectFieldSelector": object_field_selector,
     "SecretKeySelector": secret_key_selector,
     "Volume": volume,
     "VolumeMount": volume_mount,

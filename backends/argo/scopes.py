@@ -227,27 +227,48 @@ class Scopes(GroupTree):
         return Ref(path=None, expr=loops.fan_in(values.decode(var)))
 
     def artifact_list(self, gkey: str, src: Source) -> list[Ref]:
-        """A gathered artifact as one reference per iteration of its unrolled loop."""
+        """A gathered artifact as one reference per iteration of its unrolled loop.
+
+        Read from a group holding the loop's parent through groups that are not loops (a
+        bounded loop's `bound:` wrapper DAG, sub-pipeline calls), each of those exports every
+        iteration's artifact as an output of its own, one level at a time.
+        """
         loop_key = f"loop:{src[3]}"
         lg = self.groups[loop_key]
-        if lg.parent != gkey or lg.unrolled is None:
-            if lg.unrolled is not None:
-                self.errors.append(
-                    (
-                        "PF505",
-                        "Argo cannot pass a gathered list of artifacts into a nested scope",
-                        lg.span,
-                        "gather the artifacts in the same scope as the loop",
-                    )
+        if lg.unrolled is None:
+            return []  # reported by the emitter (ARTIFACT_FAN_IN)
+        assert lg.parent is not None
+        if lg.parent == gkey:
+            inner = self.inner_source(loop_key, src[1], src[2])
+            name = self._export(loop_key, inner, "artifact")
+            node = self.groups[gkey].node_names[loop_key]
+            return [
+                path_ref("tasks", f"{node}-{i}", "outputs", "artifacts", name)
+                for i in range(len(lg.unrolled))
+            ]
+        child = self.child_towards(gkey, lg.parent)
+        if child is None or self.loops_between(gkey, lg.parent):
+            self.errors.append(
+                (
+                    "PF505",
+                    "Argo cannot pass a gathered list of artifacts into a nested scope",
+                    lg.span,
+                    "gather the artifacts in the same scope as the loop",
                 )
+            )
             return []
-        inner = self.inner_source(loop_key, src[1], src[2])
-        name = self._export(loop_key, inner, "artifact")
-        node = self.groups[gkey].node_names[loop_key]
-        return [
-            path_ref("tasks", f"{node}-{i}", "outputs", "artifacts", name)
-            for i in range(len(lg.unrolled))
-        ]
+        cg = self.groups[child]
+        node = self.groups[gkey].node_names[child]
+        out = []
+        for i, ref in enumerate(self.artifact_list(child, src)):
+            key: tuple[Source, Kind] = (("iteration", *src, str(i)), "artifact")
+            if key not in cg.exports:
+                name = names.param_name(f"{src[1]}-{src[2]}-{i}".replace(".", "-"))
+                if name in {v[0] for v in cg.exports.values()}:
+                    name = f"{name}-{names.short_hash(repr(key))}"
+                cg.exports[key] = (name, ref.tag, ref.expr)
+            out.append(path_ref("tasks", node, "outputs", "artifacts", cg.exports[key][0]))
+        return out
 
     def _export(self, gkey: str, src: Source, kind: Kind) -> str:
         g = self.groups[gkey]

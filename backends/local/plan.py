@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from portaflow.compiler import ir
+from portaflow.protocol import iteration_key
 
 # Node states.
 PENDING = "pending"
@@ -118,8 +119,7 @@ class Node:
 
 
 def node_key(task_id: str, index: Iterable[int | str]) -> str:
-    idx = list(index)
-    return f"{task_id}[{','.join(str(i) for i in idx)}]" if idx else task_id
+    return iteration_key(task_id, list(index))
 
 
 def value_to_json(value: Value) -> dict[str, Any]:

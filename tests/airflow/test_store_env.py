@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
+from podkit import need
 
+from airflowenv import airflow_env, ensure_venv
 from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.airflow.emit import emit
 from portaflow.compiler.frontend import analyze
@@ -57,3 +61,46 @@ def test_a_bad_store_secret_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError) as err:
         _dag(tmp_path, store="s3://b/p", store_secret="Bad_Name")
     assert [m.code for m in err.value.messages] == ["PF401"]
+
+
+MAPPED = """
+import json
+import sys
+
+from portaflow.backends.airflow.operators import PortaflowTask
+
+class TaskInstance:
+    dag_id, try_number = "d", 1
+
+got = {}
+for index in ([], [2], [0, 1]):
+    op = PortaflowTask(
+        task_id="train", step="steps:train", code_hash="h", inputs={}, outputs={},
+        iteration={"index": index, "items": [None] * len(index)} if index else None,
+    )
+    args = op.prepare({"ti": TaskInstance(), "run_id": "manual__1", "params": {}}, sys.argv[1])
+    got[repr(index)] = args["task_id"]
+print(json.dumps(got))
+"""
+
+
+def test_mapped_instances_are_recorded_under_their_loop_indexes(tmp_path: Path) -> None:
+    # Every mapped instance of a task inside a fan-out gets the same Airflow task id; with a
+    # store, records are named by the task id (put-if-absent), so each instance adds its loop
+    # indexes, as the local runner names iterations (`train[0,1]`). Run by a real Airflow.
+    try:
+        venv = ensure_venv()
+    except RuntimeError as exc:
+        need("an Airflow venv", exc)
+        raise
+    done = subprocess.run(
+        [str(venv.python), "-c", MAPPED, str(tmp_path / "artifacts")],
+        env=airflow_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {"[]": "train", "[2]": "train[2]", "[0, 1]": "train[0,1]"}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
 from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.argo import emit
-from portaflow.compiler import ir
+from portaflow.compiler import compile_file, ir
 
 from . import fixtures as fx
 from .checks import check_result
@@ -267,3 +268,47 @@ def test_thousand_tasks_emit_valid_output() -> None:
     result = emit(p, options=EmitOptions())
     assert emit(p, options=EmitOptions()) == result
     check_result(result)
+
+
+BOUNDED_BLOBS = """
+from portaflow import parallel, pipeline, step
+
+
+@step
+def make(x: str) -> bytes:
+    return x.encode()
+
+
+@step
+def count(blobs: list[bytes]) -> int:
+    return len(blobs)
+
+
+@pipeline
+def flow():
+    blobs = [make(x) for x in parallel(["a", "b", "c"], limit=1)]
+    count(blobs)
+"""
+
+
+def test_bounded_literal_loop_gathers_artifacts_through_its_wrapper_dag(tmp_path: Path) -> None:
+    # `parallel(xs, limit=N)` puts the (unrolled) loop in a `bound:` DAG of its own; every
+    # iteration's artifact leaves that DAG as an output of its own, in item order.
+    (tmp_path / "pipeline.py").write_text(BOUNDED_BLOBS)
+    p = compile_file(tmp_path / "pipeline.py", root=tmp_path)
+    result = emit(p, options=EmitOptions())
+    doc = check_result(result)[0]
+    t = _templates(doc)
+    assert t["flow-loop-1-bounded"]["parallelism"] == 1
+    bounded = t["flow-loop-1-bounded"]
+    node = {task["name"]: task for task in t["flow"]["dag"]["tasks"]}
+    (wrapper,) = [n for n, task in node.items() if task["template"] == "flow-loop-1-bounded"]
+    exported = [a["from"] for a in bounded["outputs"]["artifacts"]]
+    iterations = [task["name"] for task in bounded["dag"]["tasks"]]
+    assert len(iterations) == 3
+    assert exported == [f"{{{{tasks.{n}.outputs.artifacts.make-output}}}}" for n in iterations]
+    consumer = next(task for task in node.values() if task["template"] == "count")
+    got = [a["from"] for a in consumer["arguments"]["artifacts"]]
+    names = [a["name"] for a in bounded["outputs"]["artifacts"]]
+    assert got == [f"{{{{tasks.{wrapper}.outputs.artifacts.{n}}}}}" for n in names]
+    assert consumer["depends"] == f"{wrapper}.Succeeded"

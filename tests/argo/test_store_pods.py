@@ -27,6 +27,8 @@ from portaflow.compiler.codepkg import code_package
 from portaflow.compiler.frontend import analyze
 from s3kit import S3Server
 
+from .checks import check_result
+
 PIPELINE = """
 from portaflow import pipeline, step
 
@@ -80,16 +82,27 @@ def _template(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _run_like_the_pod(
-    root: Path, template: dict[str, Any], values: dict[str, str], pod: Path, server: S3Server
+    root: Path,
+    template: dict[str, Any],
+    values: dict[str, str],
+    pod: Path,
+    server: S3Server,
+    fields: dict[str, str] | None = None,
 ) -> None:
-    """The container's command with Argo's substitutions done and its paths moved under `pod`."""
+    """The container's command with Argo's substitutions done and its paths moved under `pod`;
+    `fields`: what Kubernetes' downward API gives the `fieldRef` variables."""
     argv = pod_argv(template["container"]["command"], values, pod)
     # A store URL makes the code travel as a package (issue 14): Argo's executor fetches the
     # published archive to the path the input artifact names, then the bootstrap runs the task.
     assert argv[:2] == ["python", "-c"]
     (code,) = [a for a in template["inputs"]["artifacts"] if a["name"] == ARTIFACT]
     deliver_s3(code, pod, server)
-    pod_env = {e["name"]: e["value"] for e in template["container"].get("env", [])}
+    pod_env = {
+        e["name"]: e["value"]
+        if "value" in e
+        else (fields or {})[e["valueFrom"]["fieldRef"]["fieldPath"]]
+        for e in template["container"].get("env", [])
+    }
     done = subprocess.run(
         [sys.executable, *argv[1:]],
         cwd=root,
@@ -263,3 +276,101 @@ def test_a_store_the_pod_cannot_write_fails_the_task_in_one_line(
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr
     assert "cannot write this task's record to the store s3://no-such-bucket/team" in done.stderr
+
+
+def test_every_iteration_of_a_loop_writes_its_own_record(
+    s3_server: S3Server, s3_store: str, tmp_path: Path
+) -> None:
+    # Issue 11's store with a fan-out: every iteration of `train_region` gets the same
+    # `portaflow-task`, so each pod adds its own name (downward API) to its record's task id;
+    # put-if-absent would otherwise keep only the first iteration's record.
+    example = Path(__file__).parents[2] / "examples" / "static_fanout" / "pipeline.py"
+    (tmp_path / "pyproject.toml").write_text(
+        STACK.format(store=s3_store, secret='store_secret = "ml-store-creds"')
+    )
+    shutil.copy(example, tmp_path / "pipeline.py")
+    out = tmp_path / "deploy"
+    result = CliRunner().invoke(
+        main,
+        ["compile", str(tmp_path / "pipeline.py"), "--target", "argo", "-o", str(out)]
+        + ["--stack", "prod"],
+    )
+    assert result.exit_code == 0, result.output
+    doc = yaml.safe_load((out / "static-fanout.yaml").read_text())
+    in_loop = _template(doc, "train-region")
+    env = {e["name"]: e for e in in_loop["container"]["env"]}
+    assert env["PORTAFLOW_ITERATION"] == {
+        "name": "PORTAFLOW_ITERATION",
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+    }
+    for t in doc["spec"]["templates"]:  # only the tasks inside a loop
+        if "container" in t and "--step" in t["container"]["command"]:
+            names = {e["name"] for e in t["container"].get("env", [])}
+            assert ("PORTAFLOW_ITERATION" in names) == (
+                t["name"] != "best" and t["name"] != "report"
+            )
+    published = CliRunner().invoke(
+        main, ["publish", str(tmp_path / "pipeline.py"), "--stack", "prod"], env=s3_server.env()
+    )
+    assert published.exit_code == 0, published.output
+
+    run_id = str(uuid.uuid4())
+    pods = [f"static-fanout-x7k2p-train-region-{n}" for n in (1234, 5678, 9012)]
+    for pod, region in zip(pods, ["eu", "us", "apac"], strict=True):
+        values = {
+            "inputs.parameters.region": region,
+            "inputs.parameters.epochs": "2",
+            "inputs.parameters.portaflow-task": "train_region",
+            "workflow.uid": run_id,
+        }
+        fields = {"metadata.name": pod}
+        _run_like_the_pod(tmp_path, in_loop, values, tmp_path / pod, s3_server, fields)
+
+    elsewhere = tmp_path / "laptop"
+    elsewhere.mkdir()
+    listed = CliRunner().invoke(
+        runs_group, ["list", "--json", "--store", s3_store, "--root", str(elsewhere)]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert [r["id"] for r in json.loads(listed.output)] == [run_id]
+    shown = CliRunner().invoke(
+        runs_group, ["show", run_id, "--json", "--store", s3_store, "--root", str(elsewhere)]
+    )
+    assert shown.exit_code == 0, shown.output
+    execs = json.loads(shown.output)["executions"]
+    by_key = {e["key"]: e for e in execs}
+    assert sorted(by_key) == sorted(f"train_region[{p}]" for p in pods)
+    assert {e["state"] for e in execs} == {"succeeded"}
+    scores = sorted(e["outputs"]["output"]["value"] for e in execs)
+    assert scores == [4.0, 4.0, 8.0]
+    table = CliRunner().invoke(runs_group, ["show", run_id, "--store", s3_store])
+    assert table.exit_code == 0, table.output
+    assert all(f"train_region[{p}]" in table.output for p in pods), table.output
+
+
+@pytest.mark.parametrize(
+    "example", ["static_fanout", "dynamic_fanout", "nested_loops", "bounded_fanout"]
+)
+def test_loop_tasks_name_their_pod_and_stay_valid_argo(example: str) -> None:
+    # The downward-API variable is valid per Argo's schema, hera's models and our lint, and
+    # exactly the templates of tasks inside a loop have it.
+    root = Path(__file__).parents[2] / "examples" / example
+    found = analyze(root / "pipeline.py", root=root)
+    assert found.pipeline is not None
+    p = found.pipeline
+    extra = {"store": "s3://ml-store/team", "store_secret": "ml-store-creds"}
+    (doc,) = check_result(emit(p, options=EmitOptions(extra=extra)))
+    in_loop = {p.step(t.step).name for t in p.tasks if t.loop is not None}
+    assert in_loop
+    for t in doc["spec"]["templates"]:
+        if "container" not in t or "--step" not in t["container"]["command"]:
+            continue
+        fields = [e for e in t["container"].get("env", []) if "valueFrom" in e]
+        step = t["metadata"]["annotations"]["portaflow.dev/step"].rsplit(":", 1)[-1]
+        want = [
+            {
+                "name": "PORTAFLOW_ITERATION",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            }
+        ]
+        assert fields == (want if step in in_loop else []), t["name"]

@@ -124,3 +124,32 @@ def test_logging_outside_a_task_just_records() -> None:
     json.dumps(got, allow_nan=False)  # always strict JSON
     metadata.reset()
     assert metadata.collected()["metrics"] == {}
+
+
+@pytest.mark.parametrize(
+    ("iteration", "task_id"), [("", "train"), ("wf-train-123", "train[wf-train-123]")]
+)
+def test_an_iteration_of_a_loop_is_recorded_under_its_own_task_id(
+    project: Project, tmp_path: Path, iteration: str, task_id: str
+) -> None:
+    # PORTAFLOW_ITERATION (Argo: the pod's name) tells apart the iterations of a loop, which all
+    # get the same --task-id; their store records are named by the task id (put-if-absent).
+    project.module("steps", STEPS)
+    data = save_artifact({"x": [1]}, tmp_path / "data")
+    project.ok(
+        "--step=steps:train",
+        f"--input=data={data.path}",
+        f"--output-param=output={tmp_path / 'out.json'}",
+        f"--metadata={tmp_path / 'meta.json'}",
+        "--task-id=train",
+        env={"PORTAFLOW_ITERATION": iteration},
+    )
+    assert json.loads((tmp_path / "meta.json").read_text())["task_id"] == task_id
+
+
+def test_iteration_keys_are_the_local_runners() -> None:
+    from portaflow.backends.local.plan import node_key
+    from portaflow.protocol import iteration_key
+
+    assert iteration_key("score", [0, 1]) == node_key("score", (0, 1)) == "score[0,1]"
+    assert iteration_key("score", []) == node_key("score", ()) == "score"
