@@ -36,7 +36,8 @@ outputs ({name: {kind, sha256, size, ...}}; kind "artifact" | "parameter" |
 "artifact-list"), metadata, metrics, metric_history (what the step logged).
 
 Environment: PORTAFLOW_ROOT (default for --root), PORTAFLOW_ATTEMPT (1-based
-attempt number recorded in the metadata; 1 when unset), PORTAFLOW_STORE_URI
+attempt number recorded in the metadata; when unset, PORTAFLOW_RETRY + 1, the
+0-based retry number Argo gives as `{{retries}}`; else 1), PORTAFLOW_STORE_URI
 (a store URL: the task uploads its artifacts there and writes its task record,
 see docs/stores.md; fsspec is imported only then), PORTAFLOW_PIPELINE,
 PORTAFLOW_ITERATION (set for a task inside a loop whose iterations all get the
@@ -222,6 +223,18 @@ def _iteration_task_id(task_id: str | None) -> str | None:
     return f"{task_id}[{iteration}]"
 
 
+def _attempt() -> int | str:
+    """PORTAFLOW_ATTEMPT (1-based), else PORTAFLOW_RETRY + 1 (0-based: Argo's `{{retries}}`)."""
+    text = os.environ.get("PORTAFLOW_ATTEMPT")
+    offset = 0
+    if text is None:
+        text, offset = os.environ.get("PORTAFLOW_RETRY", "0"), 1
+    try:
+        return int(text) + offset
+    except ValueError:
+        return text
+
+
 @dataclass(slots=True)
 class _Record:
     """The metadata record, filled as the task goes."""
@@ -236,11 +249,7 @@ class _Record:
 
     def finish(self, *, state: str, exit_code: int, error: str | None) -> dict[str, Any]:
         args = self.args
-        attempt_text = os.environ.get("PORTAFLOW_ATTEMPT", "1")
-        try:
-            attempt: int | str = int(attempt_text)
-        except ValueError:
-            attempt = attempt_text
+        attempt = _attempt()
         return {
             "schema": 1,
             "task_id": _iteration_task_id(getattr(args, "task_id", None)),

@@ -3,13 +3,15 @@
 Used by the Airflow backend's Kubernetes flavour. SPEC is one JSON argument:
 {"argv": [portaflow.task arguments], "lists": {path: [artifact paths]} (fan-in
 manifests to write first), "outputs": {name: artifact path}, "output_params":
-{name: json path}, "return": path of the XCom file}. On success the XCom file
+{name: json path}, "return": path of the XCom file, "attempt": Airflow's try number
+(optional; the task's PORTAFLOW_ATTEMPT, so each try keeps its own record)}. On success the XCom file
 holds each parameter output's value and each artifact's path. Standard library only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +26,8 @@ def main(argv: list[str]) -> int:
     for path, paths in spec["lists"].items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(Path(path), json.dumps(paths))
+    if spec.get("attempt") is not None:
+        os.environ["PORTAFLOW_ATTEMPT"] = str(spec["attempt"])
     from portaflow.task import main as task_main
 
     code = task_main(spec["argv"])

@@ -256,7 +256,8 @@ class PortaflowTask(_StepMixin, BaseOperator):  # type: ignore[misc]
             target.write_text(json.dumps(paths), encoding="utf-8")
         root = self.project_root or os.environ.get("PORTAFLOW_ROOT")
         argv = task_command(self.step, root=root, python=sys.executable, **args)
-        env = {**os.environ, **self.env}
+        # Each try keeps its own record (`task-<key>-a<N>`): Airflow's try number is 1-based.
+        env = {**os.environ, **self.env, "PORTAFLOW_ATTEMPT": str(context["ti"].try_number)}
         self.log.info("running %s", argv)
         proc = subprocess.Popen(
             argv, env=env, cwd=root or None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

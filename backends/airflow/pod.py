@@ -166,5 +166,6 @@ class PortaflowPodTask(_StepMixin, KubernetesPodOperator):  # type: ignore[misc]
             "outputs": args["outputs"],
             "output_params": args["output_params"],
             "return": XCOM_RETURN,
+            "attempt": context["ti"].try_number,
         }
         return [json.dumps(spec, sort_keys=True)]

@@ -54,6 +54,8 @@ class Shape:
 
 #: The runtime's variable naming one iteration of a loop: the task is recorded as `TASK[<pod>]`.
 ITERATION_ENV = "PORTAFLOW_ITERATION"
+#: The 0-based retry number of a template with a retryStrategy (Argo's `{{retries}}`).
+RETRY_ENV = "PORTAFLOW_RETRY"
 
 
 def flatten_levels(pipeline: ir.Pipeline, binding: ir.Binding) -> int:
@@ -367,6 +369,10 @@ def container_template(
     store_env: list[tuple[str, str]] = []
     if store is not None:
         store_env = [(k, v) for k, v in store.env(pipeline_name) if k not in dict(cfg.env)]
+        if cfg.retry is not None and cfg.retry.max > 0:
+            # Each attempt keeps its own record (`task-<key>-a<N>`): Argo's retry number,
+            # defined in a template with a retryStrategy (validate.go's LocalVarRetries).
+            store_env.append((RETRY_ENV, "{{retries}}"))
         if store.secret and store.secret not in secret_names:
             secret_names.append(store.secret)
     code_arts: list[Obj] = []

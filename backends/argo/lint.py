@@ -2,8 +2,9 @@
 
 Mirrors the checks of Argo's `workflow/validate/validate.go` that portaflow's output could
 trip: undefined templates or entrypoint, duplicate names, invalid names, DAG cycles,
-`depends` naming unknown tasks, `depends` with `dependencies`, and `{{...}}` references
-to inputs, tasks or workflow parameters that do not exist. It is run on every emitted
+`depends` naming unknown tasks, `depends` with `dependencies`, `{{...}}` references
+to inputs, tasks or workflow parameters that do not exist, and `{{retries}}` in a
+template without a retryStrategy (validate.go defines it only there). It is run on every emitted
 document in the tests and on Argo's own examples (which it must all accept).
 """
 
@@ -13,6 +14,7 @@ import re
 from typing import Any
 
 _NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
+_RETRIES = re.compile(r"{{\s*retries\s*}}")
 _PARAM = re.compile(r"[-a-zA-Z0-9_]+")
 _TAG = re.compile(r"{{\s*(=?)(.*?)\s*}}", re.S)
 _DEP_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?")
@@ -126,6 +128,8 @@ def _lint_template(
 ) -> list[str]:
     errs: list[str] = []
     tname = t.get("name")
+    if t.get("retryStrategy") is None and _RETRIES.search(repr(t)):
+        errs.append(f"{tname}: {{{{retries}}}} in a template without a retryStrategy")
     inputs = t.get("inputs") or {}
     in_params = {p.get("name") for p in inputs.get("parameters") or []}
     in_arts = {a.get("name") for a in inputs.get("artifacts") or []}

@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from podkit import need
 
 from airflowenv import airflow_env, ensure_venv
+from podkit import need
 from portaflow.backends import BackendError, EmitOptions
 from portaflow.backends.airflow.emit import emit
 from portaflow.compiler.frontend import analyze
@@ -104,3 +104,61 @@ def test_mapped_instances_are_recorded_under_their_loop_indexes(tmp_path: Path) 
     assert done.returncode == 0, done.stderr[-4000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got == {"[]": "train", "[2]": "train[2]", "[0, 1]": "train[0,1]"}
+
+
+TRIES = """
+import json
+import os
+import sys
+from pathlib import Path
+
+from portaflow.backends.airflow.operators import PortaflowTask
+from portaflow.backends.airflow.pod import PortaflowPodTask
+
+root, store = Path(sys.argv[1]), sys.argv[2]
+(root / "steps.py").write_text("def make(n: int) -> int:\\n    return n + 1\\n")
+
+
+class TaskInstance:
+    dag_id, try_number, map_index = "d", 3, -1
+
+    def xcom_pull(self, **kwargs):
+        return None
+
+
+context = {"ti": TaskInstance(), "run_id": "manual__1", "params": {"n": 4}}
+source = {"n": {"param": "n", "kind": "parameter"}}
+local = PortaflowTask(
+    task_id="make", step="steps:make", code_hash="h", inputs=source, outputs={"output": "parameter"},
+    artifact_store=store, project_root=str(root),
+)
+local.execute(context)
+(meta,) = Path(store).rglob("metadata.json")
+pod = PortaflowPodTask(
+    task_id="make", step="steps:make", code_hash="h", inputs=source, outputs={"output": "parameter"},
+    image="python:3.11-slim", artifact_store=store, project_root=str(root),
+)
+(spec,) = pod.pod_arguments(context)
+print(json.dumps({"local": json.loads(meta.read_text())["attempt"], "pod": json.loads(spec)["attempt"]}))
+"""
+
+
+def test_each_try_is_recorded_as_its_own_attempt(tmp_path: Path) -> None:
+    # A retried Airflow task runs again with the same arguments; the try number (1-based) is the
+    # record's attempt, so the try that succeeded is `-a3` beside the failed ones, not dropped.
+    try:
+        venv = ensure_venv()
+    except RuntimeError as exc:
+        need("an Airflow venv", exc)
+        raise
+    (tmp_path / "project").mkdir()
+    done = subprocess.run(
+        [str(venv.python), "-c", TRIES, str(tmp_path / "project"), str(tmp_path / "artifacts")],
+        env=airflow_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"local": 3, "pod": 3}

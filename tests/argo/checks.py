@@ -60,7 +60,7 @@ def check_result(result: EmitResult) -> list[dict[str, Any]]:
     return docs
 
 
-_SIMPLE_TAG = re.compile(r"(inputs|tasks|workflow)\.[A-Za-z0-9_.-]+|item")
+_SIMPLE_TAG = re.compile(r"(inputs|tasks|workflow)\.[A-Za-z0-9_.-]+|item|retries")
 
 
 def check_tags(doc: Any) -> None:

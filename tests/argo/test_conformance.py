@@ -41,3 +41,13 @@ def test_lint_catches_what_argo_rejects() -> None:
     doc["spec"]["entrypoint"] = "missing"
     errs = "\n".join(lint(doc))
     assert "cycle" in errs and "'nope'" in errs and "'Z'" in errs and "entrypoint" in errs
+
+
+def test_lint_allows_retries_only_where_argo_defines_it() -> None:
+    # validate.go puts `retries` in a template's scope only when it has a retryStrategy.
+    doc = _hello()
+    leaf = next(t for t in doc["spec"]["templates"] if "container" in t)
+    leaf["container"]["env"] = [{"name": "PORTAFLOW_RETRY", "value": "{{retries}}"}]
+    assert any("{{retries}} in a template without a retryStrategy" in e for e in lint(doc))
+    leaf["retryStrategy"] = {"limit": "2"}
+    assert not any("retries" in e for e in lint(doc))

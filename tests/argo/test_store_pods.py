@@ -88,9 +88,11 @@ def _run_like_the_pod(
     pod: Path,
     server: S3Server,
     fields: dict[str, str] | None = None,
+    ok: bool = True,
 ) -> None:
     """The container's command with Argo's substitutions done and its paths moved under `pod`;
-    `fields`: what Kubernetes' downward API gives the `fieldRef` variables."""
+    `fields`: what Kubernetes' downward API gives the `fieldRef` variables; `values["retries"]`:
+    Argo's retry number, substituted in env values too. `ok`: the task must succeed (else fail)."""
     argv = pod_argv(template["container"]["command"], values, pod)
     # A store URL makes the code travel as a package (issue 14): Argo's executor fetches the
     # published archive to the path the input artifact names, then the bootstrap runs the task.
@@ -98,7 +100,7 @@ def _run_like_the_pod(
     (code,) = [a for a in template["inputs"]["artifacts"] if a["name"] == ARTIFACT]
     deliver_s3(code, pod, server)
     pod_env = {
-        e["name"]: e["value"]
+        e["name"]: e["value"].replace("{{retries}}", values.get("retries", "{{retries}}"))
         if "value" in e
         else (fields or {})[e["valueFrom"]["fieldRef"]["fieldPath"]]
         for e in template["container"].get("env", [])
@@ -118,7 +120,7 @@ def _run_like_the_pod(
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert (done.returncode == 0) == ok, done.stderr
 
 
 def test_a_manifest_with_a_store_names_it_and_its_secret_and_no_credential(
@@ -374,3 +376,71 @@ def test_loop_tasks_name_their_pod_and_stay_valid_argo(example: str) -> None:
             }
         ]
         assert fields == (want if step in in_loop else []), t["name"]
+
+
+FLAKY = """
+import os
+
+from portaflow import pipeline, step
+
+
+@step(retries=2)
+def make(n: int) -> bytes:
+    if os.environ.get("PORTAFLOW_RETRY") == "0":  # the first attempt fails, the retry succeeds
+        raise RuntimeError("transient")
+    return bytes(range(n))
+
+
+@pipeline
+def demo(n: int = 5):
+    make(n)
+"""
+
+
+def test_each_retry_of_a_task_keeps_its_own_record(
+    s3_server: S3Server, s3_store: str, tmp_path: Path
+) -> None:
+    # Every attempt of a retried template gets the same arguments; Argo's `{{retries}}` (defined
+    # only in a template with a retryStrategy) numbers them, so the record of the retry that
+    # succeeded is `-a2` beside the failed `-a1`, not dropped by put-if-absent.
+    root = _project(tmp_path, s3_store)
+    (root / "pipeline.py").write_text(textwrap.dedent(FLAKY))
+    doc = _compile(root, "--stack", "prod")
+    template = _template(doc, "make")
+    assert template["retryStrategy"]["limit"] == 2
+    env = {e["name"]: e.get("value") for e in template["container"]["env"]}
+    assert env["PORTAFLOW_RETRY"] == "{{retries}}"
+    found = analyze(root / "pipeline.py", root=root)
+    assert found.pipeline is not None  # schema, hera's models and our lint accept `{{retries}}`
+    check_result(emit(found.pipeline, options=EmitOptions(extra={"store": s3_store})))
+    published = CliRunner().invoke(
+        main, ["publish", str(root / "pipeline.py"), "--stack", "prod"], env=s3_server.env()
+    )
+    assert published.exit_code == 0, published.output
+    run_id = str(uuid.uuid4())
+    for retries, ok in (("0", False), ("1", True)):
+        values = {
+            "inputs.parameters.n": "5",
+            "inputs.parameters.portaflow-task": "make",
+            "workflow.uid": run_id,
+            "retries": retries,
+        }
+        _run_like_the_pod(root, template, values, tmp_path / f"pod-{retries}", s3_server, ok=ok)
+    elsewhere = tmp_path / "laptop"
+    elsewhere.mkdir()
+    shown = CliRunner().invoke(
+        runs_group, ["show", run_id, "--json", "--store", s3_store, "--root", str(elsewhere)]
+    )
+    assert shown.exit_code == 0, shown.output
+    (made,) = json.loads(shown.output)["executions"]
+    assert (made["key"], made["attempt"], made["state"]) == ("make", 2, "succeeded")
+
+
+def test_templates_without_a_retry_strategy_get_no_retry_number(
+    s3_store: str, tmp_path: Path
+) -> None:
+    doc = _compile(_project(tmp_path, s3_store), "--stack", "prod")
+    for name in ("make", "size"):
+        assert "retryStrategy" not in _template(doc, name)
+        names = {e["name"] for e in _template(doc, name)["container"]["env"]}
+        assert "PORTAFLOW_RETRY" not in names

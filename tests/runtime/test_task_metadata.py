@@ -45,7 +45,7 @@ def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
 
 
-def _run_train(project: Project, tmp_path: Path) -> dict:
+def _run_train(project: Project, tmp_path: Path, env: dict[str, str] | None = None) -> dict:
     project.module("steps", STEPS)
     data = save_artifact({"x": [1, 2, 3]}, tmp_path / "data")
     meta_path = tmp_path / "meta.json"
@@ -58,9 +58,19 @@ def _run_train(project: Project, tmp_path: Path) -> dict:
         "--code-hash=abc123",
         "--task-id=train",
         "--run-id=run-42",
-        env={"PORTAFLOW_ATTEMPT": "3"},
+        env={"PORTAFLOW_ATTEMPT": "3"} if env is None else env,
     )
     return json.loads(meta_path.read_text())
+
+
+def test_the_attempt_comes_from_argos_retry_number_when_no_attempt_is_given(
+    project: Project, tmp_path: Path
+) -> None:
+    # PORTAFLOW_RETRY is Argo's 0-based `{{retries}}`; PORTAFLOW_ATTEMPT (1-based) wins.
+    assert _run_train(project, tmp_path / "a", {"PORTAFLOW_RETRY": "1"})["attempt"] == 2
+    both = {"PORTAFLOW_RETRY": "1", "PORTAFLOW_ATTEMPT": "5"}
+    assert _run_train(project, tmp_path / "b", both)["attempt"] == 5
+    assert _run_train(project, tmp_path / "c", {})["attempt"] == 1
 
 
 def test_metadata_records_the_execution(project: Project, tmp_path: Path) -> None:
