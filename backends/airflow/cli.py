@@ -94,20 +94,18 @@ def submit_cmd(
     if not folder:
         raise click.UsageError("--dags-folder is required (or set `dags_folder` in the stack)")
     pipeline = front(file, root, pipeline_name, "text")
-    options = image_mode_options(options, chosen, pipeline, root)  # docs/deploy-image.md
     try:
         values = parse_assignments(pipeline, params)
     except ParamError as exc:
         raise click.UsageError(str(exc)) from None
-    from portaflow.compiler.stacks import code_mode
-
-    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes" and (
-        code_mode(chosen) == "package"
-    ):
-        # The pods fetch the code package, so it goes to the store first (put-if-absent),
-        # before the DAG that names it (docs/deploy.md).
+    if options.extra.get("airflow_operator", "kubernetes") == "kubernetes":
+        # Package mode: the pods fetch the code package, so it goes to the store first
+        # (put-if-absent), before the DAG that names it (docs/deploy.md); image mode: the
+        # derived tag (docs/deploy-image.md). Both do nothing for a stack in neither mode.
         publish_for_submit(chosen, pipeline, root)
         options = with_code(options, chosen, pipeline, root, target="airflow")
+    else:
+        options = image_mode_options(options, chosen, pipeline, root)  # docs/deploy-image.md
     result = emit_or_exit(pipeline, "airflow", options)
     token = os.environ.get("AIRFLOW_TOKEN")
     start = time.monotonic()
