@@ -18,6 +18,7 @@ Shared by the backends' pod tests (tests/argo/test_pod*.py; KFP and Airflow reus
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -27,12 +28,39 @@ from typing import Any
 
 import venvkit
 from s3kit import S3Server
-from venvkit import need  # noqa: F401  (re-exported for the pod tests)
+from venvkit import need
 
 #: What every pod venv holds besides the example's own libraries: the store's file system.
 BASE_LIBS = ("s3fs",)
 #: The root of the task protocol's paths inside a container.
 POD_ROOT = "/portaflow/"
+
+
+def bare_pod_python(absent: Sequence[str] = ("portaflow",)) -> Path:
+    """`pod_python()`, checked to hold none of `absent` (in a test: `need` it when pip fails)."""
+    try:
+        found = pod_python()
+    except RuntimeError as exc:
+        need("a pod venv (python -m venv + pip install s3fs)", exc)
+        raise
+    for module in absent:
+        bare = subprocess.run([found, "-c", f"import {module}"], capture_output=True, check=False)
+        assert bare.returncode == 1, f"the pod venv must not hold {module}"
+    return found
+
+
+def local_outputs(root: Path) -> dict[str, Any]:
+    """What `portaflow run` of root/pipeline.py gives: each execution's `output`, by key."""
+    from click.testing import CliRunner
+
+    from portaflow.compiler.cli import main
+
+    done = CliRunner().invoke(main, ["run", str(root / "pipeline.py")])
+    assert done.exit_code == 0, done.output
+    listed = CliRunner().invoke(main, ["runs", "list", "--json", "--root", str(root)])
+    run_id = json.loads(listed.output)[0]["id"]
+    shown = CliRunner().invoke(main, ["runs", "show", run_id, "--json", "--root", str(root)])
+    return {e["key"]: e["outputs"]["output"] for e in json.loads(shown.output)["executions"]}
 
 
 def pod_python(libs: Sequence[str] = ()) -> Path:

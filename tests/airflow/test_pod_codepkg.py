@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from dagkit import Airflow
-from podkit import need, pod_argv, pod_python, run_pod
+from podkit import bare_pod_python, local_outputs, pod_argv, run_pod
 from portaflow.backends.airflow.names import CODE_DIR, CODE_PATH, CODE_VOLUME, XCOM_RETURN, dag_id
 from portaflow.compiler.cli import main
 from s3kit import S3Server
@@ -81,14 +81,7 @@ def _publish(root: Path, server: S3Server) -> str:
 
 @pytest.fixture(scope="module")
 def python() -> Path:
-    try:
-        found = pod_python()
-    except RuntimeError as exc:
-        need("a pod venv (python -m venv + pip install s3fs)", exc)
-        raise
-    bare = subprocess.run([found, "-c", "import portaflow"], capture_output=True, check=False)
-    assert bare.returncode == 1, "the pod venv must not hold portaflow"
-    return found
+    return bare_pod_python()
 
 
 class Pods:
@@ -164,15 +157,6 @@ def _compile(root: Path, dags: Path) -> None:
     assert done.exit_code == 0, done.output
 
 
-def _local_outputs(root: Path) -> dict[str, Any]:
-    done = CliRunner().invoke(main, ["run", str(root / "pipeline.py")])
-    assert done.exit_code == 0, done.output
-    listed = CliRunner().invoke(main, ["runs", "list", "--json", "--root", str(root)])
-    run_id = json.loads(listed.output)[0]["id"]
-    shown = CliRunner().invoke(main, ["runs", "show", run_id, "--json", "--root", str(root)])
-    return {e["key"]: e["outputs"]["output"] for e in json.loads(shown.output)["executions"]}
-
-
 def test_the_dag_runs_in_bare_pods_with_the_published_package(
     airflow: Airflow, s3_server: S3Server, s3_store: str, tmp_path: Path, python: Path
 ) -> None:
@@ -200,7 +184,7 @@ def test_the_dag_runs_in_bare_pods_with_the_published_package(
     assert command[command.index("--code-path") + 1] == CODE_PATH
     assert command[command.index("--code-sha256") + 1] == digest
 
-    want = _local_outputs(root)
+    want = local_outputs(root)
     assert pods.xcoms["size"] == {"output": want["size"]["value"]}
     assert (
         pods.xcoms["label"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from podkit import container_env, deliver_s3, need, pod_argv, pod_python, run_pod
+from podkit import (
+    bare_pod_python,
+    container_env,
+    deliver_s3,
+    local_outputs,
+    pod_argv,
+    run_pod,
+)
 from portaflow.backends.argo.codeinput import ARTIFACT
 from portaflow.compiler.cli import main
 from s3kit import S3Server
@@ -53,28 +59,9 @@ def _template(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in doc["spec"]["templates"] if t["name"] == name)
 
 
-def _local_outputs(root: Path) -> dict[str, Any]:
-    """What `portaflow run` computes, by execution key."""
-    done = CliRunner().invoke(main, ["run", str(root / "pipeline.py")])
-    assert done.exit_code == 0, done.output
-    listed = CliRunner().invoke(main, ["runs", "list", "--json", "--root", str(root)])
-    run_id = json.loads(listed.output)[0]["id"]
-    shown = CliRunner().invoke(main, ["runs", "show", run_id, "--json", "--root", str(root)])
-    return {
-        e["key"]: e["outputs"]["output"]["value"] for e in json.loads(shown.output)["executions"]
-    }
-
-
 @pytest.fixture(scope="module")
 def python() -> Path:
-    try:
-        found = pod_python()
-    except RuntimeError as exc:
-        need("a pod venv (python -m venv + pip install s3fs)", exc)
-        raise
-    bare = subprocess.run([found, "-c", "import portaflow"], capture_output=True, check=False)
-    assert bare.returncode == 1, "the pod venv must not hold portaflow"
-    return found
+    return bare_pod_python()
 
 
 class Pod:
@@ -127,7 +114,7 @@ def test_the_manifest_runs_in_a_bare_python_with_the_published_package(
     make = _template(doc, "make-numbers")["container"]["command"]
     assert make[make.index("--code-sha256") + 1] == digest
 
-    want = _local_outputs(root)
+    want = {k: v["value"] for k, v in local_outputs(root).items()}
 
     pods = Pod(doc, tmp_path, s3_server, python, str(uuid.uuid4()))
     got: dict[str, Any] = {}

@@ -17,7 +17,6 @@ import builtins
 import json
 import re
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from podkit import need, pod_python, run_pod
+from podkit import bare_pod_python, local_outputs, run_pod
 from portaflow.compiler.cli import main
 from s3kit import S3Server
 
@@ -68,29 +67,9 @@ def _compile(root: Path, *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return spec, platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
 
 
-def _local_outputs(root: Path) -> dict[str, Any]:
-    """What `portaflow run` computes, by task (a loop's iterations in order)."""
-    done = CliRunner().invoke(main, ["run", str(root / "pipeline.py")])
-    assert done.exit_code == 0, done.output
-    listed = CliRunner().invoke(main, ["runs", "list", "--json", "--root", str(root)])
-    run_id = json.loads(listed.output)[0]["id"]
-    shown = CliRunner().invoke(main, ["runs", "show", run_id, "--json", "--root", str(root)])
-    return {
-        e["key"]: e["outputs"]["output"]["value"] for e in json.loads(shown.output)["executions"]
-    }
-
-
 @pytest.fixture(scope="module")
 def python() -> Path:
-    try:
-        found = pod_python()
-    except RuntimeError as exc:
-        need("a pod venv (python -m venv + pip install s3fs)", exc)
-        raise
-    for module in ("portaflow", "kfp"):
-        bare = subprocess.run([found, "-c", f"import {module}"], capture_output=True, check=False)
-        assert bare.returncode == 1, f"the pod venv must not hold {module}"
-    return found
+    return bare_pod_python(("portaflow", "kfp"))
 
 
 class Pod:
@@ -156,7 +135,7 @@ def test_the_container_flavour_runs_in_a_bare_python_with_the_published_package(
         assert command[command.index("--code-sha256") + 1] == digest
         assert command[command.index("--code-uri") + 1] == uri
 
-    want = _local_outputs(root)
+    want = {k: v["value"] for k, v in local_outputs(root).items()}
 
     run_id = str(uuid.uuid4())
     pods = Pod(spec, k8s, tmp_path, s3_server, python, run_id)
@@ -230,7 +209,7 @@ def test_the_python_flavour_runs_from_the_package_under_kfp_local(
     spec, _ = parse((out / "quickstart.yaml").read_text())
     source = spec["deploymentSpec"]["executors"]["exec-square"]["container"]["command"][3]
     assert f"_portaflow_code({digest!r}, " in source
-    want = _local_outputs(root)
+    want = {k: v["value"] for k, v in local_outputs(root).items()}
 
     cache = tmp_path / "code-cache"
     monkeypatch.setenv("PORTAFLOW_CODE_CACHE", str(cache))
