@@ -34,47 +34,15 @@ PREPARE = "_portaflow_code"
 #: Runs the bootstrap's source as a module named portaflow_boot (its main does not run).
 _BOOT = f'    boot = {{"__name__": "portaflow_boot"}}\n    exec({BOOTSTRAP_SOURCE!r}, boot)\n'
 
-#: Defines `_portaflow_code(want, uri, path=None, packages=())`: the archive unpacked and
-#: first on sys.path, then the step's `packages=` installed by the bootstrap's pip call.
+#: Defines `_portaflow_code(want, uri, path=None, packages=())`: the bootstrap's own `prepare`
+#: (the archive checked, unpacked and first on sys.path, then the step's `packages=`
+#: installed), and PORTAFLOW_ROOT set to the unpacked folder.
 PRELUDE = (
     f"def {PREPARE}(want, uri, path=None, packages=()):\n"
-    "    import hashlib, os, subprocess, sys, tarfile, tempfile\n"
-    + _BOOT
-    + '    cache = os.environ.get("PORTAFLOW_CODE_CACHE") or os.path.join(\n'
-    '        tempfile.gettempdir(), "portaflow-code")\n'
-    "    dest = os.path.join(cache, want)\n"
-    "    if not os.path.isdir(dest):\n"
-    "        where = path if path and os.path.isfile(path) else uri\n"
-    "        try:\n"
-    "            if where == path:\n"
-    '                with open(path, "rb") as fh:\n'
-    "                    data = fh.read()\n"
-    "            else:\n"
-    '                data = boot["fetch"](uri)\n'
-    "        except ImportError:\n"
-    '            raise SystemExit(boot["fail"](\n'
-    '                f"cannot fetch {uri}: install fsspec (and s3fs for s3://) in the image"))\n'
-    "        except Exception as exc:\n"
-    '            raise SystemExit(boot["fail"](\n'
-    '                f"cannot read the code archive {where}: {exc}; run portaflow publish"))\n'
-    "        got = hashlib.sha256(data).hexdigest()\n"
-    "        if got != want:\n"
-    '            raise SystemExit(boot["fail"](\n'
-    '                f"code archive {where} has sha256 {got}, which does not match the "\n'
-    '                f"manifest\'s {want}; run portaflow publish"))\n'
-    "        os.makedirs(cache, exist_ok=True)\n"
-    "        try:\n"
-    '            boot["unpack"](data, dest)\n'
-    "        except (ValueError, tarfile.TarError) as exc:\n"
-    '            raise SystemExit(boot["fail"](f"{exc} ({where}); run portaflow publish"))\n'
-    "    sys.path.insert(0, dest)\n"
-    '    os.environ["PORTAFLOW_ROOT"] = dest\n'
-    "    if packages:\n"
-    "        try:\n"
-    '            sys.path.insert(1, boot["install"](list(packages), cache))\n'
-    "        except (OSError, subprocess.CalledProcessError) as exc:\n"
-    '            raise SystemExit(boot["fail"](\n'
-    "                f\"pip could not install {' '.join(packages)}: {exc}\"))\n"
+    "    import os\n" + _BOOT + "    try:\n"
+    '        os.environ["PORTAFLOW_ROOT"] = boot["prepare"](want, uri, path, list(packages))\n'
+    '    except boot["BootError"] as exc:\n'
+    '        raise SystemExit(boot["fail"](str(exc)))\n'
 )
 
 #: Parses `--code-sha256 H --code-uri URI [--code-path PATH] [--package SPEC]... -- ARGS...`.
@@ -93,12 +61,9 @@ _ARGS = (
 FETCH = (
     "import os, sys\n"
     "def _fetch(uri, path):\n" + _BOOT + "    try:\n"
-    '        data = boot["fetch"](uri)\n'
-    "    except ImportError:\n"
-    '        return boot["fail"](\n'
-    '            f"cannot fetch {uri}: install fsspec (and s3fs for s3://) in the image")\n'
-    "    except Exception as exc:\n"
-    '        return boot["fail"](f"cannot read the code archive {uri}: {exc}; run portaflow publish")\n'
+    '        data, _ = boot["read"](None, uri)\n'
+    '    except boot["BootError"] as exc:\n'
+    '        return boot["fail"](str(exc))\n'
     "    os.makedirs(os.path.dirname(path), exist_ok=True)\n"
     '    with open(path + ".part", "wb") as fh:\n'
     "        fh.write(data)\n"

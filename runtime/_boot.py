@@ -83,6 +83,61 @@ def install(specs: list[str], cache: str) -> str:
     return target
 
 
+class BootError(Exception):
+    pass
+
+
+# The archive's bytes: the file the backend delivered at `path`, else fetched from `uri`.
+def read(path: str | None, uri: str) -> tuple[bytes, str]:
+    where = path if path and os.path.isfile(path) else uri
+    if not where:
+        raise BootError(f"no code archive at --code-path {path!r} and no --code-uri to fetch")
+    try:
+        if where == path:
+            with open(where, "rb") as fh:
+                return fh.read(), where
+        return fetch(uri), where
+    except ImportError:
+        raise BootError(
+            f"cannot fetch {uri}: install fsspec (and s3fs for s3://) in the image"
+        ) from None
+    except Exception as exc:
+        raise BootError(
+            f"cannot read the code archive {where}: {exc}; run portaflow publish"
+        ) from None
+
+
+# The checked, unpacked package first on sys.path (its folder returned), then the
+# `--package` specs installed; every failure is a BootError holding one line.
+def prepare(want: str, uri: str, path: str | None = None, packages: list[str] | None = None) -> str:
+    cache = os.environ.get("PORTAFLOW_CODE_CACHE") or os.path.join(
+        tempfile.gettempdir(), "portaflow-code"
+    )
+    dest = os.path.join(cache, want)
+    if len(want) != 64 or not all(c in "0123456789abcdef" for c in want):
+        raise BootError(f"--code-sha256 {want!r} is not a hex sha256")
+    if not os.path.isdir(dest):
+        data, where = read(path, uri)
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            raise BootError(
+                f"code archive {where} has sha256 {got}, which does not match the manifest's "
+                f"{want}; run portaflow publish"
+            )
+        os.makedirs(cache, exist_ok=True)
+        try:
+            unpack(data, dest)
+        except (ValueError, tarfile.TarError) as exc:
+            raise BootError(f"{exc} ({where}); run portaflow publish") from None
+    sys.path.insert(0, dest)
+    if packages:
+        try:
+            sys.path.insert(1, install(packages, cache))
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise BootError(f"pip could not install {' '.join(packages)}: {exc}") from None
+    return dest
+
+
 def main(argv: list[str]) -> int:
     own, rest = (
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
@@ -92,46 +147,15 @@ def main(argv: list[str]) -> int:
         opts.setdefault(own[i], []).append(own[i + 1])
     if len(own) % 2 or not set(opts) <= {"--code-sha256", "--code-uri", "--code-path", "--package"}:
         return fail(f"bad arguments {own!r}; see portaflow/bootstrap.py")
-    want = opts.get("--code-sha256", [""])[-1]
-    uri = opts.get("--code-uri", [""])[-1]
-    path = opts.get("--code-path", [""])[-1]
-    cache = os.environ.get("PORTAFLOW_CODE_CACHE") or os.path.join(
-        tempfile.gettempdir(), "portaflow-code"
-    )
-    dest = os.path.join(cache, want)
-    if len(want) != 64 or not all(c in "0123456789abcdef" for c in want):
-        return fail(f"--code-sha256 {want!r} is not a hex sha256")
-    if not os.path.isdir(dest):
-        where = path if path and os.path.isfile(path) else uri
-        if not where:
-            return fail(f"no code archive at --code-path {path!r} and no --code-uri to fetch")
-        try:
-            if where == path:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            else:
-                data = fetch(uri)
-        except ImportError:
-            return fail(f"cannot fetch {uri}: install fsspec (and s3fs for s3://) in the image")
-        except Exception as exc:
-            return fail(f"cannot read the code archive {where}: {exc}; run portaflow publish")
-        got = hashlib.sha256(data).hexdigest()
-        if got != want:
-            return fail(
-                f"code archive {where} has sha256 {got}, which does not match the manifest's "
-                f"{want}; run portaflow publish"
-            )
-        os.makedirs(cache, exist_ok=True)
-        try:
-            unpack(data, dest)
-        except (ValueError, tarfile.TarError) as exc:
-            return fail(f"{exc} ({where}); run portaflow publish")
-    sys.path.insert(0, dest)
-    if opts.get("--package"):
-        try:
-            sys.path.insert(1, install(opts["--package"], cache))
-        except (OSError, subprocess.CalledProcessError) as exc:
-            return fail(f"pip could not install {' '.join(opts['--package'])}: {exc}")
+    try:
+        dest = prepare(
+            opts.get("--code-sha256", [""])[-1],
+            opts.get("--code-uri", [""])[-1],
+            opts.get("--code-path", [""])[-1],
+            opts.get("--package"),
+        )
+    except BootError as exc:
+        return fail(str(exc))
     if "--root" not in rest:
         rest = ["--root", dest, *rest]
     from portaflow.task import main as task_main
