@@ -12,7 +12,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from portaflow.compiler.diagnostics import Diagnostic, Severity
-from portaflow.compiler.migrate.base import MigrateResult, Rule
+from portaflow.compiler.migrate.base import MigrateResult, Rule, at_range
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -104,25 +104,8 @@ class Migrator:
         severity: Severity = "error",
     ) -> None:
         where = self.positions.get(node) if node is not None else None
-        if where is None:
-            self.diagnostics.append(
-                Diagnostic(code=code, severity=severity, message=message, path=self.path, hint=hint)
-            )
-            return
-        line = where.start.line
         self.diagnostics.append(
-            Diagnostic(
-                code=code,
-                severity=severity,
-                message=message,
-                path=self.path,
-                line=line,
-                col=where.start.column + 1,
-                end_line=where.end.line,
-                end_col=where.end.column + 1,
-                hint=hint,
-                source_line=self.lines[line - 1] if 0 < line <= len(self.lines) else "",
-            )
+            at_range(code, severity, message, hint, path=self.path, lines=self.lines, where=where)
         )
 
 

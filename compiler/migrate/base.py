@@ -11,9 +11,14 @@ was and adds a `Diagnostic` (file:line:col, a stable PF8xx code, a hint).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from portaflow.compiler.diagnostics import Diagnostic
+from portaflow.compiler.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +47,31 @@ class MigrateResult:
     def complete(self) -> bool:
         """True when nothing is left for a person (the command exits 0)."""
         return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def at_range(
+    code: str,
+    severity: Severity,
+    message: str,
+    hint: str,
+    *,
+    path: str,
+    lines: Sequence[str],
+    where: CodeRange | None,
+) -> Diagnostic:
+    """A diagnostic at a libcst position range (`where`), or about the whole file when None."""
+    if where is None:
+        return Diagnostic(code=code, severity=severity, message=message, path=path, hint=hint)
+    line = where.start.line
+    return Diagnostic(
+        code=code,
+        severity=severity,
+        message=message,
+        path=path,
+        line=line,
+        col=where.start.column + 1,
+        end_line=where.end.line,
+        end_col=where.end.column + 1,
+        hint=hint,
+        source_line=lines[line - 1] if 0 < line <= len(lines) else "",
+    )

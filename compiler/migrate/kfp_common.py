@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from portaflow.compiler.diagnostics import Diagnostic, Severity
+from portaflow.compiler.migrate.base import at_range
 
 
 @dataclass
@@ -62,20 +63,8 @@ class Context:
         where: CodeRange | None,
         hint: str,
     ) -> None:
-        line = where.start.line if where else 0
         self.diagnostics.append(
-            Diagnostic(
-                code=code,
-                severity=severity,
-                message=message,
-                path=self.path,
-                line=line,
-                col=where.start.column + 1 if where else 0,
-                end_line=where.end.line if where else 0,
-                end_col=where.end.column + 1 if where else 0,
-                hint=hint,
-                source_line=self.lines[line - 1] if 0 < line <= len(self.lines) else "",
-            )
+            at_range(code, severity, message, hint, path=self.path, lines=self.lines, where=where)
         )
 
 

@@ -18,7 +18,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from portaflow.compiler.diagnostics import Diagnostic, Severity
 from portaflow.compiler.migrate import zenml_config as config
-from portaflow.compiler.migrate.base import MigrateResult
+from portaflow.compiler.migrate.base import MigrateResult, at_range
 from portaflow.compiler.migrate.zenml_body import PipelineBody
 from portaflow.compiler.migrate.zenml_decorators import Decorators, Pushdown
 from portaflow.compiler.migrate.zenml_facts import Facts, collect, main_body
@@ -76,20 +76,8 @@ def _migrate(source: str, path: str) -> MigrateResult:
 
     def report(code: str, severity: Severity, node: cst.CSTNode, message: str, hint: str) -> None:
         where: CodeRange | None = positions.get(node)
-        line = where.start.line if where else 0
         diagnostics.append(
-            Diagnostic(
-                code=code,
-                severity=severity,
-                message=message,
-                path=path,
-                line=line,
-                col=where.start.column + 1 if where else 0,
-                end_line=where.end.line if where else 0,
-                end_col=where.end.column + 1 if where else 0,
-                hint=hint,
-                source_line=lines[line - 1] if 0 < line <= len(lines) else "",
-            )
+            at_range(code, severity, message, hint, path=path, lines=lines, where=where)
         )
 
     module = wrapper.module
